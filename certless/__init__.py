@@ -1,0 +1,1 @@
+"""certless: certificateless Microsoft Entra tokens from the AzureAd settings."""

@@ -1,0 +1,108 @@
+"""Offline plan: run the Pulumi program under the mock engine with a simulated Azure; print the wiring."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from certless_ops.errors import UserError
+
+HELP = (
+    "Run the real Pulumi program offline (Pulumi's mock engine plus a deterministic Azure / Entra / "
+    "Kubernetes simulator) and print which identity each federated credential trusts and which identity "
+    "each compute uses. No Pulumi CLI, cloud credentials or network needed. --json writes the plan "
+    "(schema certless.plan/v1, docs/plan-schema.md)."
+)
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stack", metavar="NAME", help="stack name: reads Pulumi.NAME.yaml in the project dir"
+    )
+    parser.add_argument(
+        "--config-file",
+        metavar="PATH",
+        type=Path,
+        help="stack config file to use instead of Pulumi.NAME.yaml",
+    )
+    parser.add_argument(
+        "--project-dir",
+        metavar="DIR",
+        type=Path,
+        default=_REPO_ROOT,
+        help="folder with Pulumi.yaml and __main__.py (default: the repository root)",
+    )
+    parser.add_argument("--json", metavar="FILE", help="write the plan JSON to FILE ('-' for stdout)")
+    parser.add_argument(
+        "--stack-outputs",
+        metavar="STACK=FILE",
+        action="append",
+        default=[],
+        help="outputs for a StackReference: a plan JSON of that stack or a JSON object of its outputs "
+        "(repeatable)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="do not print the tree")
+    parser.add_argument(
+        "--traceback", action="store_true", help="on a program error, also print its traceback"
+    )
+
+
+def parse_stack_outputs(specs: list[str]) -> dict[str, dict[str, Any]]:
+    """`STACK=FILE` pairs; FILE holds a plan (its `outputs` are used) or a plain JSON object of outputs."""
+    result: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        name, sep, file = spec.partition("=")
+        if not sep or not name or not file:
+            raise UserError(
+                f"--stack-outputs {spec!r}: expected STACK=FILE, e.g. org/certless/shared=shared.json"
+            )
+        try:
+            doc = json.loads(Path(file).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UserError(f"--stack-outputs {spec!r}: file {file!r} does not exist") from None
+        except (OSError, ValueError) as exc:
+            raise UserError(f"--stack-outputs {spec!r}: file {file!r} is not readable JSON ({exc})") from None
+        if isinstance(doc, dict) and isinstance(doc.get("schema"), str):
+            from certless_ops.plan.file import load_plan
+
+            doc = load_plan(file)["outputs"]
+        if not isinstance(doc, dict):
+            raise UserError(
+                f"--stack-outputs {spec!r}: expected a JSON object of outputs, got {type(doc).__name__}"
+            )
+        result[name] = doc
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    # Heavy imports (the Pulumi SDKs) only once the arguments are known to be usable.
+    from rich.console import Console
+
+    from certless_ops.plan.config import load_stack_config
+    from certless_ops.plan.runner import ProgramError, run_plan
+    from certless_ops.plan.tree import render
+    from certless_ops.plan.writer import write_plan
+
+    if not args.stack and args.config_file is None:
+        raise UserError("no stack given; expected --stack NAME (e.g. --stack dev) or --config-file PATH")
+    stack_outputs = parse_stack_outputs(args.stack_outputs)
+    cfg = load_stack_config(args.project_dir, args.stack, args.config_file)
+    try:
+        plan = run_plan(cfg, stack_outputs)
+    except ProgramError as exc:
+        if args.traceback and exc.cause is not None:
+            traceback.print_exception(exc.cause, file=sys.stderr)
+        raise
+    if args.json:
+        write_plan(plan, args.json)
+    if not args.quiet:
+        # The tree goes to stderr when the plan itself goes to stdout, so `--json -` stays parseable.
+        console = Console(stderr=args.json == "-", soft_wrap=False)
+        render(plan, console)
+    return 0

@@ -1,0 +1,168 @@
+"""Read a Pulumi project and stack configuration the way the Pulumi CLI hands it to a Python program."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from certless_ops.errors import UserError
+
+# Keys a Pulumi.yaml config entry may carry when it is a declaration rather than a plain value.
+_DECLARATION_KEYS = frozenset({"type", "default", "description", "secret", "items", "value"})
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything the runner needs to start the program as `pulumi preview` would."""
+
+    project: str
+    stack: str
+    project_dir: Path
+    main: Path
+    # Namespaced key -> value exactly as the CLI passes it (strings; objects as JSON text).
+    wire: dict[str, str] = field(default_factory=dict)
+    # Namespaced key -> parsed value, for the plan file's `config` block.
+    values: dict[str, Any] = field(default_factory=dict)
+    secret_keys: tuple[str, ...] = ()
+
+
+def _read_yaml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{what} {str(path)!r} does not exist") from None
+    except OSError as exc:
+        raise UserError(f"{what} {str(path)!r} cannot be read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise UserError(f"{what} {str(path)!r} is not valid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(f"{what} {str(path)!r} must be a YAML mapping, got {type(data).__name__}")
+    return data
+
+
+def _namespaced(key: str, project: str) -> str:
+    return key if ":" in key else f"{project}:{key}"
+
+
+def _contains_secure(value: Any) -> bool:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return True
+        return any(_contains_secure(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_secure(v) for v in value)
+    return False
+
+
+def _to_wire(value: Any) -> str:
+    """The string the CLI would put in PULUMI_CONFIG for this YAML value."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"))
+
+
+def available_stacks(project_dir: Path) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+
+
+def load_stack_config(project_dir: Path, stack: str | None, config_file: Path | None = None) -> StackConfig:
+    """Merge Pulumi.yaml defaults with Pulumi.<stack>.yaml (or an explicit config file)."""
+    project_dir = project_dir.resolve()
+    project_file = project_dir / "Pulumi.yaml"
+    if not project_file.is_file():
+        raise UserError(
+            f"project directory {str(project_dir)!r} has no Pulumi.yaml; "
+            "expected the folder holding the Pulumi program (use --project-dir)"
+        )
+    project_doc = _read_yaml(project_file, "project file")
+    project = project_doc.get("name")
+    if not isinstance(project, str) or not project:
+        raise UserError(f"project file {str(project_file)!r} has no 'name'; expected the project name")
+
+    main = _program_entry(project_dir, project_doc)
+
+    if config_file is None:
+        if not stack:
+            raise UserError("no stack given; expected --stack NAME or --config-file PATH")
+        config_file = project_dir / f"Pulumi.{stack}.yaml"
+        if not config_file.is_file():
+            found = ", ".join(available_stacks(project_dir)) or "none"
+            raise UserError(
+                f"stack {stack!r}: config file {str(config_file)!r} does not exist; stacks found: {found}"
+            )
+    elif not stack:
+        name = config_file.name
+        stack = name[len("Pulumi.") : -len(".yaml")] if name.startswith("Pulumi.") else config_file.stem
+    stack_doc = _read_yaml(config_file, "stack config file")
+    if stack_doc.get("environment"):
+        raise UserError(
+            f"stack config file {str(config_file)!r} imports a Pulumi ESC environment; "
+            "environments cannot be resolved offline, expected plain config values"
+        )
+
+    values: dict[str, Any] = {}
+    secret_keys: list[str] = []
+    declared = project_doc.get("config") or {}
+    if not isinstance(declared, dict):
+        raise UserError(f"project file {str(project_file)!r}: 'config' must be a mapping")
+    for key, decl in declared.items():
+        if isinstance(decl, dict) and decl and set(decl) <= _DECLARATION_KEYS:
+            if decl.get("secret"):
+                secret_keys.append(_namespaced(str(key), project))
+            if "value" in decl:
+                values[_namespaced(str(key), project)] = decl["value"]
+            elif "default" in decl:
+                values[_namespaced(str(key), project)] = decl["default"]
+        else:
+            values[_namespaced(str(key), project)] = decl
+
+    stack_values = stack_doc.get("config") or {}
+    if not isinstance(stack_values, dict):
+        raise UserError(f"stack config file {str(config_file)!r}: 'config' must be a mapping")
+    for key, value in stack_values.items():
+        values[_namespaced(str(key), project)] = value
+
+    for key, value in values.items():
+        if _contains_secure(value):
+            raise UserError(
+                f"config key {key!r} in {str(config_file)!r} holds an encrypted 'secure:' value, which "
+                "cannot be decrypted offline; expected a plain value in a test stack"
+            )
+
+    ordered = dict(sorted(values.items()))
+    return StackConfig(
+        project=project,
+        stack=stack,
+        project_dir=project_dir,
+        main=main,
+        wire={k: _to_wire(v) for k, v in ordered.items()},
+        values=ordered,
+        secret_keys=tuple(sorted(set(secret_keys))),
+    )
+
+
+def _program_entry(project_dir: Path, project_doc: dict[str, Any]) -> Path:
+    runtime = project_doc.get("runtime")
+    runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
+    if runtime_name not in (None, "python"):
+        raise UserError(f"project runtime is {runtime_name!r}; expected 'python'")
+    main_opt = project_doc.get("main")
+    base = project_dir / main_opt if isinstance(main_opt, str) else project_dir
+    main = base / "__main__.py" if base.is_dir() else base
+    if not main.is_file():
+        raise UserError(f"program entry {str(main)!r} does not exist; expected the project's __main__.py")
+    return main

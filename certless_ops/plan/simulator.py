@@ -1,0 +1,458 @@
+"""A deterministic, table-driven stand-in for Azure Resource Manager, Microsoft Graph and Kubernetes.
+
+For each resource type the program registers it answers with the outputs the real service would return
+(camelCase wire names, realistic IDs). Every generated GUID is a UUIDv5 of the resource URN and the
+property name, so two runs of the same program give the same plan.
+
+Cluster settings for `getManagedCluster` are controlled by the cluster name, so tests can exercise the
+program's checks without a real cluster:
+
+* a name containing ``nooidc`` reports the OIDC issuer disabled (no ``issuerURL``);
+* a name containing ``nowi`` reports workload identity disabled.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
+
+from certless_ops.errors import UserError
+from certless_ops.plan import ids
+
+TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+_MISSING = "MISSING"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The tenant, subscription and region the simulated deployment runs in."""
+
+    tenant_id: str
+    subscription_id: str
+    location: str
+    deployer_client_id: str
+    deployer_object_id: str
+    # Stack reference name -> that stack's outputs (from --stack-outputs).
+    stack_outputs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Request:
+    urn: str
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    resource_id: str | None
+
+
+Handler = Callable[["Simulator", _Request], tuple[str, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class _Arm:
+    """An Azure Resource Manager resource: provider type path and the inputs naming each ID segment."""
+
+    provider_type: str
+    name_inputs: tuple[str, ...]
+    computed: Callable[[Simulator, _Request, str, str], dict[str, Any]] | None = None
+    located: bool = True
+
+
+class SimulationError(UserError):
+    """The program asked for something the offline simulator cannot answer (e.g. an unknown stack)."""
+
+
+class Simulator(Mocks):
+    """Pulumi `Mocks` that play Azure, Entra and Kubernetes; thread-safe (the engine calls from a pool)."""
+
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        self._lock = threading.Lock()
+        self._identities: dict[str, dict[str, str]] = {}
+        self._environment_domains: dict[str, str] = {}
+        self.unmodelled_types: set[str] = set()
+        self.unmodelled_invokes: set[str] = set()
+
+    # -- Mocks API ---------------------------------------------------------------------------------
+    def new_resource(self, args: MockResourceArgs, urn: str | None = None) -> tuple[str | None, dict]:
+        req = _Request(
+            urn=urn or f"urn:pulumi:unknown::unknown::{args.typ}::{args.name}",
+            type=args.typ,
+            name=args.name,
+            inputs=dict(args.inputs),
+            resource_id=args.resource_id or None,
+        )
+        if not args.custom and not args.typ.startswith("pulumi:"):
+            return None, {}  # components: their outputs are what they register themselves
+        handler = _RESOURCES.get(args.typ) or self._fallback_handler(args.typ)
+        return handler(self, req)
+
+    def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        invoke = _INVOKES.get(args.token)
+        if invoke is None:
+            with self._lock:
+                self.unmodelled_invokes.add(args.token)
+            return dict(args.args), None
+        return invoke(self, dict(args.args)), None
+
+    # -- shared state ------------------------------------------------------------------------------
+    def identity_for(self, resource_id: str) -> dict[str, str]:
+        """clientId/principalId of a user-assigned identity by ARM ID (created here or pre-existing)."""
+        key = resource_id.lower()
+        with self._lock:
+            known = self._identities.get(key)
+        if known is not None:
+            return known
+        return {
+            "clientId": ids.guid(key, "clientId"),
+            "principalId": ids.guid(key, "principalId"),
+            "tenantId": self.env.tenant_id,
+        }
+
+    def _remember_identity(self, resource_id: str, record: dict[str, str]) -> None:
+        with self._lock:
+            self._identities[resource_id.lower()] = record
+
+    def _fallback_handler(self, typ: str) -> Handler:
+        with self._lock:
+            self.unmodelled_types.add(typ)
+        return _echo
+
+    # -- helpers used by the handler table ---------------------------------------------------------
+    def arm(self, spec: _Arm, req: _Request) -> tuple[str, dict[str, Any]]:
+        inputs = req.inputs
+        names = [str(inputs.get(n) or "") for n in spec.name_inputs]
+        if not names[-1]:
+            names[-1] = f"{req.name}{ids.suffix(req.urn, 'name')}"  # azure-native auto-naming
+        names = [n or _MISSING for n in names]
+        rg = str(inputs.get("resourceGroupName") or _MISSING)
+        rid = ids.arm_id(self.env.subscription_id, rg, spec.provider_type, *names)
+        out: dict[str, Any] = {**inputs, "id": rid, "name": names[-1], "type": spec.provider_type}
+        if spec.located:
+            out["location"] = inputs.get("location") or self.env.location
+        if spec.computed is not None:
+            computed = spec.computed(self, req, rid, names[-1])
+            out.update(computed)
+        return rid, out
+
+    def compute_identity(self, req: _Request, identity: Any) -> dict[str, Any] | None:
+        """The identity block Azure returns: the list of UAMI IDs becomes a map with their IDs."""
+        if not isinstance(identity, dict):
+            return None
+        kind = str(identity.get("type") or "None")
+        out: dict[str, Any] = {"type": kind}
+        if "SystemAssigned" in kind:
+            out["principalId"] = ids.guid(req.urn, "identity.principalId")
+            out["tenantId"] = self.env.tenant_id
+        uami_ids = identity.get("userAssignedIdentities") or []
+        if isinstance(uami_ids, dict):  # already a map (e.g. an echoed output)
+            uami_ids = list(uami_ids)
+        if "UserAssigned" in kind or uami_ids:
+            out["userAssignedIdentities"] = {
+                str(uid): {k: v for k, v in self.identity_for(str(uid)).items() if k != "tenantId"}
+                for uid in uami_ids
+            }
+        return out
+
+    def issuer_url(self, cluster_id: str, location: str) -> str:
+        cluster_guid = ids.guid(cluster_id.lower(), "oidc")
+        return f"https://{location}.oic.prod-aks.azure.com/{self.env.tenant_id}/{cluster_guid}/"
+
+
+# -- resource handlers --------------------------------------------------------------------------------
+
+
+def _echo(sim: Simulator, req: _Request) -> tuple[str, dict[str, Any]]:
+    rid = req.resource_id or ids.guid(req.urn, "id")
+    return rid, {**req.inputs, "id": rid}
+
+
+def _uami(sim: Simulator, req: _Request, rid: str, name: str) -> dict[str, Any]:
+    record = {
+        "clientId": ids.guid(req.urn, "clientId"),
+        "principalId": ids.guid(req.urn, "principalId"),
+        "tenantId": sim.env.tenant_id,
+    }
+    sim._remember_identity(rid, record)
+    return dict(record)
+
+
+def _web_app(sim: Simulator, req: _Request, rid: str, name: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "defaultHostName": f"{name}.azurewebsites.net",
+        "hostNames": [f"{name}.azurewebsites.net"],
+        "enabledHostNames": [f"{name}.azurewebsites.net", f"{name}.scm.azurewebsites.net"],
+        "state": "Running",
+        "resourceGroup": req.inputs.get("resourceGroupName"),
+    }
+    identity = sim.compute_identity(req, req.inputs.get("identity"))
+    if identity is not None:
+        out["identity"] = identity
+    return out
+
+
+def _managed_environment(sim: Simulator, req: _Request, rid: str, name: str) -> dict[str, Any]:
+    location = req.inputs.get("location") or sim.env.location
+    domain = f"{name.lower()}-{ids.suffix(req.urn, 'domain')}.{location}.azurecontainerapps.io"
+    with sim._lock:
+        sim._environment_domains[rid.lower()] = domain
+    return {"defaultDomain": domain, "staticIp": "20.0.0.10", "provisioningState": "Succeeded"}
+
+
+def _container_app(sim: Simulator, req: _Request, rid: str, name: str) -> dict[str, Any]:
+    env_id = str(req.inputs.get("environmentId") or req.inputs.get("managedEnvironmentId") or "")
+    with sim._lock:
+        domain = sim._environment_domains.get(
+            env_id.lower(), f"simulated.{sim.env.location}.azurecontainerapps.io"
+        )
+    revision = f"{name}--{ids.suffix(req.urn, 'revision')[:7]}"
+    out: dict[str, Any] = {
+        "latestRevisionName": revision,
+        "latestReadyRevisionName": revision,
+        "latestRevisionFqdn": f"{revision}.{domain}",
+        "provisioningState": "Succeeded",
+        "runningStatus": "Running",
+    }
+    configuration = req.inputs.get("configuration")
+    if isinstance(configuration, dict) and isinstance(configuration.get("ingress"), dict):
+        out["configuration"] = {
+            **configuration,
+            "ingress": {**configuration["ingress"], "fqdn": f"{name}.{domain}"},
+        }
+    identity = sim.compute_identity(req, req.inputs.get("identity"))
+    if identity is not None:
+        out["identity"] = identity
+    return out
+
+
+def _managed_cluster(sim: Simulator, req: _Request, rid: str, name: str) -> dict[str, Any]:
+    location = req.inputs.get("location") or sim.env.location
+    oidc = req.inputs.get("oidcIssuerProfile") or {}
+    out: dict[str, Any] = {
+        "fqdn": f"{name}-{ids.suffix(req.urn, 'fqdn')}.hcp.{location}.azmk8s.io",
+        "provisioningState": "Succeeded",
+        "oidcIssuerProfile": {"enabled": bool(oidc.get("enabled"))},
+    }
+    if oidc.get("enabled"):
+        out["oidcIssuerProfile"]["issuerURL"] = sim.issuer_url(rid, str(location))
+    return out
+
+
+def _role_assignment(sim: Simulator, req: _Request) -> tuple[str, dict[str, Any]]:
+    name = str(req.inputs.get("roleAssignmentName") or ids.guid(req.urn, "name"))
+    scope = str(req.inputs.get("scope") or f"/subscriptions/{sim.env.subscription_id}")
+    rid = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
+    return rid, {**req.inputs, "id": rid, "name": name, "type": "Microsoft.Authorization/roleAssignments"}
+
+
+def _resource_group(sim: Simulator, req: _Request) -> tuple[str, dict[str, Any]]:
+    name = str(req.inputs.get("resourceGroupName") or f"{req.name}{ids.suffix(req.urn, 'name')}")
+    rid = f"/subscriptions/{sim.env.subscription_id}/resourceGroups/{name}"
+    out = {**req.inputs, "id": rid, "name": name, "type": "Microsoft.Resources/resourceGroups"}
+    out["location"] = req.inputs.get("location") or sim.env.location
+    return rid, out
+
+
+def _application(sim: Simulator, req: _Request) -> tuple[str, dict[str, Any]]:
+    object_id = ids.guid(req.urn, "objectId")
+    rid = f"/applications/{object_id}"
+    return rid, {
+        **req.inputs,
+        "id": rid,
+        "objectId": object_id,
+        "clientId": ids.guid(req.urn, "clientId"),
+        "publisherDomain": f"tenant{sim.env.tenant_id[:8]}.onmicrosoft.com",
+        "signInAudience": req.inputs.get("signInAudience") or "AzureADMyOrg",
+    }
+
+
+def _service_principal(sim: Simulator, req: _Request) -> tuple[str, dict[str, Any]]:
+    object_id = ids.guid(req.urn, "objectId")
+    return object_id, {
+        **req.inputs,
+        "id": object_id,
+        "objectId": object_id,
+        "applicationTenantId": sim.env.tenant_id,
+        "type": "Application",
+    }
+
+
+def _app_fic(sim: Simulator, req: _Request) -> tuple[str, dict[str, Any]]:
+    credential_id = ids.guid(req.urn, "credentialId")
+    app_object_id = str(req.inputs.get("applicationId") or _MISSING).rsplit("/", 1)[-1]
+    rid = f"{app_object_id}/federatedIdentityCredential/{credential_id}"
+    return rid, {**req.inputs, "id": rid, "credentialId": credential_id}
+
+
+_K8S_CLUSTER_SCOPED = frozenset(
+    {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume"}
+)
+
+
+def _kubernetes(sim: Simulator, req: _Request) -> tuple[str, dict[str, Any]]:
+    kind = req.type.rsplit(":", 1)[-1]
+    metadata = dict(req.inputs.get("metadata") or {})
+    metadata.setdefault("name", f"{req.name}-{ids.suffix(req.urn, 'name')}")  # pulumi-kubernetes auto-naming
+    metadata["uid"] = ids.guid(req.urn, "uid")
+    metadata["resourceVersion"] = "1"
+    if kind in _K8S_CLUSTER_SCOPED:
+        rid = str(metadata["name"])
+    else:
+        metadata.setdefault("namespace", "default")
+        rid = f"{metadata['namespace']}/{metadata['name']}"
+    return rid, {**req.inputs, "metadata": metadata}
+
+
+def _provider(sim: Simulator, req: _Request) -> tuple[str, dict[str, Any]]:
+    return ids.guid(req.urn, "provider"), dict(req.inputs)
+
+
+def _stack_reference(sim: Simulator, req: _Request) -> tuple[str, dict[str, Any]]:
+    name = str(req.inputs.get("name") or req.resource_id or req.name)
+    outputs = _lookup_stack(sim.env.stack_outputs, name)
+    if outputs is None:
+        known = ", ".join(sorted(sim.env.stack_outputs)) or "none given"
+        raise SimulationError(
+            f"the program reads stack {name!r} through a StackReference; expected "
+            f"--stack-outputs {name}=FILE (a plan JSON of that stack, or a JSON object of its outputs); "
+            f"stack outputs given: {known}"
+        )
+    return name, {"name": name, "outputs": dict(outputs), "secretOutputNames": []}
+
+
+def _lookup_stack(known: Mapping[str, Mapping[str, Any]], name: str) -> Mapping[str, Any] | None:
+    if name in known:
+        return known[name]
+    # "org/project/stack" also matches an entry given as "project/stack" or "stack".
+    parts = name.split("/")
+    for i in range(1, len(parts)):
+        short = "/".join(parts[i:])
+        if short in known:
+            return known[short]
+    return None
+
+
+def _arm_handler(spec: _Arm) -> Handler:
+    return lambda sim, req: sim.arm(spec, req)
+
+
+_RESOURCES: dict[str, Handler] = {
+    "azure-native:resources:ResourceGroup": _resource_group,
+    "azure-native:managedidentity:UserAssignedIdentity": _arm_handler(
+        _Arm("Microsoft.ManagedIdentity/userAssignedIdentities", ("resourceName",), _uami)
+    ),
+    "azure-native:managedidentity:FederatedIdentityCredential": _arm_handler(
+        _Arm(
+            "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials",
+            ("resourceName", "federatedIdentityCredentialResourceName"),
+            located=False,
+        )
+    ),
+    "azure-native:web:AppServicePlan": _arm_handler(_Arm("Microsoft.Web/serverfarms", ("name",))),
+    "azure-native:web:WebApp": _arm_handler(_Arm("Microsoft.Web/sites", ("name",), _web_app)),
+    "azure-native:app:ManagedEnvironment": _arm_handler(
+        _Arm("Microsoft.App/managedEnvironments", ("environmentName",), _managed_environment)
+    ),
+    "azure-native:app:ContainerApp": _arm_handler(
+        _Arm("Microsoft.App/containerApps", ("containerAppName",), _container_app)
+    ),
+    "azure-native:containerservice:ManagedCluster": _arm_handler(
+        _Arm("Microsoft.ContainerService/managedClusters", ("resourceName",), _managed_cluster)
+    ),
+    "azure-native:authorization:RoleAssignment": _role_assignment,
+    "azuread:index/application:Application": _application,
+    "azuread:index/servicePrincipal:ServicePrincipal": _service_principal,
+    "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential": _app_fic,
+    "kubernetes:core/v1:Namespace": _kubernetes,
+    "kubernetes:core/v1:ServiceAccount": _kubernetes,
+    "kubernetes:core/v1:ConfigMap": _kubernetes,
+    "kubernetes:core/v1:Pod": _kubernetes,
+    "kubernetes:apps/v1:Deployment": _kubernetes,
+    "pulumi:providers:kubernetes": _provider,
+    "pulumi:providers:azure-native": _provider,
+    "pulumi:providers:azuread": _provider,
+    "pulumi:pulumi:StackReference": _stack_reference,
+}
+
+
+# -- invokes ------------------------------------------------------------------------------------------
+
+
+def _client_config(sim: Simulator, args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "clientId": sim.env.deployer_client_id,
+        "objectId": sim.env.deployer_object_id,
+        "subscriptionId": sim.env.subscription_id,
+        "tenantId": sim.env.tenant_id,
+    }
+
+
+def _get_cluster(sim: Simulator, args: dict[str, Any]) -> dict[str, Any]:
+    rg = str(args.get("resourceGroupName") or _MISSING)
+    name = str(args.get("resourceName") or _MISSING)
+    rid = ids.arm_id(sim.env.subscription_id, rg, "Microsoft.ContainerService/managedClusters", name)
+    location = sim.env.location
+    oidc_enabled = "nooidc" not in name.lower()
+    oidc: dict[str, Any] = {"enabled": oidc_enabled}
+    if oidc_enabled:
+        oidc["issuerURL"] = sim.issuer_url(rid, location)
+    return {
+        "id": rid,
+        "name": name,
+        "type": "Microsoft.ContainerService/ManagedClusters",
+        "location": location,
+        "kubernetesVersion": "1.33.2",
+        "currentKubernetesVersion": "1.33.2",
+        "dnsPrefix": name,
+        "fqdn": f"{name}-{ids.suffix(rid, 'fqdn')}.hcp.{location}.azmk8s.io",
+        "nodeResourceGroup": f"MC_{rg}_{name}_{location}",
+        "provisioningState": "Succeeded",
+        "enableRBAC": True,
+        "aadProfile": {"managed": True, "enableAzureRBAC": True, "tenantID": sim.env.tenant_id},
+        "oidcIssuerProfile": oidc,
+        "securityProfile": {"workloadIdentity": {"enabled": "nowi" not in name.lower()}},
+    }
+
+
+def _user_credentials(sim: Simulator, args: dict[str, Any]) -> dict[str, Any]:
+    cluster = _get_cluster(sim, args)
+    name = cluster["name"]
+    user = f"clusterUser_{args.get('resourceGroupName')}_{name}"
+    # An Entra-enabled cluster's user kubeconfig carries no credential: it execs kubelogin.
+    kubeconfig = (
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters:\n- cluster:\n    server: https://{cluster['fqdn']}:443\n  name: {name}\n"
+        f"contexts:\n- context:\n    cluster: {name}\n    user: {user}\n"
+        f"  name: {name}\ncurrent-context: {name}\n"
+        f"users:\n- name: {user}\n  user:\n    exec:\n"
+        "      apiVersion: client.authentication.k8s.io/v1beta1\n      command: kubelogin\n"
+        "      args: [get-token, --login, azurecli, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630]\n"
+    )
+    encoded = base64.b64encode(kubeconfig.encode()).decode()
+    return {"kubeconfigs": [{"name": "clusterUser", "value": encoded}]}
+
+
+def _get_identity(sim: Simulator, args: dict[str, Any]) -> dict[str, Any]:
+    rg = str(args.get("resourceGroupName") or _MISSING)
+    name = str(args.get("resourceName") or _MISSING)
+    rid = ids.arm_id(sim.env.subscription_id, rg, "Microsoft.ManagedIdentity/userAssignedIdentities", name)
+    return {
+        "id": rid,
+        "name": name,
+        "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+        "location": sim.env.location,
+        **sim.identity_for(rid),
+    }
+
+
+_INVOKES: dict[str, Callable[[Simulator, dict[str, Any]], dict[str, Any]]] = {
+    "azure-native:authorization:getClientConfig": _client_config,
+    "azure-native:containerservice:getManagedCluster": _get_cluster,
+    "azure-native:containerservice:listManagedClusterUserCredentials": _user_credentials,
+    "azure-native:managedidentity:getUserAssignedIdentity": _get_identity,
+}

@@ -121,13 +121,11 @@ def check_shared_reference(release: Release) -> CheckResult:
     for piece in shared_pieces(release.plans):
         stacks = sorted(by_piece.get(piece.name.key, ()))
         if len(stacks) > 1:
-            result.fail(
-                f"{piece.role} {piece.name.display} is created by {' and '.join(stacks)}; only its owner may"
-            )
+            result.fail(f"{piece.name.display} is created by {' and '.join(stacks)}; only its owner may")
         elif stacks:
-            result.details.append(f"{piece.role} {piece.name.display}: owned by {stacks[0]}")
+            result.details.append(f"{piece.name.display}: owned by {stacks[0]}")
         elif piece.role in {"identity", "app registration"}:
-            result.details.append(f"{piece.role} {piece.name.display}: owned by no stack checked here")
+            result.details.append(f"{piece.name.display}: owned by no stack checked here")
     owner_labels = {o.plan.label for o in owners}
     if release.owner is not None and release.owner.label not in owner_labels:
         result.fail(f"{release.owner.label} was given as the owner but creates none of the shared layer")
@@ -237,7 +235,7 @@ def check_fic_limit(release: Release) -> CheckResult:
     for key, counts in sorted(per_target.items()):
         total = sum(counts.values())
         made_of = ", ".join(f"{n} from {label}" for label, n in sorted(counts.items()))
-        line = f"{labels[key]}: {total} FICs ({made_of})"
+        line = f"{labels[key]}: {total} FIC{'s' if total != 1 else ''} ({made_of})"
         if total > FIC_LIMIT:
             result.fail(f"{line}, over the limit of {FIC_LIMIT}")
         else:
@@ -324,10 +322,10 @@ def check_destroy(release: Release) -> list[CheckResult]:
             f"Destroying {plan.label} leaves the shared layer and {other.label} untouched",
         )
         outcome = simulate_destroy(plan)
-        targets = [(p.role, p.name) for p in pieces]
+        targets = [(p.name.display, p.name) for p in pieces]
         other_names = plan_physical_names(other)
         targets += [
-            (f"{other.label} {other.by_urn[urn].label}", name)
+            (f"{other.label}'s {other.by_urn[urn].label} ({name.display})", name)
             for urn, names in other_names.items()
             for name in names
         ]
@@ -369,10 +367,10 @@ def check_shared_protected(release: Release) -> CheckResult:
         return result
     for owned in owners:
         resource = owned.resource
-        what = f"{owned.piece.role} {owned.piece.name.display} ({owned.plan.label}: {resource.urn})"
+        what = f"{owned.piece.name.display} ({owned.plan.label}: {resource.urn})"
         if resource.protect or resource.retain_on_delete:
             how = "protect" if resource.protect else "retain_on_delete"
-            result.details.append(f"{owned.piece.role} {owned.piece.name.display}: {how}")
+            result.details.append(f"{owned.piece.name.display}: {how}")
         else:
             result.fail(f"{what} is neither protect nor retain_on_delete; destroying its stack deletes it")
     return result

@@ -60,10 +60,10 @@ def simulate_destroy(plan: Plan) -> DestroyOutcome:
 
 
 def casualties(outcome: DestroyOutcome, targets: Iterable[tuple[str, PhysicalName]]) -> list[str]:
-    """One line per target (``(role, name)``) that the destroy takes away."""
+    """One line per target (``(what, name)``) that the destroy takes away."""
     lines = []
-    for role, target in targets:
+    for what, target in targets:
         cause = outcome.cause(target)
         if cause is not None:
-            lines.append(f"{role} {target.display}: {cause}")
+            lines.append(f"{what}: {cause}")
     return lines

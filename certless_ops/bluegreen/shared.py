@@ -46,7 +46,7 @@ def shared_pieces(plans: Sequence[Plan]) -> list[SharedPiece]:
                 continue
             if workload.identity_resource_id:
                 rid = workload.identity_resource_id
-                add("identity", PhysicalName(arm_key(rid), rid, arm_containers(rid)))
+                add("identity", PhysicalName(arm_key(rid), f"identity {rid}", arm_containers(rid)))
             oid = workload.app_object_id
             if oid:
                 add("app registration", PhysicalName(app_key(oid), f"app registration {oid}"))

@@ -59,7 +59,9 @@ def test_colliding_physical_name_fails() -> None:
     results = run(pb.owner_plan(), green)
     # the same site in both stacks: destroying either colour deletes the other's site too
     assert failing(results) == {"physical-names", "destroy-blue", "destroy-green"}
-    assert any("green (prod-green) WebApp 'web-orders-green'" in f for f in results["destroy-blue"].findings)
+    assert any(
+        "green (prod-green)'s WebApp 'web-orders-green'" in f for f in results["destroy-blue"].findings
+    )
     (finding,) = results["physical-names"].findings
     assert "WebApp name 'orders-blue' is created by more than one stack" in finding
     assert "blue (prod): WebApp 'web-orders-blue'" in finding

@@ -1,0 +1,109 @@
+"""Check a blue-green release offline on the plans of both colours: names, FICs, destroy, protection."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from certless_ops.bluegreen.checks import Release, run_checks
+from certless_ops.bluegreen.planview import Plan
+from certless_ops.bluegreen.report import render_table, to_json
+from certless_ops.errors import UserError
+
+HELP = (
+    "Check a blue-green release offline on the plans of both colours: no physical name collides, no "
+    "duplicate FIC, destroying either colour leaves the shared identity layer and the other colour "
+    "untouched, the shared layer is protected, AKS cluster FICs are serialized and within the 20-FIC "
+    "limit. Give stack names (planned here) or plan files. Exit status 1 when a check fails."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--blue", metavar="STACK", help="the current colour's stack, e.g. prod")
+    parser.add_argument("--green", metavar="STACK", help="the new colour's stack, e.g. prod-green")
+    parser.add_argument(
+        "--owner",
+        metavar="STACK",
+        help="the stack owning the shared identity layer, when neither colour does",
+    )
+    parser.add_argument("--plan-blue", metavar="FILE", type=Path, help="plan JSON of the blue stack")
+    parser.add_argument("--plan-green", metavar="FILE", type=Path, help="plan JSON of the green stack")
+    parser.add_argument("--plan-owner", metavar="FILE", type=Path, help="plan JSON of the owner stack")
+    parser.add_argument(
+        "--project-dir", metavar="DIR", type=Path, default=Path.cwd(), help="the Pulumi project (default: .)"
+    )
+    parser.add_argument(
+        "--json",
+        metavar="FILE",
+        nargs="?",
+        const="-",
+        help="write the results as JSON to FILE (or stdout when no FILE is given) instead of the table",
+    )
+
+
+def _pick(args: argparse.Namespace, role: str, required: bool) -> tuple[str | None, Path | None]:
+    stack: str | None = getattr(args, role)
+    plan: Path | None = getattr(args, f"plan_{role}")
+    if stack and plan:
+        raise UserError(
+            f"--{role} {stack!r} and --plan-{role} {str(plan)!r} both given; expected one of them"
+        )
+    if required and not stack and not plan:
+        raise UserError(f"no {role} stack given; expected --{role} STACK or --plan-{role} FILE")
+    return stack, plan
+
+
+def _plan_stack(project_dir: Path, stack: str, known_outputs: dict[str, Any]) -> dict[str, Any]:
+    # Imported here: planning loads the Pulumi SDK, which plan files alone never need.
+    from certless_ops.plan.config import load_stack_config
+    from certless_ops.plan.runner import run_plan
+
+    return run_plan(load_stack_config(project_dir, stack), known_outputs)
+
+
+def load_release(args: argparse.Namespace) -> Release:
+    from certless_ops.plan.file import load_plan
+
+    choices = {role: _pick(args, role, role != "owner") for role in ("owner", "blue", "green")}
+    documents: dict[str, dict[str, Any]] = {}
+    # Owner first, then blue, then green: each later stack's StackReferences are answered with the
+    # outputs of the stacks planned before it, as `pulumi up` in that order would see them.
+    known_outputs: dict[str, Any] = {}
+    for role, (stack, plan_file) in choices.items():
+        if plan_file is not None:
+            documents[role] = load_plan(plan_file)
+        elif stack is not None:
+            documents[role] = _plan_stack(args.project_dir, stack, dict(known_outputs))
+        else:
+            continue
+        known_outputs[documents[role]["stack"]] = documents[role]["outputs"]
+    plans = {role: Plan.from_json(doc, f"{role} ({doc['stack']})") for role, doc in documents.items()}
+    if plans["blue"].stack == plans["green"].stack:
+        raise UserError(f"blue and green are the same stack {plans['blue'].stack!r}; expected two colours")
+    return Release(plans["blue"], plans["green"], plans.get("owner"))
+
+
+def run(args: argparse.Namespace) -> int:
+    release = load_release(args)
+    results = run_checks(release)
+    if args.json is not None:
+        text = to_json(
+            results,
+            blue=release.blue.stack,
+            green=release.green.stack,
+            owner=release.owner.stack if release.owner else None,
+        )
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.json).write_text(text, encoding="utf-8")
+    else:
+        title = f"blue-green checks: {release.blue.label} -> {release.green.label}"
+        if release.owner is not None:
+            title += f", shared layer owned by {release.owner.stack}"
+        render_table(results, Console(), title=title)
+    return 0 if all(r.passed for r in results) else 1

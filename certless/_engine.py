@@ -1,0 +1,309 @@
+"""MSAL confidential clients, built once per (authority, client, credential), plus the retries MSAL lacks.
+
+- Only https authorities on a Microsoft Entra host (or a host the settings explicitly allow) ever get
+  an assertion.
+- OIDC discovery happens at most once per authority per process (``_http``'s discovery cache), not
+  once per client object or per token.
+- ``invalid_client`` with an expired/rejected-assertion code: one retry with a fresh assertion.
+- AADSTS70021 right after a deployment (FIC propagation): opt-in bounded retries, each a fresh request
+  (MSAL caches an identical HTTP 400 for 60 s, so its per-app HTTP cache is purged first).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from certless._http import ENTRA_POLICY, Clock, HttpClient, Transport, TransportError
+from certless.errors import CertlessError, InsecureEndpointError, TokenRequestError
+from certless.settings import Settings, host_allowed
+
+log = logging.getLogger("certless")
+
+# Microsoft.Identity.Web's list: invalid_client with these codes means "rebuild the credential, retry once".
+RETRY_WITH_FRESH_ASSERTION = frozenset({700027, 700024, 7000214, 1000502, 7000274, 7000277})
+# No FIC matched yet: right after a deployment this is propagation delay, not a misconfiguration.
+FIC_NOT_FOUND = frozenset({70021, 700211, 700212, 700213, 70025})
+
+
+@dataclass(frozen=True)
+class TokenResult:
+    token: str
+    expires_on: int
+    refresh_on: int | None
+    token_type: str
+
+
+class _ResponseCache(dict[str, Any]):
+    """The per-app ``http_cache`` handed to MSAL, so that certless can forget cached 400 responses."""
+
+    def forget_http_400(self) -> None:
+        for key, value in list(self.items()):
+            if getattr(value, "status_code", None) == 400:
+                self.pop(key, None)
+
+
+class _App:
+    def __init__(self, app: Any, cache: _ResponseCache) -> None:
+        self.msal = app
+        self.http_cache = cache
+
+
+class Apps:
+    """Builds and keeps MSAL ``ConfidentialClientApplication`` objects for one credential."""
+
+    def __init__(self, settings: Settings, transport: Transport, clock: Clock) -> None:
+        self.settings = settings
+        self.transport = transport
+        self.clock = clock
+        self._apps: dict[tuple[str, str, str, bool], _App] = {}
+        self._lock = threading.Lock()
+
+    def check_authority(self, authority: str, what: str = "authority") -> None:
+        parts = urlsplit(authority)
+        if parts.scheme != "https" or not host_allowed(parts.netloc, self.settings.extra_authority_hosts):
+            raise InsecureEndpointError(
+                f"Refusing to send a client assertion to {what} {authority!r}: only https Microsoft "
+                "Entra hosts receive it.",
+                fix="Use the cloud's login host (e.g. https://login.microsoftonline.com/), or, for a local "
+                "emulator only, list its host in AzureAd:ExtraAuthorityHosts and its CA in AzureAd:CaBundle.",
+            )
+
+    def _verify_for(self, authority: str) -> str | bool:
+        host = urlsplit(authority).netloc.lower()
+        extra = self.settings.extra_authority_hosts
+        is_extra = host in extra or (urlsplit(authority).hostname or "") in extra
+        return self.settings.ca_bundle if is_extra and self.settings.ca_bundle else True
+
+    def get(
+        self,
+        authority: str,
+        client_id: str,
+        credential_key: str,
+        make_credential: Callable[[], Any],
+        *,
+        cae: bool = False,
+    ) -> _App:
+        key = (authority, client_id, credential_key, cae)
+        app = self._apps.get(key)
+        if app is not None:
+            return app
+        self.check_authority(authority)
+        with self._lock:
+            app = self._apps.get(key)
+            if app is None:
+                app = self._build(authority, client_id, make_credential(), cae)
+                self._apps[key] = app
+            return app
+
+    def _build(self, authority: str, client_id: str, credential: Any, cae: bool) -> _App:
+        import msal  # deferred: importing msal costs more than everything else in certless
+
+        http = HttpClient(
+            self.transport,
+            policy=ENTRA_POLICY,
+            clock=self.clock,
+            verify=self._verify_for(authority),
+            name="Entra",
+        )
+        cache = _ResponseCache()
+        try:
+            app = msal.ConfidentialClientApplication(
+                client_id,
+                client_credential=credential,
+                authority=authority,
+                http_client=http,
+                http_cache=cache,
+                # Hosts are validated above against the configured cloud; no instance-discovery call.
+                instance_discovery=False,
+                client_capabilities=["CP1"] if cae else None,
+                token_cache=msal.TokenCache(),
+            )
+        except TransportError as exc:
+            raise TokenRequestError(
+                f"Microsoft Entra at {authority} could not be reached for OIDC discovery ({exc}).",
+                fix="Check outbound HTTPS to the login host (firewall, proxy, DNS).",
+            ) from None
+        except ValueError as exc:
+            text = str(exc)
+            raise TokenRequestError(
+                f"Microsoft Entra rejected the authority {authority}: {_first_line(text)}",
+                fix="Check AzureAd:TenantId (or Authority) and AzureAd:Instance: the tenant must exist "
+                "in that cloud.",
+                aadsts=_aadsts(text, None),
+            ) from None
+        return _App(app, cache)
+
+    def close(self) -> None:
+        with self._lock:
+            self._apps.clear()
+
+
+def acquire(
+    app: _App,
+    scopes: list[str],
+    *,
+    claims: str | None,
+    clock: Clock,
+    fresh_assertion: Callable[[], None],
+    describe_failure: Callable[[dict[str, Any]], TokenRequestError],
+    fic_retry_seconds: float = 0.0,
+    proactive: bool = False,
+) -> TokenResult:
+    """One client-credentials token, with the two retries described in the module docstring."""
+    if proactive:
+        # MSAL would answer from its own cache until 5 minutes before expiry; certless decides when.
+        app.msal.remove_tokens_for_client()
+    fresh_retry_used = False
+    started = clock.monotonic()
+    wait = 5.0
+    while True:
+        try:
+            now = clock.time()
+            result = app.msal.acquire_token_for_client(scopes, claims_challenge=claims)
+        except CertlessError:
+            raise
+        except TransportError as exc:
+            raise TokenRequestError(
+                f"Microsoft Entra could not be reached ({exc}).",
+                fix="Check outbound HTTPS to the login host; certless retried transient failures already.",
+            ) from None
+        except Exception as exc:  # MSAL raises MsalServiceError on 5xx after our retries
+            raise TokenRequestError(
+                f"Microsoft Entra's token endpoint failed: {exc.__class__.__name__}: {_first_line(str(exc))}",
+                fix="This is usually transient; certless retried already. Try again later.",
+            ) from None
+        if "access_token" in result:
+            return _token_result(result, now)
+        code = _aadsts(result.get("error_description", ""), result.get("error_codes"))
+        if (
+            result.get("error") == "invalid_client"
+            and code in RETRY_WITH_FRESH_ASSERTION
+            and not fresh_retry_used
+        ):
+            fresh_retry_used = True
+            log.info("Entra rejected the assertion (AADSTS%s); retrying once with a fresh one", code)
+            fresh_assertion()
+            continue
+        elapsed = clock.monotonic() - started
+        if code in FIC_NOT_FOUND and elapsed + wait <= fic_retry_seconds:
+            log.warning(
+                "AADSTS%s: no federated credential matched yet (propagation takes minutes); "
+                "retrying in %.0f s (%.0f of %.0f s used)",
+                code,
+                wait,
+                elapsed,
+                fic_retry_seconds,
+            )
+            clock.sleep(wait)
+            wait = min(wait * 2, 30.0)
+            app.http_cache.forget_http_400()  # else MSAL replays the cached 400 without asking Entra
+            continue
+        raise describe_failure(result)
+
+
+def _token_result(result: dict[str, Any], now: float) -> TokenResult:
+    expires_in = int(result.get("expires_in", 3600))
+    expires_on = int(now + expires_in)
+    refresh_on = result.get("refresh_on")
+    if refresh_on is None and expires_in >= 7200:
+        refresh_on = int(now + expires_in // 2)  # half-life, as azure-identity and MSAL's MI client do
+    return TokenResult(
+        token=result["access_token"],
+        expires_on=expires_on,
+        refresh_on=int(refresh_on) if refresh_on is not None else None,
+        token_type=str(result.get("token_type", "Bearer")),
+    )
+
+
+def _aadsts(description: str, codes: Any) -> int | None:
+    if isinstance(codes, list) and codes and isinstance(codes[0], int):
+        return codes[0]
+    match = re.search(r"AADSTS(\d+)", description or "")
+    return int(match.group(1)) if match else None
+
+
+def _first_line(text: str) -> str:
+    return (text or "").strip().splitlines()[0][:300] if text and text.strip() else ""
+
+
+def token_error(
+    result: dict[str, Any],
+    *,
+    client_id: str,
+    tenant_id: str,
+    assertion_claims: dict[str, Any] | None,
+    expected_audience: str,
+    hop: str = "app",
+) -> TokenRequestError:
+    """Turn MSAL's error dict into a TokenRequestError whose fix names the likely cause."""
+    description = str(result.get("error_description") or "")
+    code = _aadsts(description, result.get("error_codes"))
+    error = str(result.get("error") or "unknown_error")
+    who = "the app registration" if hop == "app" else "the managed identity"
+    if code in FIC_NOT_FOUND:
+        if assertion_claims:
+            shown = (
+                f"issuer {assertion_claims.get('iss')!r}, subject {assertion_claims.get('sub')!r}, "
+                f"audience {assertion_claims.get('aud')!r}"
+            )
+        else:
+            shown = "(the assertion's claims could not be read)"
+        if hop == "app":
+            subject_rule = (
+                "the subject must be the managed identity's principal (object) ID, not its client ID"
+            )
+        else:
+            subject_rule = "the subject must be system:serviceaccount:<namespace>:<service account>"
+        fix = (
+            f"Compare the federated identity credentials on {who} {client_id} with the assertion: {shown}. "
+            f"Issuer and subject must match exactly ({subject_rule}; mind a trailing '/' on the issuer) and "
+            f"the audience must be {expected_audience}. A FIC created minutes ago may still be propagating: "
+            "set AzureAd:FicPropagationRetrySeconds to retry."
+        )
+    elif code == 700024:
+        fix = (
+            "The assertion is outside its validity window: check this host's clock (NTP), and that the "
+            "assertion is fresh (a token file no longer rotated, or an assertion reused after expiry)."
+        )
+    elif code == 700016:
+        fix = (
+            f"Check AzureAd:ClientId ({client_id}) and AzureAd:TenantId ({tenant_id}): the app registration "
+            "must exist in that tenant (and in that cloud)."
+        )
+    elif code == 7000215:
+        fix = (
+            "The client secret is wrong or expired: rotate it, or better, use "
+            "SignedAssertionFromManagedIdentity."
+        )
+    elif code in (700027, 7000274, 7000277, 7000214, 1000502):
+        fix = (
+            "Entra rejected the client assertion even after one retry with a fresh one: check that the "
+            "certificate is registered on the app, or that the assertion's issuer is trusted."
+        )
+    elif code == 500011:
+        fix = "The scope names a resource that does not exist in this tenant: check the scope you asked for."
+    elif code == 90061:
+        fix = "Entra could not fetch the issuer's OIDC documents: the cluster's OIDC issuer must be public."
+    else:
+        fix = "See the AADSTS code's description at https://login.microsoftonline.com/error?code=<code>."
+    label = f"AADSTS{code}" if code else error
+    return TokenRequestError(
+        f"Microsoft Entra refused the token request for {who} {client_id} ({label}, {error}): "
+        f"{_first_line(description)}"
+        + (
+            f" [trace ID {result.get('trace_id')}, correlation ID {result.get('correlation_id')}]"
+            if result.get("trace_id") or result.get("correlation_id")
+            else ""
+        ),
+        fix=fix,
+        error=error,
+        aadsts=code,
+        trace_id=result.get("trace_id"),
+        correlation_id=result.get("correlation_id"),
+    )

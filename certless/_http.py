@@ -1,0 +1,316 @@
+"""The HTTP seam: a small transport tests replace, and the retries MSAL leaves to its caller.
+
+MSAL's clients accept any object with requests-like ``get``/``post``; ``HttpClient`` is that object.
+It adds timeouts, retries with backoff (``Retry-After`` honoured, a bounded total time) and an
+injectable clock so that tests of 70-second behaviour run in milliseconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+log = logging.getLogger("certless")
+
+# OIDC discovery documents, shared by every MSAL app in the process: MSAL's constructor fetches the
+# document eagerly, so without this each credential object would cost one extra request.
+_DISCOVERY_TTL = 24 * 3600.0
+_discovery: dict[tuple[str, str], tuple[float, Response]] = {}
+_discovery_lock = threading.Lock()
+
+
+class Clock:
+    """Wall time, monotonic time and sleep; tests substitute a fake."""
+
+    def time(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+@dataclass
+class Response:
+    """The parts of an HTTP response MSAL and certless read."""
+
+    status_code: int
+    text: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def raise_for_status(self) -> None:
+        if self.status_code >= 400:
+            raise HttpStatusError(self.status_code)
+
+
+class HttpStatusError(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+class TransportError(OSError):
+    """No response: connection refused, reset, DNS failure or timeout."""
+
+    def __init__(self, message: str, *, timeout: bool = False) -> None:
+        super().__init__(message)
+        self.timeout = timeout
+
+
+class Transport(Protocol):
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None,
+        data: Mapping[str, str] | str | None,
+        headers: Mapping[str, str],
+        timeout: float,
+        verify: str | bool,
+    ) -> Response: ...
+
+    def close(self) -> None: ...
+
+
+class RequestsTransport:
+    """The default transport: one ``requests.Session`` (imported on first use to keep imports cheap)."""
+
+    def __init__(self, *, trust_env: bool = True) -> None:
+        # trust_env=False for identity endpoints: IMDS and App Service must never be reached via a proxy.
+        self._trust_env = trust_env
+        self._session: Any = None
+        self._lock = threading.Lock()
+
+    def _get_session(self) -> Any:
+        with self._lock:
+            if self._session is None:
+                import requests
+
+                session = requests.Session()
+                session.trust_env = self._trust_env
+                self._session = session
+            return self._session
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None,
+        data: Mapping[str, str] | str | None,
+        headers: Mapping[str, str],
+        timeout: float,
+        verify: str | bool,
+    ) -> Response:
+        import requests
+
+        session = self._get_session()
+        try:
+            r = session.request(
+                method, url, params=params, data=data, headers=dict(headers), timeout=timeout, verify=verify
+            )
+        except requests.Timeout as exc:
+            raise TransportError(
+                f"timed out after {timeout:g} s ({exc.__class__.__name__})", timeout=True
+            ) from None
+        except requests.RequestException as exc:
+            raise TransportError(_describe(exc)) from None
+        return Response(r.status_code, r.text, dict(r.headers))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                self._session.close()
+                self._session = None
+
+
+def _describe(exc: BaseException) -> str:
+    # requests' messages can be long chains; the innermost reason is what users need.
+    text = str(exc)
+    for marker in (
+        "Connection refused",
+        "Connection reset",
+        "Name or service not known",
+        "CERTIFICATE_VERIFY_FAILED",
+    ):
+        if marker in text:
+            return f"{exc.__class__.__name__}: {marker}"
+    return f"{exc.__class__.__name__}: {text[:200]}"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Which failures to retry and how long to keep going.
+
+    The identity defaults follow azure-identity's IMDS policy: 404, 410, 429 and 5xx retried with
+    exponential backoff (factor 0.8 s), 410 with a larger factor so that the retries span at least
+    70 s (IMDS may answer 410 while it restarts), and every wait capped by a total budget.
+    """
+
+    statuses: frozenset[int] = frozenset({404, 410, 429, *range(500, 600)})
+    max_retries: int = 5
+    backoff: float = 0.8
+    backoff_410: float = 2.5
+    max_backoff: float = 60.0
+    min_total_410: float = 70.0
+    total_budget: float = 100.0
+    timeout: float = 5.0
+    retry_transport_errors: bool = True
+
+    def delay(self, attempt: int, status: int | None, retry_after: float | None) -> float:
+        factor = self.backoff_410 if status == 410 else self.backoff
+        computed = 0.0 if attempt == 1 else min(self.max_backoff, factor * 2 ** (attempt - 1))
+        computed *= 1 + random.uniform(0, 0.1)  # jitter so replicas do not retry in lockstep
+        return max(computed, retry_after or 0.0)
+
+
+IDENTITY_POLICY = RetryPolicy()
+# Entra's token endpoint: transient failures only (never 4xx other than 429), fewer attempts.
+ENTRA_POLICY = RetryPolicy(
+    statuses=frozenset({429, *range(500, 600)}), max_retries=3, total_budget=30.0, timeout=15.0
+)
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                return None  # HTTP-date form: Entra and IMDS send seconds; fall back to backoff
+    return None
+
+
+class HttpClient:
+    """Requests-like ``get``/``post`` for MSAL, with retries. One per endpoint family."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        policy: RetryPolicy,
+        clock: Clock,
+        verify: str | bool = True,
+        name: str = "endpoint",
+    ) -> None:
+        self.transport = transport
+        self.policy = policy
+        self.clock = clock
+        self.verify = verify
+        self.name = name
+        self.attempts = 0  # total requests sent, for diagnostics
+
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **_: Any,
+    ) -> Response:
+        return self.request("GET", url, params=params, headers=headers)
+
+    def post(
+        self,
+        url: str,
+        params: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **_: Any,
+    ) -> Response:
+        return self.request("POST", url, params=params, data=data, headers=headers)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        if method == "GET" and url.endswith("/.well-known/openid-configuration"):
+            return self._discover(url, params, headers)
+        return self._send(method, url, params=params, data=data, headers=headers)
+
+    def _discover(
+        self, url: str, params: Mapping[str, str] | None, headers: Mapping[str, str] | None
+    ) -> Response:
+        key = (url, str(self.verify))
+        with _discovery_lock:  # held while fetching: concurrent first callers share one request
+            hit = _discovery.get(key)
+            if hit is not None and hit[0] > time.monotonic():
+                return hit[1]
+            response = self._send("GET", url, params=params, headers=headers)
+            if response.status_code == 200:
+                _discovery[key] = (time.monotonic() + _DISCOVERY_TTL, response)
+            return response
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        policy = self.policy
+        start = self.clock.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            self.attempts += 1
+            status: int | None = None
+            retry_after: float | None = None
+            try:
+                response = self.transport.request(
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=headers or {},
+                    timeout=policy.timeout,
+                    verify=self.verify,
+                )
+            except TransportError as exc:
+                if not policy.retry_transport_errors:
+                    raise
+                failure = str(exc)
+                last_exc: TransportError | None = exc
+            else:
+                if response.status_code not in policy.statuses:
+                    return response
+                status = response.status_code
+                retry_after = parse_retry_after(response.headers)
+                failure = f"HTTP {status}"
+                last_exc = None
+            elapsed = self.clock.monotonic() - start
+            wait = policy.delay(attempt, status, retry_after)
+            keep_going_for_410 = status == 410 and elapsed < policy.min_total_410
+            out_of_attempts = attempt > policy.max_retries and not keep_going_for_410
+            if out_of_attempts or elapsed + wait > policy.total_budget:
+                log.info(
+                    "%s: giving up after %d attempts in %.1f s (%s)", self.name, attempt, elapsed, failure
+                )
+                if last_exc is not None:
+                    raise last_exc
+                return response
+            log.info("%s: %s; retry %d in %.1f s", self.name, failure, attempt, wait)
+            self.clock.sleep(wait)
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+def forget_discovery() -> None:
+    """Drop cached OIDC documents (tests, or after a tenant moved)."""
+    with _discovery_lock:
+        _discovery.clear()

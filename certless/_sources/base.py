@@ -1,0 +1,128 @@
+"""What every credential source offers the engine."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from certless import _jwt
+from certless._http import Clock, Transport
+from certless.errors import CredentialUnavailableError
+from certless.settings import CredentialDescription, Settings
+
+if TYPE_CHECKING:
+    from certless._engine import Apps
+
+log = logging.getLogger("certless")
+
+# An assertion is never presented within this many seconds of its expiry.
+ASSERTION_MARGIN = 300.0
+
+
+@dataclass
+class SourceContext:
+    settings: Settings
+    clock: Clock
+    identity_transport: Transport
+    entra_transport: Transport
+    apps: Apps
+
+
+class Source(ABC):
+    """One entry of AzureAd:ClientCredentials, turned into something MSAL can use."""
+
+    def __init__(self, description: CredentialDescription, ctx: SourceContext) -> None:
+        self.description = description
+        self.ctx = ctx
+
+    @property
+    def label(self) -> str:
+        return self.description.label
+
+    @property
+    def key(self) -> str:
+        """Identifies the MSAL app built for this source (one app per source)."""
+        return f"{self.description.index}:{self.description.source_type}"
+
+    @abstractmethod
+    def load(self) -> None:
+        """Prove the source works now (fetch an assertion, parse a certificate); raise if not."""
+
+    @abstractmethod
+    def client_credential(self) -> Any:
+        """The ``client_credential`` argument for MSAL's ConfidentialClientApplication."""
+
+    def invalidate(self) -> None:  # noqa: B027  (optional hook: nothing cached by default)
+        """Forget anything cached so the next request presents a freshly obtained credential."""
+
+    def assertion_claims(self) -> dict[str, Any] | None:
+        """Claims of the last assertion presented (for error messages), if this source makes one."""
+        return None
+
+    def close(self) -> None:  # noqa: B027  (optional hook)
+        """Release resources; most sources hold none."""
+
+
+class AssertionSource(Source):
+    """A source whose credential is a signed assertion (a JWT) obtained from somewhere else.
+
+    The assertion is cached and replaced before it gets within ``ASSERTION_MARGIN`` of its expiry.
+    """
+
+    def __init__(self, description: CredentialDescription, ctx: SourceContext) -> None:
+        super().__init__(description, ctx)
+        self._lock = threading.Lock()
+        self._value: str | None = None
+        self._expires_on = 0.0
+        self._claims: dict[str, Any] | None = None
+        self._force_fresh = False
+
+    @abstractmethod
+    def _fetch(self, *, fresh: bool) -> tuple[str, float]:
+        """Obtain an assertion and its expiry (epoch seconds). ``fresh`` bypasses upstream caches."""
+
+    def _stale(self) -> bool:
+        """Subclasses add their own reasons to re-fetch (e.g. the token file changed)."""
+        return False
+
+    def assertion(self) -> str:
+        with self._lock:
+            now = self.ctx.clock.time()
+            if self._value is None or self._expires_on - now < ASSERTION_MARGIN or self._stale():
+                # Replacing one we had (near expiry, or rejected): upstream caches must not hand it back.
+                fresh = self._force_fresh or self._value is not None
+                value, expires_on = self._fetch(fresh=fresh)
+                self._force_fresh = False
+                try:
+                    self._claims = _jwt.claims(value)
+                except _jwt.NotAJwtError as exc:
+                    raise CredentialUnavailableError(
+                        f"{self.label} produced an assertion that is {exc}"
+                    ) from None
+                self._value, self._expires_on = value, expires_on
+                log.debug(
+                    "%s: new assertion %s, expires in %.0f s",
+                    self.label,
+                    _jwt.fingerprint(value),
+                    expires_on - now,
+                )
+            return self._value
+
+    def load(self) -> None:
+        self.assertion()
+
+    def client_credential(self) -> Any:
+        # MSAL calls this only when it needs the network; a callable keeps the assertion current.
+        return {"client_assertion": self.assertion}
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._value = None
+            self._expires_on = 0.0
+            self._force_fresh = True
+
+    def assertion_claims(self) -> dict[str, Any] | None:
+        return self._claims

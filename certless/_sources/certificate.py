@@ -1,0 +1,216 @@
+"""Certificate sources: Path (PEM or PFX file), Base64Encoded (PFX or PEM) and KeyVault.
+
+MSAL 1.39 takes ``{"private_key": PEM, "public_certificate": PEM}`` and derives the SHA-256
+thumbprint from the certificate itself (PS256 assertions with ``x5t#S256``); its ``thumbprint`` key is
+the legacy SHA-1 form, which certless does not use.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from certless._http import ENTRA_POLICY, HttpClient, TransportError
+from certless._sources.base import Source, SourceContext, log
+from certless._sources.managed_identity import ManagedIdentitySource
+from certless.errors import CredentialUnavailableError
+from certless.settings import CredentialDescription
+
+KEY_VAULT_API_VERSION = "7.4"
+
+
+@dataclass(frozen=True)
+class LoadedCertificate:
+    private_key_pem: str
+    certificate_pem: str
+    sha256_thumbprint: str
+    subject: str
+    not_after: datetime.datetime
+
+    def __repr__(self) -> str:  # never the key
+        return f"LoadedCertificate(subject={self.subject!r}, sha256={self.sha256_thumbprint[:16]}…)"
+
+
+def parse_certificate(data: bytes, password: str | None, what: str, clock_now: float) -> LoadedCertificate:
+    """PEM (key + certificate) or PKCS#12, checked to be within its validity period."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    pwd = password.encode("utf-8") if password else None
+    key: Any
+    cert: Any
+    try:
+        if b"-----BEGIN" in data:
+            cert = x509.load_pem_x509_certificate(data)
+            key = serialization.load_pem_private_key(data, password=pwd)
+        else:
+            key, cert, _extra = pkcs12.load_key_and_certificates(data, pwd)
+    except (ValueError, TypeError) as exc:
+        wrong_password = "password" in str(exc).lower() or "decrypt" in str(exc).lower()
+        raise CredentialUnavailableError(
+            f"{what} is not a usable certificate: "
+            + (
+                "the CertificatePassword does not open it"
+                if wrong_password
+                else f"{exc.__class__.__name__}: {str(exc)[:120]}"
+            ),
+            fix="Provide a PFX (PKCS#12) or PEM holding both the private key and the certificate, with the "
+            "right CertificatePassword.",
+        ) from None
+    if key is None or cert is None:
+        raise CredentialUnavailableError(
+            f"{what} holds no {'private key' if key is None else 'certificate'}.",
+            fix="Export the certificate together with its private key.",
+        )
+    now = datetime.datetime.fromtimestamp(clock_now, tz=datetime.UTC)
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        raise CredentialUnavailableError(
+            f"{what} is outside its validity period ({cert.not_valid_before_utc:%Y-%m-%d} to "
+            f"{cert.not_valid_after_utc:%Y-%m-%d}).",
+            fix="Renew the certificate and register the new one on the app registration.",
+        )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode("ascii")
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    return LoadedCertificate(
+        private_key_pem=key_pem,
+        certificate_pem=cert_pem,
+        sha256_thumbprint=cert.fingerprint(hashes.SHA256()).hex(),
+        subject=cert.subject.rfc4514_string(),
+        not_after=cert.not_valid_after_utc,
+    )
+
+
+class CertificateSource(Source):
+    def __init__(self, description: CredentialDescription, ctx: SourceContext) -> None:
+        super().__init__(description, ctx)
+        self.certificate: LoadedCertificate | None = None
+
+    def _read(self) -> bytes:
+        raise NotImplementedError
+
+    def load(self) -> None:
+        self.certificate = parse_certificate(
+            self._read(), self.description.certificate_password, self.label, self.ctx.clock.time()
+        )
+        log.info(
+            "%s: using certificate %s (SHA-256 %s)",
+            self.label,
+            self.certificate.subject,
+            self.certificate.sha256_thumbprint,
+        )
+
+    @property
+    def key(self) -> str:
+        thumb = self.certificate.sha256_thumbprint if self.certificate else "unloaded"
+        return f"{super().key}:{thumb}"
+
+    def client_credential(self) -> Any:
+        if self.certificate is None:
+            self.load()
+        assert self.certificate is not None
+        return {
+            "private_key": self.certificate.private_key_pem,
+            "public_certificate": self.certificate.certificate_pem,
+        }
+
+    def invalidate(self) -> None:
+        # Re-read on the next use: the file or vault may hold a renewed certificate by now.
+        self.load()
+
+
+class PathSource(CertificateSource):
+    def _read(self) -> bytes:
+        path = self.description.certificate_disk_path or ""
+        try:
+            with open(os.path.expanduser(path), "rb") as fh:
+                return fh.read()
+        except OSError as exc:
+            raise CredentialUnavailableError(
+                f"{self.label}: cannot read {path!r} ({exc.strerror or exc.__class__.__name__}).",
+                fix="Check CertificateDiskPath and the file's permissions.",
+            ) from None
+
+
+class Base64EncodedSource(CertificateSource):
+    def _read(self) -> bytes:
+        try:
+            return base64.b64decode((self.description.base64_encoded_value or "").strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise CredentialUnavailableError(
+                f"{self.label}: Base64EncodedValue is not valid base64.",
+                fix="Encode the PFX file's bytes with base64 (no line breaks).",
+            ) from None
+
+
+class KeyVaultSource(CertificateSource):
+    """The certificate (with its key) read from Key Vault's secrets API with the managed identity."""
+
+    def _read(self) -> bytes:
+        d = self.description
+        vault = (d.key_vault_url or "").rstrip("/")
+        mi_desc = CredentialDescription(
+            index=d.index,
+            source_type="SignedAssertionFromManagedIdentity",
+            managed_identity_client_id=d.managed_identity_client_id,
+            token_exchange_url=_vault_resource(vault),
+        )
+        # The managed identity's token for Key Vault itself (not for the exchange audience).
+        mi = ManagedIdentitySource(mi_desc, self.ctx)
+        token = mi.assertion()
+        http = HttpClient(
+            self.ctx.entra_transport, policy=ENTRA_POLICY, clock=self.ctx.clock, name="Key Vault"
+        )
+        url = f"{vault}/secrets/{quote(d.key_vault_certificate_name or '', safe='')}"
+        try:
+            response = http.get(
+                url,
+                params={"api-version": KEY_VAULT_API_VERSION},
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            )
+        except TransportError as exc:
+            raise CredentialUnavailableError(
+                f"{self.label}: Key Vault {vault} did not answer ({exc})."
+            ) from None
+        if response.status_code != 200:
+            hint = {
+                401: "the vault did not accept the managed identity's token",
+                403: "grant the managed identity 'Key Vault Secrets User' (or a get-secret access policy)",
+                404: "no certificate of that name: check KeyVaultCertificateName",
+            }.get(response.status_code, "see the vault's diagnostics")
+            raise CredentialUnavailableError(
+                f"{self.label}: Key Vault answered {response.status_code} for {url}.",
+                fix=hint[0].upper() + hint[1:] + ".",
+            )
+        try:
+            body = json.loads(response.text)
+            value = str(body["value"])
+        except (ValueError, KeyError, TypeError):
+            raise CredentialUnavailableError(
+                f"{self.label}: Key Vault's answer has no secret value."
+            ) from None
+        if "pem" in str(body.get("contentType", "")).lower() or value.lstrip().startswith("-----BEGIN"):
+            return value.encode("utf-8")
+        try:
+            return base64.b64decode(value)
+        except (binascii.Error, ValueError):
+            raise CredentialUnavailableError(
+                f"{self.label}: Key Vault's PKCS#12 value is not base64."
+            ) from None
+
+
+def _vault_resource(vault_url: str) -> str:
+    """The token audience for a vault: https://vault.azure.net (or the sovereign equivalent)."""
+    host = urlsplit(vault_url).hostname or ""
+    for suffix in ("vault.azure.net", "vault.usgovcloudapi.net", "vault.azure.cn", "vault.microsoftazure.de"):
+        if host.endswith("." + suffix):
+            return f"https://{suffix}"
+    return "https://vault.azure.net"

@@ -1,0 +1,276 @@
+"""SignedAssertionFromManagedIdentity: the managed identity's token for the token-exchange audience.
+
+Where the token comes from depends on the host:
+- AKS with workload identity (AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID and
+  AZURE_AUTHORITY_HOST set): two hops. The projected service-account token is exchanged at Entra for
+  the user-assigned identity's own token (audience api://AzureADTokenExchange); that token is the app's
+  assertion.
+- App Service, Functions, Container Apps (IDENTITY_ENDPOINT + IDENTITY_HEADER) and VMs (IMDS): MSAL's
+  ManagedIdentityClient, over an HTTP client that retries what IMDS documents as transient.
+Identity endpoints are only ever contacted on loopback or link-local addresses.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from certless import _jwt
+from certless._engine import acquire, token_error
+from certless._http import IDENTITY_POLICY, HttpClient, Response, TransportError
+from certless._sources.base import AssertionSource, SourceContext, log
+from certless._sources.token_file import SignedAssertionFilePathSource
+from certless.errors import CredentialUnavailableError, IdentityEndpointError, InsecureEndpointError
+from certless.settings import CredentialDescription
+
+AKS_VARS = ("AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_AUTHORITY_HOST")
+ENDPOINT_VARS = ("IDENTITY_ENDPOINT", "IMDS_ENDPOINT", "MSI_ENDPOINT", "AZURE_POD_IDENTITY_AUTHORITY_HOST")
+FALLBACK_FIX = (
+    "This host has no managed identity endpoint (not on Azure, or managed identity is off). On a "
+    "laptop or in CI, add a fallback source after this one, e.g. SignedAssertionFilePath or "
+    "ClientSecret, or run the certless emulator."
+)
+
+
+def detect_host(environ: Mapping[str, str] | None = None) -> str:
+    """The kind of managed identity host, from the environment (same precedence as certless uses)."""
+    env = os.environ if environ is None else environ
+    if all(env.get(v) for v in AKS_VARS):
+        return "aks"
+    if env.get("IDENTITY_ENDPOINT") and env.get("IDENTITY_HEADER"):
+        if env.get("IDENTITY_SERVER_THUMBPRINT"):
+            return "servicefabric"
+        return "containerapp" if env.get("CONTAINER_APP_NAME") else "appservice"
+    if env.get("IDENTITY_ENDPOINT") and env.get("IMDS_ENDPOINT"):
+        return "arc"
+    if env.get("MSI_ENDPOINT"):
+        return "azureml"
+    return "imds"
+
+
+def check_identity_endpoint(name: str, url: str) -> None:
+    """Refuse identity endpoints that are not loopback or link-local: they would receive our requests
+    for the identity's token, so a hijacked variable must not be able to point them elsewhere."""
+    parts = urlsplit(url if "//" in url else f"http://{url}")
+    host = (parts.hostname or "").lower()
+    ok = host == "localhost"
+    if not ok:
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            ip = None
+        ok = ip is not None and (
+            ip in ipaddress.ip_network("127.0.0.0/8")
+            or ip == ipaddress.ip_address("::1")
+            or ip in ipaddress.ip_network("169.254.0.0/16")
+        )
+    if not ok or parts.scheme not in ("http", "https"):
+        raise InsecureEndpointError(
+            f"Refusing the managed identity endpoint {name}={url!r}: identity endpoints must be on "
+            "loopback (127.0.0.0/8, ::1, localhost) or link-local (169.254.0.0/16) addresses.",
+            fix=f"Unset or correct {name}; Azure sets it to a local address on hosts with managed identity.",
+        )
+
+
+def _identity_failure(
+    status: int, text: str, endpoint: str, mi_client_id: str | None, attempts: int
+) -> IdentityEndpointError | CredentialUnavailableError:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    message = ""
+    if isinstance(body, dict):
+        message = str(body.get("error_description") or body.get("message") or body.get("error") or "")
+    shown = message[:300] or text[:120].replace("\n", " ")
+    lowered = (message or text).lower()
+    who = f"the user-assigned identity {mi_client_id}" if mi_client_id else "the system-assigned identity"
+    if status == 400 and "multiple" in lowered:
+        return IdentityEndpointError(
+            f"The managed identity endpoint {endpoint} answered 400: {shown}",
+            fix="Several identities are assigned to this compute and none was chosen: set "
+            "ManagedIdentityClientId on the SignedAssertionFromManagedIdentity credential.",
+            status=status,
+            endpoint=endpoint,
+        )
+    if status == 400 and (
+        "not found" in lowered or "no managed identity" in lowered or "not assigned" in lowered
+    ):
+        return IdentityEndpointError(
+            f"The managed identity endpoint {endpoint} answered 400: {shown}",
+            fix=f"Assign {who} to this compute, or correct ManagedIdentityClientId (it is the identity's "
+            "client ID, not its principal ID).",
+            status=status,
+            endpoint=endpoint,
+        )
+    if status == 403 and "unreachable" in lowered:
+        return CredentialUnavailableError(
+            f"The managed identity endpoint {endpoint} is unreachable (403: {shown})", fix=FALLBACK_FIX
+        )
+    retried = f" after {attempts} attempts" if attempts > 1 else ""
+    return IdentityEndpointError(
+        f"The managed identity endpoint {endpoint} answered {status}{retried}: {shown}",
+        fix="Transient statuses (404, 410, 429, 5xx) were retried with backoff; if it persists, check the "
+        "compute's managed identity configuration in the Azure portal."
+        if status in IDENTITY_POLICY.statuses
+        else f"Check that {who} is assigned to this compute.",
+        status=status,
+        endpoint=endpoint,
+    )
+
+
+class _IdentityHttp(HttpClient):
+    """Turns the final failed response (after retries) into a clear error instead of handing MSAL a body
+    it would misread (it never looks at the status code)."""
+
+    def __init__(self, *args: Any, mi_client_id: str | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.mi_client_id = mi_client_id
+
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **_: Any,
+    ) -> Response:
+        before = self.attempts
+        try:
+            response = self.request("GET", url, params=params, headers=headers)
+        except TransportError as exc:
+            raise CredentialUnavailableError(
+                f"The managed identity endpoint {url} did not answer "
+                f"({exc}; {self.attempts - before} attempts).",
+                fix=FALLBACK_FIX,
+            ) from None
+        if response.status_code >= 400:
+            raise _identity_failure(
+                response.status_code, response.text, url, self.mi_client_id, self.attempts - before
+            )
+        return response
+
+
+class ManagedIdentitySource(AssertionSource):
+    def __init__(self, description: CredentialDescription, ctx: SourceContext) -> None:
+        super().__init__(description, ctx)
+        audience = description.token_exchange_url or ctx.settings.cloud.token_exchange_audience
+        self.audience = audience.removesuffix("/.default")
+        self._mi: Any = None
+        self._sa: SignedAssertionFilePathSource | None = None
+        self.host = ""
+
+    # ------------------------------------------------------------------ App Service, Container Apps, IMDS
+
+    def _mi_client(self, fresh: bool) -> Any:
+        if self._mi is None or fresh:
+            import msal
+
+            mi_id = self.description.managed_identity_client_id
+            identity = (
+                msal.UserAssignedManagedIdentity(client_id=mi_id)
+                if mi_id
+                else msal.SystemAssignedManagedIdentity()
+            )
+            http = _IdentityHttp(
+                self.ctx.identity_transport,
+                policy=IDENTITY_POLICY,
+                clock=self.ctx.clock,
+                name="managed identity endpoint",
+                mi_client_id=mi_id,
+            )
+            # A fresh client has an empty token cache: a rejected or expiring token is not reused.
+            self._mi = msal.ManagedIdentityClient(identity, http_client=http)
+        return self._mi
+
+    def _fetch_from_endpoint(self, fresh: bool) -> tuple[str, float]:
+        for name in ENDPOINT_VARS:
+            if os.environ.get(name):
+                check_identity_endpoint(name, os.environ[name])
+        if not self.description.managed_identity_client_id:
+            log.info(
+                "%s: no ManagedIdentityClientId, using the system-assigned identity (Entra accepts only "
+                "user-assigned identities as federated credentials of apps)",
+                self.label,
+            )
+        now = self.ctx.clock.time()
+        try:
+            result = self._mi_client(fresh).acquire_token_for_client(resource=self.audience)
+        except json.JSONDecodeError:
+            raise IdentityEndpointError(
+                "The managed identity endpoint answered with something that is not JSON.",
+                fix="Check that IDENTITY_ENDPOINT / AZURE_POD_IDENTITY_AUTHORITY_HOST point at the identity "
+                "endpoint and nothing else (a proxy or captive portal answers HTML).",
+            ) from None
+        if not result.get("access_token"):
+            detail = str(
+                result.get("error_description") or result.get("error") or "no access_token in the answer"
+            )
+            raise IdentityEndpointError(
+                f"The managed identity endpoint returned no token: {detail[:300]}",
+                fix="Check the identity and the audience (TokenExchangeUrl) requested.",
+            )
+        token = str(result["access_token"])
+        return token, _expiry(token, now + float(result.get("expires_in", 0)))
+
+    # --------------------------------------------------------------------------------------- AKS two hops
+
+    def _fetch_on_aks(self, fresh: bool) -> tuple[str, float]:
+        env = os.environ
+        identity_client_id = self.description.managed_identity_client_id or env["AZURE_CLIENT_ID"]
+        tenant = env["AZURE_TENANT_ID"]
+        authority = env["AZURE_AUTHORITY_HOST"].rstrip("/") + "/" + tenant
+        self.ctx.apps.check_authority(authority, "AZURE_AUTHORITY_HOST")
+        if self._sa is None:
+            sa_desc = CredentialDescription(
+                index=self.description.index,
+                source_type="SignedAssertionFilePath",
+                signed_assertion_file_disk_path=env["AZURE_FEDERATED_TOKEN_FILE"],
+            )
+            self._sa = SignedAssertionFilePathSource(sa_desc, self.ctx)
+        sa = self._sa
+        if fresh:
+            sa.invalidate()
+        app = self.ctx.apps.get(
+            authority, identity_client_id, f"{self.key}:aks-identity", sa.client_credential
+        )
+        now = self.ctx.clock.time()
+        result = acquire(
+            app,
+            [f"{self.audience}/.default"],
+            claims=None,
+            clock=self.ctx.clock,
+            fresh_assertion=sa.invalidate,
+            describe_failure=lambda r: token_error(
+                r,
+                client_id=identity_client_id,
+                tenant_id=tenant,
+                assertion_claims=sa.assertion_claims(),
+                expected_audience=self.audience,
+                hop="identity",
+            ),
+            fic_retry_seconds=self.ctx.settings.fic_propagation_retry_seconds,
+            proactive=fresh,
+        )
+        return result.token, _expiry(result.token, float(result.expires_on) if result.expires_on else now)
+
+    def _fetch(self, *, fresh: bool) -> tuple[str, float]:
+        self.host = detect_host()
+        log.info("%s: fetching the identity token for %s (host: %s)", self.label, self.audience, self.host)
+        if self.host == "aks":
+            return self._fetch_on_aks(fresh)
+        return self._fetch_from_endpoint(fresh)
+
+    def service_account_claims(self) -> dict[str, Any] | None:
+        return self._sa.assertion_claims() if self._sa else None
+
+
+def _expiry(token: str, fallback: float) -> float:
+    try:
+        exp = _jwt.claims(token).get("exp")
+    except _jwt.NotAJwtError:
+        return fallback
+    return float(exp) if isinstance(exp, (int, float)) else fallback

@@ -1,0 +1,200 @@
+"""``CertlessCredential``: an azure-core ``TokenCredential`` and ``SupportsTokenInfo`` built from the
+AzureAd settings. Any Azure SDK client accepts it as ``credential=``."""
+
+from __future__ import annotations
+
+import logging
+import re
+from types import TracebackType
+from typing import Any
+
+from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
+
+from certless import _jwt
+from certless._cache import Entry, Fetch, Spawn, TokenCache
+from certless._chain import SourceChain
+from certless._engine import Apps, TokenResult, acquire, token_error
+from certless._http import Clock, RequestsTransport, Transport
+from certless._sources import Source, SourceContext, build_source
+from certless.errors import CertlessError, SettingsError
+from certless.settings import Settings, load_settings
+
+log = logging.getLogger("certless")
+_Key = tuple[tuple[str, ...], str | None, str | None, bool]  # scopes, claims, tenant, CAE
+_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{1,252}$")
+
+
+class _AccessToken(AccessToken):
+    """An AccessToken whose repr does not print the token."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"AccessToken(token=<{_jwt.fingerprint(self.token)}>, expires_on={self.expires_on})"
+
+
+class _AccessTokenInfo(AccessTokenInfo):
+    """An AccessTokenInfo whose repr does not print the token."""
+
+    def __repr__(self) -> str:
+        return (
+            f"AccessTokenInfo(token=<{_jwt.fingerprint(self.token)}>, expires_on={self.expires_on}, "
+            f"token_type={self.token_type!r}, refresh_on={self.refresh_on})"
+        )
+
+
+def _values(result: TokenResult) -> tuple[AccessToken, AccessTokenInfo]:
+    return (
+        _AccessToken(result.token, result.expires_on),
+        _AccessTokenInfo(
+            result.token, result.expires_on, token_type=result.token_type, refresh_on=result.refresh_on
+        ),
+    )
+
+
+class CertlessCredential:
+    """Tokens for the app registration in ``settings``, proving its identity with the configured
+    credential sources (managed identity first, typically). Thread-safe; share one per process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: Transport | None = None,
+        clock: Clock | None = None,
+        spawn: Spawn | None = None,
+    ) -> None:
+        self.settings = settings
+        self._clock = clock or Clock()
+        entra = transport or RequestsTransport()
+        identity = transport or RequestsTransport(trust_env=False)
+        self._transports = {id(entra): entra, id(identity): identity}
+        self._apps = Apps(settings, entra, self._clock)
+        ctx = SourceContext(settings, self._clock, identity, entra, self._apps)
+        self._chain = SourceChain([build_source(d, ctx) for d in settings.credentials])
+        self._cache = TokenCache(self._clock, _values, spawn)
+        self._entries = self._cache.entries
+        self._now = self._clock.time
+
+    # ------------------------------------------------------------------------------------------ protocol
+
+    def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        key = (scopes, claims, tenant_id, enable_cae)
+        entry = self._entries.get(key)
+        if entry is not None:
+            now = self._now()
+            if now < entry.usable_until:  # the hot path: no lock, no network
+                if now >= entry.refresh_at and now >= entry.next_attempt:
+                    self._cache.refresh_in_background(key, self._fetcher(key))
+                return entry.value[0]
+        return self._slow(key).value[0]
+
+    def get_token_info(self, *scopes: str, options: TokenRequestOptions | None = None) -> AccessTokenInfo:
+        opts = options or {}
+        key = (scopes, opts.get("claims"), opts.get("tenant_id"), bool(opts.get("enable_cae", False)))
+        entry = self._entries.get(key)
+        if entry is not None:
+            now = self._now()
+            if now < entry.usable_until:
+                if now >= entry.refresh_at and now >= entry.next_attempt:
+                    self._cache.refresh_in_background(key, self._fetcher(key))
+                return entry.value[1]
+        return self._slow(key).value[1]
+
+    def close(self) -> None:
+        self._chain.close()
+        self._apps.close()
+        for transport in self._transports.values():
+            transport.close()
+
+    def __enter__(self) -> CertlessCredential:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------------------- extras
+
+    def reset_sources(self) -> None:
+        """Try every credential source again, in order (after fixing what made one fail)."""
+        self._chain.reset()
+        self._cache.clear()
+
+    @property
+    def selected_source(self) -> Source | None:
+        return self._chain.selected
+
+    @property
+    def sources(self) -> list[Source]:
+        return list(self._chain.sources)
+
+    def __repr__(self) -> str:
+        labels = ", ".join(s.label for s in self._chain.sources)
+        return (
+            f"CertlessCredential(client_id={self.settings.client_id!r}, "
+            f"tenant_id={self.settings.tenant_id!r}, sources=[{labels}])"
+        )
+
+    # ---------------------------------------------------------------------------------------- internals
+
+    def _slow(self, key: _Key) -> Entry:
+        scopes, _claims, tenant_id, _cae = key
+        if not scopes or not all(isinstance(s, str) and s for s in scopes):
+            raise CertlessError(
+                f"get_token needs at least one scope, got {scopes!r}",
+                fix="Pass the resource's scope, e.g. get_token('https://storage.azure.com/.default').",
+            )
+        if tenant_id is not None and not _TENANT.match(tenant_id):
+            raise SettingsError("tenant_id", tenant_id, "a tenant ID (GUID) or domain")
+        return self._cache.get(key, self._fetcher(key))
+
+    def _fetcher(self, key: _Key) -> Fetch:
+        scopes, claims, tenant_id, cae = key
+
+        def fetch(proactive: bool) -> TokenResult:
+            source = self._chain.current()
+            app = self._apps.get(
+                self.settings.authority_for(tenant_id),
+                self.settings.client_id,
+                source.key,
+                source.client_credential,
+                cae=cae,
+            )
+            return acquire(
+                app,
+                list(scopes),
+                claims=claims,
+                clock=self._clock,
+                fresh_assertion=source.invalidate,
+                describe_failure=lambda result: token_error(
+                    result,
+                    client_id=self.settings.client_id,
+                    tenant_id=tenant_id or self.settings.tenant_id,
+                    assertion_claims=source.assertion_claims(),
+                    expected_audience=getattr(
+                        source, "audience", self.settings.cloud.token_exchange_audience
+                    ),
+                ),
+                fic_retry_seconds=self.settings.fic_propagation_retry_seconds,
+                proactive=proactive,
+            )
+
+        return fetch
+
+
+def credential_from_settings(
+    path: str | None = None,
+    section: str = "AzureAd",
+    **kwargs: Any,
+) -> CertlessCredential:
+    """Read ``appsettings.json`` (+ the environment's overlay + env vars) and build the credential."""
+    return CertlessCredential(load_settings(path, section), **kwargs)

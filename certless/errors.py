@@ -1,0 +1,108 @@
+"""One exception family for everything certless raises.
+
+Every error derives from azure-core's ``ClientAuthenticationError`` so that Azure SDK users who already
+catch that keep working, and every message says what went wrong and how to fix it. No message ever
+contains a token, an assertion or a secret: at most a short fingerprint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from azure.core.exceptions import ClientAuthenticationError
+
+
+class CertlessError(ClientAuthenticationError):
+    """Base of every certless error. ``fix`` says in words what to change."""
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        self.fix = fix
+        full = f"{message}\nFix: {fix}" if fix else message
+        super().__init__(message=full)
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+class SettingsError(CertlessError):
+    """The AzureAd settings are invalid: names the key, the value and what is expected."""
+
+    def __init__(self, key: str, value: object, expected: str) -> None:
+        self.key = key
+        self.value = value
+        self.expected = expected
+        shown = "(not set)" if value is None else repr(value)
+        super().__init__(f"AzureAd setting {key}={shown} is invalid: expected {expected}")
+
+
+class InsecureEndpointError(CertlessError):
+    """certless refused to send a credential to an endpoint it does not trust."""
+
+
+class CredentialUnavailableError(CertlessError):
+    """A credential source cannot work on this host (e.g. no managed identity endpoint)."""
+
+
+class IdentityEndpointError(CertlessError):
+    """The managed identity endpoint answered with an error or could not be reached."""
+
+    def __init__(
+        self, message: str, *, fix: str | None = None, status: int | None = None, endpoint: str = ""
+    ) -> None:
+        self.status = status
+        self.endpoint = endpoint
+        super().__init__(message, fix=fix)
+
+
+class TokenRequestError(CertlessError):
+    """Entra refused the token request. Carries the AADSTS code and the trace/correlation IDs."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        fix: str | None = None,
+        error: str | None = None,
+        aadsts: int | None = None,
+        trace_id: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        self.oauth_error = error  # HttpResponseError already owns ``error`` (an OData model)
+        self.aadsts = aadsts
+        self.trace_id = trace_id
+        self.correlation_id = correlation_id
+        super().__init__(message, fix=fix)
+
+
+@dataclass(frozen=True)
+class SourceFailure:
+    """Why one credential source could not be used."""
+
+    source: str
+    reason: str
+
+
+class NoCredentialError(CertlessError):
+    """Every configured credential source failed; lists each one and why."""
+
+    def __init__(self, failures: Sequence[SourceFailure]) -> None:
+        self.failures = list(failures)
+        lines = "\n".join(f"  - {f.source}: {f.reason}" for f in self.failures) or "  (none configured)"
+        super().__init__(
+            f"No credential source could be loaded (IDW10109). Tried, in order:\n{lines}",
+            fix="Fix the first source you expect to work on this host (see its reason above), "
+            "or add a fallback source to AzureAd:ClientCredentials.",
+        )
+
+
+__all__ = [
+    "CertlessError",
+    "CredentialUnavailableError",
+    "IdentityEndpointError",
+    "InsecureEndpointError",
+    "NoCredentialError",
+    "SettingsError",
+    "SourceFailure",
+    "TokenRequestError",
+]

@@ -1,0 +1,217 @@
+"""`python -m emulator`: serve the emulator, or print a host's environment for a running one.
+
+python -m emulator --plan plan.json [--fault imds=429,429,200] [--latency entra-token=20ms]
+                   [--fic-propagation 30s] [--token-lifetime imds=120s] [--state PATH]
+python -m emulator env --host appservice --workload NAME [--state PATH] [--format export|json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from emulator.emulator import HOST_KINDS, Emulator, check_loopback
+from emulator.errors import EmulatorError, RecordsError
+from emulator.faults import ENDPOINTS, FaultPlan, parse_duration
+from emulator.ratelimit import IdentityLimits
+from emulator.records import Records
+
+STATE_SCHEMA = "certless.emulator-state/v1"
+
+
+def default_state_path() -> Path:
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        return Path(runtime) / "certless-emulator.json"
+    return Path(".certless-run") / "emulator.json"
+
+
+def _serve_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m emulator",
+        description="Local Entra (HTTPS), IMDS, App Service identity endpoint and AKS issuers on loopback. "
+        "Use 'python -m emulator env ...' to print a host's environment for a running emulator.",
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--plan", type=Path, help="offline plan JSON (certless.plan/v1)")
+    src.add_argument("--records", type=Path, help="records JSON (certless.emulator-records/v1)")
+    p.add_argument("--host", default="127.0.0.1", help="bind address; only 127.0.0.1 is accepted")
+    p.add_argument("--state", type=Path, default=None, help="state file for 'env' (default: %(default)s)")
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="ENDPOINT=STEPS",
+        help=f"scripted answers, e.g. imds=429,429,200; endpoints: {', '.join(ENDPOINTS)}",
+    )
+    p.add_argument(
+        "--latency",
+        action="append",
+        default=[],
+        metavar="ENDPOINT=DURATION",
+        help="added latency, e.g. entra-token=20ms",
+    )
+    p.add_argument(
+        "--token-lifetime",
+        action="append",
+        default=[],
+        metavar="ENDPOINT=DURATION",
+        help="lifetime of issued tokens, e.g. imds=120s",
+    )
+    p.add_argument(
+        "--fic-propagation",
+        default="0s",
+        metavar="DURATION",
+        help="FICs answer AADSTS70021 for this long after they appear, e.g. 30s",
+    )
+    p.add_argument("--clock-skew", default="0s", metavar="DURATION", help="run the emulator's clock ahead")
+    p.add_argument(
+        "--no-rate-limit",
+        action="store_true",
+        help="disable the identity endpoints' 20 requests/s and 5 concurrent limits",
+    )
+    return p
+
+
+def _env_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m emulator env",
+        description="Print the environment that makes a local process look like HOST running WORKLOAD.",
+    )
+    p.add_argument("--host", required=True, choices=HOST_KINDS)
+    p.add_argument("--workload", required=True)
+    p.add_argument("--plan", type=Path, help="the plan the running emulator serves (checked if given)")
+    p.add_argument("--state", type=Path, default=None)
+    p.add_argument("--format", choices=("export", "json"), default="export")
+    return p
+
+
+def serve(argv: Sequence[str]) -> int:
+    args = _serve_parser().parse_args(argv)
+    bind = check_loopback(args.host)
+    records = Records.from_plan(args.plan) if args.plan else Records.from_file(args.records)
+    faults = FaultPlan()
+    faults.apply_cli(args.fault, args.latency, args.token_lifetime)
+    faults.fic_propagation(parse_duration(args.fic_propagation, "--fic-propagation"))
+    skew = parse_duration(args.clock_skew, "--clock-skew")
+    state_path = args.state or default_state_path()
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    work_dir = state_path.parent / f"emulator-{os.getpid()}"
+    limits = None if args.no_rate_limit else IdentityLimits()
+    emu = Emulator(records, faults=faults, identity_limits=limits, host=bind, work_dir=work_dir)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    emu.start()
+    try:
+        emu.clock_skew(skew)
+        envs: dict[str, dict[str, dict[str, str]]] = {}
+        for w in records.workloads:
+            envs[w.name] = {}
+            for host in HOST_KINDS:
+                if host.startswith("aks") and not w.cluster:
+                    continue
+                envs[w.name][host] = emu.host_env(host, w.name)
+        state: dict[str, Any] = {
+            "schema": STATE_SCHEMA,
+            "pid": os.getpid(),
+            "source": str((args.plan or args.records).resolve()),
+            "entra_url": emu.entra_url,
+            "imds_url": emu.imds_url,
+            "identity_endpoint": emu.identity_endpoint,
+            "ca_bundle_path": emu.ca_bundle_path,
+            "env": envs,
+        }
+        _write_private(state_path, json.dumps(state, indent=2))
+        print(f"Entra (authority host): {emu.entra_url}")
+        print(f"IMDS:                   {emu.imds_url}")
+        print(f"App Service endpoint:   {emu.identity_endpoint}")
+        for c in records.clusters:
+            print(f"AKS issuer {c.name}: {c.issuer_url} (served at {emu.entra_url}/aks/{c.name}/)")
+        print(f"CA bundle:              {emu.ca_bundle_path}")
+        print(f"State file:             {state_path}")
+        print(f"Tenants:                {', '.join(records.tenants)}")
+        print(f"Workloads:              {', '.join(w.name for w in records.workloads)}")
+        print("Press Ctrl-C to stop.", flush=True)
+        stop.wait()
+    finally:
+        emu.stop()
+        state_path.unlink(missing_ok=True)
+        print("emulator stopped", flush=True)
+    return 0
+
+
+def _write_private(path: Path, text: str) -> None:
+    # The state holds each host's IDENTITY_HEADER: readable by this user only.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def env(argv: Sequence[str]) -> int:
+    args = _env_parser().parse_args(argv)
+    state_path = args.state or default_state_path()
+    try:
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        raise EmulatorError(
+            f"no running emulator found (state file {state_path} is missing or unreadable): start one with "
+            "'python -m emulator --plan plan.json' (and the same --state, if you gave one)"
+        ) from None
+    if not isinstance(state, dict) or state.get("schema") != STATE_SCHEMA:
+        raise RecordsError(
+            "state file", str(state_path), f"a {STATE_SCHEMA} document written by the emulator"
+        )
+    if not _alive(int(state.get("pid", 0))):
+        raise EmulatorError(
+            f"the emulator that wrote {state_path} (pid {state.get('pid')}) is no longer running"
+        )
+    if args.plan is not None and str(args.plan.resolve()) != state.get("source"):
+        raise RecordsError(
+            "--plan", str(args.plan), f"the plan the running emulator serves ({state.get('source')})"
+        )
+    envs = state.get("env", {})
+    if args.workload not in envs:
+        raise RecordsError("--workload", args.workload, f"one of {', '.join(sorted(envs)) or 'none'}")
+    if args.host not in envs[args.workload]:
+        raise RecordsError(
+            "--host", args.host, f"one of {', '.join(envs[args.workload])} for workload {args.workload}"
+        )
+    values: dict[str, str] = envs[args.workload][args.host]
+    if args.format == "json":
+        print(json.dumps(values, indent=2, sort_keys=True))
+    else:
+        for key in sorted(values):
+            print(f"export {key}={shlex.quote(values[key])}")
+    return 0
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args and args[0] == "env":
+            return env(args[1:])
+        return serve(args)
+    except EmulatorError as exc:
+        print(f"emulator: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,191 @@
+"""Records from an offline plan (`certless.plan/v1`, docs/plan-schema.md).
+
+Apps, identities and FICs come from `resources` (what would be deployed, adopted identities included);
+clusters, hosts and AzureAd settings come from `outputs.workloads`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from emulator.errors import RecordsError
+from emulator.fields import items, obj, strings, text
+from emulator.records import PLAN_SCHEMA, App, Cluster, FederatedCredential, Identity, Records, Workload
+
+APP = "azuread:index/application:Application"
+APP_FIC = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
+SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
+UAMI = "azure-native:managedidentity:UserAssignedIdentity"
+UAMI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
+AKS = "azure-native:containerservice:ManagedCluster"
+
+
+def _props(res: Mapping[str, Any], path: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    inputs = obj(res.get("inputs") or {}, f"{path}.inputs")
+    outputs = obj(res.get("outputs") or {}, f"{path}.outputs")
+    return inputs, {**inputs, **outputs}
+
+
+def _rg_of(resource_id: str) -> str:
+    parts = resource_id.split("/")
+    lowered = [p.lower() for p in parts]
+    if "resourcegroups" in lowered:
+        i = lowered.index("resourcegroups")
+        if i + 1 < len(parts):
+            return parts[i + 1].lower()
+    return ""
+
+
+def records_from_plan(plan: Mapping[str, Any]) -> Records:
+    if plan.get("schema") != PLAN_SCHEMA:
+        raise RecordsError("plan schema", repr(plan.get("schema")), repr(PLAN_SCHEMA))
+    outputs = obj(plan.get("outputs") or {}, "plan.outputs")
+    tenant = text(outputs, "tenantId", "plan.outputs")
+    resources = [obj(r, f"plan.resources[{i}]") for i, r in enumerate(items(plan, "resources", "plan"))]
+
+    apps: dict[str, App] = {}  # by object ID
+    sp_by_client: dict[str, str] = {}
+    identities: list[Identity] = []
+    clusters: dict[str, Cluster] = {}
+    for i, res in enumerate(resources):
+        path = f"plan.resources[{i}] ({res.get('type')} {res.get('name')})"
+        kind = res.get("type")
+        _inputs, props = _props(res, path)
+        if kind == APP:
+            api = props.get("api") if isinstance(props.get("api"), Mapping) else {}
+            version = api.get("requestedAccessTokenVersion") if isinstance(api, Mapping) else None
+            app = App(
+                client_id=text(props, "clientId", path),
+                tenant_id=tenant,
+                object_id=text(props, "objectId", path),
+                display_name=text(props, "displayName", path, required=False) or str(res.get("name", "")),
+                identifier_uris=strings(props, "identifierUris", path),
+                access_token_version=2 if version == 2 else 1,
+            )
+            apps[app.object_id] = app
+        elif kind == SERVICE_PRINCIPAL:
+            client_id, object_id = props.get("clientId"), props.get("objectId")
+            if isinstance(client_id, str) and isinstance(object_id, str):
+                sp_by_client[client_id] = object_id
+        elif kind == UAMI:
+            rid = props.get("id") or res.get("id") or ""
+            identities.append(
+                Identity(
+                    name=text(props, "name", path, required=False)
+                    or text(props, "resourceName", path, required=False)
+                    or str(res.get("name", "")),
+                    client_id=text(props, "clientId", path),
+                    principal_id=text(props, "principalId", path),
+                    tenant_id=text(props, "tenantId", path, required=False) or tenant,
+                    resource_id=str(rid),
+                )
+            )
+        elif kind == AKS:
+            profile = props.get("oidcIssuerProfile")
+            issuer = profile.get("issuerURL") if isinstance(profile, Mapping) else None
+            name = props.get("name") or props.get("resourceName") or res.get("name")
+            if isinstance(issuer, str) and isinstance(name, str):
+                clusters[name] = Cluster(name, issuer)
+
+    for app in apps.values():
+        if app.client_id in sp_by_client:
+            app.service_principal_id = sp_by_client[app.client_id]
+
+    for i, res in enumerate(resources):
+        path = f"plan.resources[{i}] ({res.get('type')} {res.get('name')})"
+        kind = res.get("type")
+        if kind not in (APP_FIC, UAMI_FIC):
+            continue
+        inputs, props = _props(res, path)
+        audiences = tuple(strings(props, "audiences", path))
+        if len(audiences) != 1:
+            raise RecordsError(
+                f"{path}.audiences", repr(list(audiences)), "exactly one audience, as Entra requires"
+            )
+        if kind == APP_FIC:
+            fic = FederatedCredential(
+                text(props, "displayName", path, required=False) or str(res.get("name", "")),
+                text(props, "issuer", path),
+                text(props, "subject", path),
+                audiences,
+            )
+            owner_ref = text(props, "applicationId", path)
+            owner_app = apps.get(owner_ref.removeprefix("/applications/"))
+            if owner_app is None:
+                raise RecordsError(
+                    f"{path}.applicationId", owner_ref, "/applications/{objectId} of an app in the plan"
+                )
+            owner_app.federated_credentials.append(fic)
+        else:
+            fic = FederatedCredential(
+                text(props, "federatedIdentityCredentialResourceName", path, required=False)
+                or str(res.get("name", "")),
+                text(props, "issuer", path),
+                text(props, "subject", path),
+                audiences,
+            )
+            ident_name = text(inputs or props, "resourceName", path)
+            rg = text(props, "resourceGroupName", path, required=False).lower()
+            owner = next(
+                (
+                    ident
+                    for ident in identities
+                    if ident.name == ident_name
+                    and (not rg or not ident.resource_id or _rg_of(ident.resource_id) == rg)
+                ),
+                None,
+            )
+            if owner is None:
+                raise RecordsError(
+                    f"{path}.resourceName", ident_name, "the name of a user-assigned identity in the plan"
+                )
+            owner.federated_credentials.append(fic)
+
+    workloads = []
+    for name, raw in obj(outputs.get("workloads") or {}, "plan.outputs.workloads").items():
+        path = f"plan.outputs.workloads.{name}"
+        w = obj(raw, path)
+        aks = obj(w.get("aks") or {}, f"{path}.aks")
+        w_tenant = text(w, "tenantId", path, required=False) or tenant
+        identity_client = text(w, "identityClientId", path, required=False)
+        if identity_client and not any(i.client_id == identity_client for i in identities):
+            identities.append(
+                Identity(
+                    name=f"{name}-system"
+                    if w.get("identityType") == "SystemAssigned"
+                    else f"{name}-identity",
+                    client_id=identity_client,
+                    principal_id=text(w, "identityPrincipalId", path),
+                    tenant_id=w_tenant,
+                    resource_id=text(w, "identityResourceId", path, required=False),
+                    system_assigned=w.get("identityType") == "SystemAssigned",
+                )
+            )
+        cluster_name = ""
+        if aks:
+            cluster_name = text(aks, "clusterName", f"{path}.aks")
+            issuer = text(aks, "oidcIssuerUrl", f"{path}.aks")
+            clusters.setdefault(cluster_name, Cluster(cluster_name, issuer))
+        env = obj(w.get("azureAdEnv") or {}, f"{path}.azureAdEnv")
+        workloads.append(
+            Workload(
+                name=str(name),
+                kind=text(w, "kind", path),
+                tenant_id=w_tenant,
+                app_client_id=text(w, "appClientId", path, required=False),
+                identity_client_id=identity_client,
+                aks_mode=w.get("aksMode") if isinstance(w.get("aksMode"), str) else None,
+                cluster=cluster_name,
+                namespace=text(aks, "namespace", f"{path}.aks", required=False),
+                service_account=text(aks, "serviceAccount", f"{path}.aks", required=False),
+                azure_ad_env={str(k): str(v) for k, v in env.items()},
+            )
+        )
+    return Records(
+        tenants=[tenant],
+        apps=list(apps.values()),
+        identities=identities,
+        clusters=list(clusters.values()),
+        workloads=workloads,
+    )

@@ -1,0 +1,107 @@
+"""The records file (`certless.emulator-records/v1`) for use without a plan; format in docs/emulator.md."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from emulator.errors import RecordsError
+from emulator.fields import items, obj, strings, text
+from emulator.records import (
+    RECORDS_SCHEMA,
+    App,
+    CertificateCredential,
+    Cluster,
+    FederatedCredential,
+    Identity,
+    Records,
+    Workload,
+)
+
+
+def _fics(doc: Mapping[str, Any], path: str) -> list[FederatedCredential]:
+    out = []
+    for i, raw in enumerate(items(doc, "federatedCredentials", path)):
+        p = f"{path}.federatedCredentials[{i}]"
+        f = obj(raw, p)
+        audiences = strings(f, "audiences", p) or ["api://AzureADTokenExchange"]
+        out.append(
+            FederatedCredential(
+                text(f, "name", p), text(f, "issuer", p), text(f, "subject", p), tuple(audiences)
+            )
+        )
+    return out
+
+
+def records_from_document(doc: Mapping[str, Any]) -> Records:
+    if doc.get("schema") != RECORDS_SCHEMA:
+        raise RecordsError("records file schema", repr(doc.get("schema")), repr(RECORDS_SCHEMA))
+    apps = []
+    for i, raw in enumerate(items(doc, "apps", "records")):
+        p = f"apps[{i}]"
+        a = obj(raw, p)
+        version = a.get("accessTokenVersion", 1)
+        if version not in (1, 2):
+            raise RecordsError(f"{p}.accessTokenVersion", repr(version), "1 or 2")
+        app = App(
+            client_id=text(a, "clientId", p),
+            tenant_id=text(a, "tenantId", p),
+            object_id=text(a, "objectId", p, required=False),
+            display_name=text(a, "displayName", p, required=False),
+            federated_credentials=_fics(a, p),
+            certificates=[CertificateCredential.from_pem(c) for c in strings(a, "certificates", p)],
+            identifier_uris=strings(a, "identifierUris", p),
+            access_token_version=version,
+        )
+        for secret in strings(a, "clientSecrets", p):
+            app.add_secret(secret)
+        apps.append(app)
+    identities = []
+    for i, raw in enumerate(items(doc, "identities", "records")):
+        p = f"identities[{i}]"
+        d = obj(raw, p)
+        system = d.get("systemAssigned", False)
+        if not isinstance(system, bool):
+            raise RecordsError(f"{p}.systemAssigned", repr(system), "true or false")
+        identities.append(
+            Identity(
+                name=text(d, "name", p),
+                client_id=text(d, "clientId", p),
+                principal_id=text(d, "principalId", p),
+                tenant_id=text(d, "tenantId", p),
+                resource_id=text(d, "resourceId", p, required=False),
+                system_assigned=system,
+                federated_credentials=_fics(d, p),
+            )
+        )
+    clusters = []
+    for i, raw in enumerate(items(doc, "clusters", "records")):
+        p = f"clusters[{i}]"
+        c = obj(raw, p)
+        clusters.append(Cluster(text(c, "name", p), text(c, "issuerUrl", p)))
+    workloads = []
+    for i, raw in enumerate(items(doc, "workloads", "records")):
+        p = f"workloads[{i}]"
+        w = obj(raw, p)
+        env = obj(w.get("azureAdEnv", {}), f"{p}.azureAdEnv")
+        workloads.append(
+            Workload(
+                name=text(w, "name", p),
+                kind=text(w, "kind", p),
+                tenant_id=text(w, "tenantId", p),
+                app_client_id=text(w, "appClientId", p, required=False),
+                identity_client_id=text(w, "identityClientId", p, required=False),
+                aks_mode=text(w, "aksMode", p, required=False) or None,
+                cluster=text(w, "cluster", p, required=False),
+                namespace=text(w, "namespace", p, required=False),
+                service_account=text(w, "serviceAccount", p, required=False),
+                azure_ad_env={str(k): str(v) for k, v in env.items()},
+            )
+        )
+    return Records(
+        tenants=strings(doc, "tenants", "records"),
+        apps=apps,
+        identities=identities,
+        clusters=clusters,
+        workloads=workloads,
+    )

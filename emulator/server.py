@@ -1,0 +1,342 @@
+"""HTTP plumbing: three aiohttp listeners (Entra over HTTPS, IMDS and App Service over HTTP) with one
+request wrapper that counts, logs (never token values), applies faults and limits, and turns every
+failure into the calling service's own error shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import socket
+import struct
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from emulator.directory import DEFAULT_HOST, Clock, Directory, Host
+from emulator.entra import Entra
+from emulator.faults import ENDPOINTS, Fault, FaultPlan
+from emulator.keys import SigningKey
+from emulator.managed_identity import ManagedIdentityEndpoints
+from emulator.ratelimit import IdentityLimits, Limiter
+from emulator.wire_errors import AppServiceError, EntraError, ImdsError
+
+log = logging.getLogger("emulator")
+Handler = Callable[[web.Request, dict[str, Any]], Awaitable[dict[str, Any]]]
+_MAX_LOG = 10_000
+
+
+class Services:
+    """Everything the listeners serve; the Emulator owns one and drives its lifecycle."""
+
+    def __init__(
+        self,
+        *,
+        directory: Directory,
+        clock: Clock,
+        faults: FaultPlan,
+        entra_key: SigningKey,
+        issuer_keys: dict[str, SigningKey],
+        cluster_keys: dict[str, SigningKey],
+        limits: IdentityLimits | None,
+    ) -> None:
+        self.directory = directory
+        self.clock = clock
+        self.faults = faults
+        self.entra = Entra(directory, clock, faults, entra_key, issuer_keys)
+        self.cluster_keys = cluster_keys  # cluster name -> key, for the AKS issuer endpoints
+        self.mi = ManagedIdentityEndpoints(self.entra, faults)
+        self.limiter = Limiter(limits)
+        self._log_lock = threading.Lock()
+        self.requests: list[dict[str, Any]] = []
+        self.counters: dict[str, int] = dict.fromkeys(ENDPOINTS, 0)
+        self.internal_errors: list[str] = []
+        self._stopping = asyncio.Event()
+
+    # ---- the wrapper ----------------------------------------------------------------------------------
+
+    async def _serve(
+        self,
+        request: web.Request,
+        endpoint: str,
+        shape: str,
+        handler: Handler,
+        host: Host | None = None,
+    ) -> web.StreamResponse:
+        entry: dict[str, Any] = {
+            "time": time.time(),
+            "endpoint": endpoint,
+            "method": request.method,
+            "path": request.path,
+        }
+        if host is not None:
+            entry["host"] = host.name
+        limit_key = (
+            f"{endpoint}:{host.name}" if host is not None and shape in ("imds", "appservice") else None
+        )
+        entered = False
+        try:
+            with self._log_lock:
+                self.counters[endpoint] += 1
+            if limit_key is not None:
+                if not self.limiter.try_enter(limit_key):
+                    entry["limited"] = True
+                    return self._finish(entry, self._status_fault(shape, Fault("status", 429, 1), entry))
+                entered = True
+            delay = self.faults.latency_for(endpoint)
+            if delay:
+                await asyncio.sleep(delay)
+            fault = self.faults.next_fault(endpoint)
+            if fault is not None:
+                entry["fault"] = fault.kind if fault.kind != "status" else str(fault.status)
+                return self._finish(entry, await self._apply_fault(request, shape, fault, entry))
+            body = await handler(request, entry)
+            return self._finish(entry, web.json_response(body))
+        except EntraError as exc:
+            entry["error_code"] = exc.code
+            return self._finish(entry, _json(exc.body(self.clock.now()), exc.status))
+        except ImdsError as exc:
+            entry["error_code"] = exc.error
+            return self._finish(entry, _json(exc.body(), exc.status))
+        except AppServiceError as exc:
+            entry["error_code"] = exc.status
+            return self._finish(entry, _json(exc.body(), exc.status))
+        except Exception as exc:  # an emulator bug: answer in the service's shape, keep the detail for tests
+            log.exception("emulator: internal error on %s %s", request.method, request.path)
+            self.internal_errors.append(f"{endpoint}: {type(exc).__name__}: {exc}")
+            return self._finish(entry, self._status_fault(shape, Fault("status", 500), entry))
+        finally:
+            if entered and limit_key is not None:
+                self.limiter.leave(limit_key)
+
+    def _finish(self, entry: dict[str, Any], response: web.StreamResponse) -> web.StreamResponse:
+        entry["status"] = response.status
+        with self._log_lock:
+            self.requests.append(entry)
+            if len(self.requests) > _MAX_LOG:
+                del self.requests[: _MAX_LOG // 10]
+        return response
+
+    def _status_fault(self, shape: str, fault: Fault, entry: dict[str, Any]) -> web.Response:
+        status = fault.status
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        if shape == "entra":
+            code = {429: 50196, 503: 90033}.get(status, 90100)
+            text = {
+                429: "The server has received too many requests and is throttling this client.",
+                503: "A transient error has occurred. Please try again.",
+            }.get(status, "An unexpected error occurred on the server.")
+            body: dict[str, Any] = EntraError(code, text).body(self.clock.now())
+            entry.setdefault("error_code", code)
+        elif shape == "appservice":
+            body = {"statusCode": status, "message": _reason(status)}
+        else:
+            body = {"error": _reason(status).lower().replace(" ", "_"), "error_description": _reason(status)}
+        return _json(body, status, headers)
+
+    async def _apply_fault(
+        self, request: web.Request, shape: str, fault: Fault, entry: dict[str, Any]
+    ) -> web.StreamResponse:
+        if fault.kind == "status":
+            return self._status_fault(shape, fault, entry)
+        if fault.kind == "malformed":
+            return web.Response(
+                status=200, text='{"access_token": "eyJ0eXAi', content_type="application/json"
+            )
+        if fault.kind == "timeout":
+            # Hold the connection past the client's timeout, then drop it without an answer.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=fault.hold_seconds)
+        _reset(request)
+        return web.Response(status=499)
+
+    def stop_holding(self) -> None:
+        self._stopping.set()
+
+    # ---- Entra ------------------------------------------------------------------------------------------
+
+    def entra_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._shape_middleware("entra")])
+        r = app.router
+        r.add_get("/common/discovery/instance", self._instance_discovery)
+        r.add_get("/{tenant}/v2.0/.well-known/openid-configuration", self._discovery_v2)
+        r.add_get("/{tenant}/.well-known/openid-configuration", self._discovery_v1)
+        r.add_get("/{tenant}/discovery/v2.0/keys", self._keys)
+        r.add_get("/{tenant}/discovery/keys", self._keys)
+        r.add_post("/{tenant}/oauth2/v2.0/token", self._token)
+        r.add_get("/aks/{cluster}/.well-known/openid-configuration", self._aks_discovery)
+        r.add_get("/aks/{cluster}/openid/v1/jwks", self._aks_jwks)
+        return app
+
+    async def _instance_discovery(self, request: web.Request) -> web.StreamResponse:
+        async def h(req: web.Request, _: dict[str, Any]) -> dict[str, Any]:
+            return self.entra.instance_discovery(req.query.get("authorization_endpoint", ""))
+
+        return await self._serve(request, "entra-discovery", "entra", h)
+
+    async def _discovery_v2(self, request: web.Request) -> web.StreamResponse:
+        async def h(req: web.Request, _: dict[str, Any]) -> dict[str, Any]:
+            return self.entra.discovery_v2(req.match_info["tenant"])
+
+        return await self._serve(request, "entra-discovery", "entra", h)
+
+    async def _discovery_v1(self, request: web.Request) -> web.StreamResponse:
+        async def h(req: web.Request, _: dict[str, Any]) -> dict[str, Any]:
+            return self.entra.discovery_v1(req.match_info["tenant"])
+
+        return await self._serve(request, "entra-discovery", "entra", h)
+
+    async def _keys(self, request: web.Request) -> web.StreamResponse:
+        async def h(req: web.Request, _: dict[str, Any]) -> dict[str, Any]:
+            return self.entra.jwks(req.match_info["tenant"])
+
+        return await self._serve(request, "entra-keys", "entra", h)
+
+    async def _token(self, request: web.Request) -> web.StreamResponse:
+        async def h(req: web.Request, entry: dict[str, Any]) -> dict[str, Any]:
+            if req.content_type != "application/x-www-form-urlencoded":
+                raise EntraError(
+                    900144, "The request body must contain the following parameter: 'grant_type'."
+                )
+            form = await req.post()
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+            entry["grant_type"] = fields.get("grant_type", "")
+            return self.entra.token(req.match_info["tenant"], fields, entry)
+
+        return await self._serve(request, "entra-token", "entra", h)
+
+    # ---- AKS OIDC issuers -------------------------------------------------------------------------------
+
+    def _cluster(self, name: str) -> tuple[str, SigningKey]:
+        cluster = self.directory.records.cluster(name)
+        if cluster is None or name not in self.cluster_keys:
+            raise ImdsError(404, "not_found", f"No AKS cluster named '{name}' in the emulator's records")
+        return cluster.issuer_url, self.cluster_keys[name]
+
+    async def _aks_discovery(self, request: web.Request) -> web.StreamResponse:
+        async def h(req: web.Request, _: dict[str, Any]) -> dict[str, Any]:
+            name = req.match_info["cluster"]
+            issuer, _key = self._cluster(name)
+            return {
+                "issuer": issuer,
+                "jwks_uri": f"{self.entra.base_url}/aks/{name}/openid/v1/jwks",
+                "response_types_supported": ["id_token"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+            }
+
+        return await self._serve(request, "oidc", "oidc", h)
+
+    async def _aks_jwks(self, request: web.Request) -> web.StreamResponse:
+        async def h(req: web.Request, _: dict[str, Any]) -> dict[str, Any]:
+            _issuer, key = self._cluster(req.match_info["cluster"])
+            return {"keys": [key.jwk]}
+
+        return await self._serve(request, "oidc", "oidc", h)
+
+    # ---- IMDS -------------------------------------------------------------------------------------------
+
+    def imds_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._shape_middleware("imds")])
+        app.router.add_get("/metadata/identity/oauth2/token", self._imds)
+        app.router.add_get("/hosts/{host}/metadata/identity/oauth2/token", self._imds)
+        return app
+
+    async def _imds(self, request: web.Request) -> web.StreamResponse:
+        host_name = unquote(request.match_info.get("host", DEFAULT_HOST))
+        host = self.directory.hosts.get(host_name)
+        if host is None:
+            return _json({"error": "not_found", "error_description": f"Unknown host '{host_name}'"}, 404)
+
+        async def h(req: web.Request, entry: dict[str, Any]) -> dict[str, Any]:
+            return self.mi.imds(host, req.query, req.headers, entry)
+
+        return await self._serve(request, "imds", "imds", h, host)
+
+    # ---- App Service / Container Apps -------------------------------------------------------------------
+
+    def appservice_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._shape_middleware("appservice")])
+        app.router.add_get("/msi/token", self._appservice)
+        return app
+
+    async def _appservice(self, request: web.Request) -> web.StreamResponse:
+        header = request.headers.get("X-IDENTITY-HEADER")
+        host = self.directory.host_by_header(header) if header else None
+
+        async def h(req: web.Request, entry: dict[str, Any]) -> dict[str, Any]:
+            if not header:
+                raise AppServiceError(400, "The X-IDENTITY-HEADER request header is required.")
+            if host is None:
+                raise AppServiceError(
+                    401, "The X-IDENTITY-HEADER value does not match this host's identity header."
+                )
+            return self.mi.appservice(host, req.query, entry)
+
+        return await self._serve(request, "appservice", "appservice", h, host)
+
+    # ---- unknown paths and methods in each service's shape ----------------------------------------------
+
+    def _shape_middleware(self, shape: str) -> Any:
+        @web.middleware
+        async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+            try:
+                response: web.StreamResponse = await handler(request)
+                return response
+            except web.HTTPException as exc:
+                status = exc.status
+                if shape == "entra":
+                    code = 900561 if status == 405 else 90100
+                    message = (
+                        f"The endpoint only accepts POST requests. Received a {request.method} request."
+                        if status == 405 and request.path.endswith("/token")
+                        else f"{exc.reason}: {request.method} {request.path}"
+                    )
+                    return _json(EntraError(code, message).body(self.clock.now()), status)
+                if shape == "appservice":
+                    return _json({"statusCode": status, "message": f"{exc.reason}: {request.path}"}, status)
+                return _json(
+                    {
+                        "error": "not_found" if status == 404 else "bad_request",
+                        "error_description": exc.reason,
+                    },
+                    status,
+                )
+
+        return middleware
+
+
+def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        status=status, text=json.dumps(body), content_type="application/json", headers=headers or {}
+    )
+
+
+def _reason(status: int) -> str:
+    return {
+        404: "Not Found",
+        410: "Gone",
+        429: "Too Many Requests",
+        500: "Internal Server Error",
+        502: "Bad Gateway",
+        503: "Service Unavailable",
+        504: "Gateway Timeout",
+    }.get(status, "Error")
+
+
+def _reset(request: web.Request) -> None:
+    """Close the connection with a TCP RST, as a crashed or overloaded endpoint does."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()

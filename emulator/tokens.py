@@ -1,0 +1,155 @@
+"""Claims of the tokens the emulated Entra issues, shaped as real Entra shapes them.
+
+Microsoft first-party resources (Storage, ARM, Key Vault, Graph, ...) get v1 tokens:
+`iss` https://sts.windows.net/{tid}/ and `aud` the resource exactly as requested (Azurite and other
+validators check exactly this). The token-exchange audience and apps that ask for v2 get v2 tokens:
+`iss` https://login.microsoftonline.com/{tid}/v2.0 and `aud` the resource app's ID (a GUID).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.records import TOKEN_EXCHANGE_APP_ID, TOKEN_EXCHANGE_AUDIENCE, App, Records
+from emulator.wire_errors import EntraError
+
+# Known first-party resources (app IDs as in every Entra tenant), keyed by the URI without trailing "/".
+_FIRST_PARTY: dict[str, str] = {
+    "https://storage.azure.com": "e406a681-f3d4-42a8-90b6-c2b029497af1",
+    "https://management.azure.com": "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+    "https://management.core.windows.net": "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+    "https://vault.azure.net": "cfa8b339-82a2-471a-a3c9-0fc0be7a4093",
+    "https://graph.microsoft.com": "00000003-0000-0000-c000-000000000000",
+    "https://database.windows.net": "022907d3-0f1b-48f7-badc-1ba6abab6d66",
+    "https://servicebus.azure.net": "80369ed6-5f11-4dd9-bef3-692475845e77",
+    "https://eventhubs.azure.net": "80369ed6-5f11-4dd9-bef3-692475845e77",
+    "https://cognitiveservices.azure.com": "7d312290-28c8-473c-a0ed-8e53749b6d6d",
+    "https://ossrdbms-aad.database.windows.net": "123cd850-d9df-40bd-94d5-c9f07b7fa203",
+}
+# Per-account storage audiences (https://<account>.blob.core.windows.net) are Storage too.
+_STORAGE_SUFFIXES = (".blob.core.windows.net", ".queue.core.windows.net", ".dfs.core.windows.net")
+ENTRA_V2_ISSUER = "https://login.microsoftonline.com/{tid}/v2.0"
+ENTRA_V1_ISSUER = "https://sts.windows.net/{tid}/"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What a requested resource resolves to: the audience to stamp and the token version."""
+
+    requested: str
+    aud: str
+    version: int
+    app_id: str
+
+
+def resolve_resource(resource: str, tenant_id: str, records: Records) -> Resource:
+    key = resource.rstrip("/")
+    if key in (TOKEN_EXCHANGE_AUDIENCE, TOKEN_EXCHANGE_APP_ID):
+        return Resource(resource, TOKEN_EXCHANGE_APP_ID, 2, TOKEN_EXCHANGE_APP_ID)
+    lowered = key.lower()
+    if lowered in _FIRST_PARTY:
+        return Resource(resource, resource, 1, _FIRST_PARTY[lowered])
+    host = lowered.removeprefix("https://")
+    if lowered.startswith("https://") and host.endswith(_STORAGE_SUFFIXES) and "/" not in host:
+        return Resource(resource, resource, 1, _FIRST_PARTY["https://storage.azure.com"])
+    app = _resource_app(key, records)
+    if app is not None and app.tenant_id == tenant_id:
+        aud = app.client_id if app.access_token_version == 2 else resource
+        return Resource(resource, aud, app.access_token_version, app.client_id)
+    raise EntraError(
+        500011,
+        f"The resource principal named {resource} was not found in the tenant named {tenant_id}. "
+        "This can happen if the application has not been installed by the administrator of the tenant "
+        "or consented to by any user in the tenant. You might have sent your authentication request to "
+        "the wrong tenant.",
+    )
+
+
+def _resource_app(key: str, records: Records) -> App | None:
+    for app in records.apps:
+        names = {app.client_id, f"api://{app.client_id}", *(u.rstrip("/") for u in app.identifier_uris)}
+        if key in names:
+            return app
+    return None
+
+
+def scope_to_resource(scope: str) -> str:
+    """Client credentials take exactly one `<resource>/.default` scope."""
+    scopes = scope.split()
+    if len(scopes) != 1 or not scopes[0].endswith("/.default"):
+        raise EntraError(
+            70011,
+            f"The provided value for scope {scope} is not valid. Client credential flows must have a "
+            "scope value with /.default suffixed to the resource identifier (application ID URI).",
+        )
+    return scopes[0].removesuffix("/.default")
+
+
+def _opaque(n: int) -> str:
+    return base64.urlsafe_b64encode(os.urandom(n)).rstrip(b"=").decode("ascii")
+
+
+def app_token_claims(
+    *,
+    tenant_id: str,
+    resource: Resource,
+    client_id: str,
+    object_id: str,
+    now: int,
+    lifetime: int,
+    client_auth: str,
+    mi_resource_id: str = "",
+) -> dict[str, Any]:
+    """An app-only access token (`idtyp: app`); client_auth is appidacr: 1 secret, 2 cert/assertion."""
+    claims: dict[str, Any] = {
+        "aud": resource.aud,
+        "iss": (ENTRA_V2_ISSUER if resource.version == 2 else ENTRA_V1_ISSUER).format(tid=tenant_id),
+        "iat": now,
+        "nbf": now,
+        "exp": now + lifetime,
+        "aio": _opaque(48),
+        "idtyp": "app",
+        "oid": object_id,
+        "rh": "0." + _opaque(40) + ".",
+        "sub": object_id,
+        "tid": tenant_id,
+        "uti": _opaque(16),
+        "ver": "2.0" if resource.version == 2 else "1.0",
+    }
+    if resource.version == 2:
+        claims["azp"] = client_id
+        claims["azpacr"] = client_auth
+    else:
+        claims["appid"] = client_id
+        claims["appidacr"] = client_auth
+        claims["idp"] = ENTRA_V1_ISSUER.format(tid=tenant_id)
+    if mi_resource_id:
+        claims["xms_mirid"] = mi_resource_id
+    return claims
+
+
+def service_account_claims(
+    *, issuer: str, namespace: str, service_account: str, now: int, lifetime: int, audience: str
+) -> dict[str, Any]:
+    """A projected service-account token as kubelet requests it from the API server."""
+    return {
+        "aud": [audience],
+        "exp": now + lifetime,
+        "iat": now,
+        "nbf": now,
+        "iss": issuer,
+        "jti": str(uuid.uuid4()),
+        "sub": f"system:serviceaccount:{namespace}:{service_account}",
+        "kubernetes.io": {
+            "namespace": namespace,
+            "pod": {"name": f"{service_account}-pod", "uid": str(uuid.uuid4())},
+            "serviceaccount": {
+                "name": service_account,
+                "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{issuer}#{namespace}/{service_account}")),
+            },
+        },
+    }

@@ -1,0 +1,1 @@
+"""The certless CrossGuard policy pack (run by ``pulumi preview --policy-pack policy/``)."""

@@ -1,0 +1,287 @@
+"""Shared helpers for the rules: unknown-safe property access, resource types, cloud facts, settings.
+
+Under ``pulumi preview`` some property values are unknown; pulumi_policy hands them to the rules as
+proxies that raise ``UnknownValueError`` on access. The rules first turn props into plain data in
+which an unknown value becomes the ``UNKNOWN`` sentinel, so that a rule can skip what it cannot know
+instead of failing the whole policy (the engine reports a raised ``UnknownValueError`` as a
+"can't run policy during preview" diagnostic, which hides every other finding of that policy).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pulumi_policy.proxy import _DictProxy, _is_unknown, _ListProxy
+
+
+class _Unknown:
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Final = _Unknown()
+"""A value the engine does not know yet (preview). Rules never report on it."""
+
+
+def plain(value: Any) -> Any:
+    """Props (possibly pulumi_policy proxies) as plain dicts/lists; unknown values become UNKNOWN."""
+    if isinstance(value, _DictProxy):
+        return {k: plain(v) for k, v in value["__target"].items()}
+    if isinstance(value, _ListProxy):
+        return [plain(v) for v in value["__target"]]
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if _is_unknown(value):
+        return UNKNOWN
+    return value
+
+
+def dig(value: Any, *path: str | int) -> Any:
+    """``value[p0][p1]...``: None when a step is missing, UNKNOWN when a step is unknown."""
+    for step in path:
+        if value is UNKNOWN:
+            return UNKNOWN
+        if isinstance(step, int):
+            if not isinstance(value, list) or step >= len(value):
+                return None
+            value = value[step]
+        else:
+            if not isinstance(value, dict) or step not in value:
+                return None
+            value = value[step]
+    return value
+
+
+def known(value: Any) -> bool:
+    """True when the value contains no unknown part."""
+    if value is UNKNOWN:
+        return False
+    if isinstance(value, dict):
+        return all(known(v) for v in value.values())
+    if isinstance(value, list):
+        return all(known(v) for v in value)
+    return True
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+# --- Resource types (tokens verified in the installed provider wheels) -------------------------
+
+APP = "azuread:index/application:Application"
+APP_PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"
+APP_CERTIFICATE = "azuread:index/applicationCertificate:ApplicationCertificate"
+SP_PASSWORD = "azuread:index/servicePrincipalPassword:ServicePrincipalPassword"
+SP_CERTIFICATE = "azuread:index/servicePrincipalCertificate:ServicePrincipalCertificate"
+APP_FIC = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
+APP_FLEX_FIC = (
+    "azuread:index/applicationFlexibleFederatedIdentityCredential:"
+    "ApplicationFlexibleFederatedIdentityCredential"
+)
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+IDENTITY_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
+WEB_APP = "azure-native:web:WebApp"
+WEB_APP_SLOT = "azure-native:web:WebAppSlot"
+WEB_APP_SETTINGS = "azure-native:web:WebAppApplicationSettings"
+WEB_APP_CONNECTION_STRINGS = "azure-native:web:WebAppConnectionStrings"
+CONTAINER_APP = "azure-native:app:ContainerApp"
+AKS_CLUSTER = "azure-native:containerservice:ManagedCluster"
+AKS_BINDING = "certless:compute:AksWorkloadBinding"
+K8S_SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+K8S_POD = "kubernetes:core/v1:Pod"
+K8S_CRONJOB = "kubernetes:batch/v1:CronJob"
+K8S_TEMPLATED = frozenset(
+    {
+        "kubernetes:apps/v1:Deployment",
+        "kubernetes:apps/v1:StatefulSet",
+        "kubernetes:apps/v1:DaemonSet",
+        "kubernetes:apps/v1:ReplicaSet",
+        "kubernetes:batch/v1:Job",
+    }
+)
+FIC_TYPES = frozenset({APP_FIC, APP_FLEX_FIC, IDENTITY_FIC})
+WEB_TYPES = frozenset({WEB_APP, WEB_APP_SLOT})
+
+
+def pod_template(resource_type: str, props: dict[str, Any]) -> dict[str, Any] | None:
+    """The pod (metadata + spec) a Kubernetes workload runs, or None for other types."""
+    if resource_type == K8S_POD:
+        return {"metadata": dig(props, "metadata"), "spec": dig(props, "spec")}
+    if resource_type in K8S_TEMPLATED:
+        template = dig(props, "spec", "template")
+        return template if isinstance(template, dict) else None
+    if resource_type == K8S_CRONJOB:
+        template = dig(props, "spec", "jobTemplate", "spec", "template")
+        return template if isinstance(template, dict) else None
+    return None
+
+
+# --- Clouds ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cloud:
+    name: str
+    login_hosts: tuple[str, ...]
+    token_exchange_audience: str
+
+
+CLOUDS: Final = {
+    "AzurePublic": Cloud("AzurePublic", ("login.microsoftonline.com",), "api://AzureADTokenExchange"),
+    "AzureUSGovernment": Cloud(
+        "AzureUSGovernment", ("login.microsoftonline.us",), "api://AzureADTokenExchangeUSGov"
+    ),
+    "AzureChina": Cloud(
+        "AzureChina",
+        ("login.chinacloudapi.cn", "login.partner.microsoftonline.cn"),
+        "api://AzureADTokenExchangeChina",
+    ),
+}
+CLOUD_ALIASES: Final = {
+    "azurepublic": "AzurePublic",
+    "azurecloud": "AzurePublic",
+    "public": "AzurePublic",
+    "azureusgovernment": "AzureUSGovernment",
+    "azureusgovernmentcloud": "AzureUSGovernment",
+    "usgov": "AzureUSGovernment",
+    "azurechina": "AzureChina",
+    "azurechinacloud": "AzureChina",
+    "china": "AzureChina",
+}
+CLOUD_SCHEMA: Final = {
+    "type": "string",
+    "enum": sorted(CLOUDS),
+    "description": "The Azure cloud; default: the stack config certless:cloud, else AzurePublic.",
+}
+ALL_LOGIN_HOSTS: Final = frozenset(h for c in CLOUDS.values() for h in c.login_hosts)
+
+GUID_RE: Final = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Entra's issuer for tokens it issues itself, e.g. a managed identity's token: /{tenant}/v2.0.
+ENTRA_ISSUER_RE: Final = re.compile(r"^https://(?P<host>[^/]+)/(?P<tenant>[^/]+)/v2\.0/?$")
+
+
+def stack_config(key: str) -> Any:
+    """A value of the stack's own configuration (``certless:<key>``), as the Pulumi CLI passes it.
+
+    The CLI starts a policy pack with the stack config as JSON in ``PULUMI_CONFIG`` (values are
+    strings; structured values are JSON text). The offline review sets the same variable.
+    """
+    raw = os.environ.get("PULUMI_CONFIG")
+    if not raw:
+        return None
+    try:
+        config = json.loads(raw)
+    except ValueError:
+        return None
+    return config.get(f"certless:{key}") if isinstance(config, dict) else None
+
+
+def current_stack() -> str | None:
+    """The stack being analysed: the CLI (and the offline review) set ``PULUMI_STACK``."""
+    return os.environ.get("PULUMI_STACK") or None
+
+
+def resolve_cloud(config: Mapping[str, Any]) -> Cloud:
+    """The configured cloud: the policy's ``cloud`` property, else ``certless:cloud``, else public."""
+    name = config.get("cloud") or stack_config("cloud") or "AzurePublic"
+    canonical = CLOUD_ALIASES.get(str(name).replace(" ", "").lower(), str(name))
+    return CLOUDS.get(canonical, CLOUDS["AzurePublic"])
+
+
+def entra_issuer(cloud: Cloud, tenant: str) -> str:
+    return f"https://{cloud.login_hosts[0]}/{tenant}/v2.0"
+
+
+def is_entra_issuer(issuer: str) -> bool:
+    """An issuer on one of Entra's login hosts (any cloud, any tenant, with or without the slash)."""
+    match = ENTRA_ISSUER_RE.match(issuer)
+    return bool(match and match.group("host").lower() in ALL_LOGIN_HOSTS)
+
+
+# --- Settings and environment variables --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A name/value the compute hands to the app: an app setting, env var or connection string."""
+
+    where: str  # e.g. "siteConfig.appSettings", "container 'api' env"
+    name: str
+    value: Any  # str, None (not a literal, e.g. secretRef/valueFrom) or UNKNOWN
+
+
+def _name_value_list(items: Any, where: str, value_key: str = "value") -> Iterator[Setting]:
+    for item in as_list(items):
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            yield Setting(where, item["name"], item.get(value_key))
+
+
+def settings_of(resource_type: str, props: dict[str, Any]) -> list[Setting]:
+    """Every app setting, env var and connection string a compute resource declares."""
+    found: list[Setting] = []
+    if resource_type in WEB_TYPES:
+        found += _name_value_list(dig(props, "siteConfig", "appSettings"), "siteConfig.appSettings")
+        found += _name_value_list(
+            dig(props, "siteConfig", "connectionStrings"), "siteConfig.connectionStrings", "connectionString"
+        )
+    elif resource_type == WEB_APP_SETTINGS:
+        for name, value in as_dict(dig(props, "properties")).items():
+            found.append(Setting("properties", name, value))
+    elif resource_type == WEB_APP_CONNECTION_STRINGS:
+        for name, value in as_dict(dig(props, "properties")).items():
+            found.append(
+                Setting("properties", name, dig(value, "value") if isinstance(value, dict) else value)
+            )
+    elif resource_type == CONTAINER_APP:
+        for kind in ("containers", "initContainers"):
+            for container in as_list(dig(props, "template", kind)):
+                label = f"container '{dig(container, 'name') or '?'}' env"
+                found += _name_value_list(dig(container, "env"), label)
+    else:
+        pod = pod_template(resource_type, props)
+        if pod is not None:
+            for kind in ("containers", "initContainers"):
+                for container in as_list(dig(pod, "spec", kind)):
+                    label = f"container '{dig(container, 'name') or '?'}' env"
+                    found += _name_value_list(dig(container, "env"), label)
+    return found
+
+
+def normalized_setting_name(name: str) -> str:
+    """``AzureAd:ClientCredentials:0:SourceType`` and ``AzureAd__ClientCredentials__0__SourceType``
+    name the same .NET configuration key; compare them in one form."""
+    return name.replace(":", "__").lower()
+
+
+def client_credentials(settings: Sequence[Setting]) -> dict[str, dict[str, Any]]:
+    """``AzureAd__ClientCredentials__<n>__<field>`` settings grouped by index n (fields lower-case)."""
+    pattern = re.compile(r"^azuread__clientcredentials__(\d+)__([a-z0-9_]+)$")
+    groups: dict[str, dict[str, Any]] = {}
+    for setting in settings:
+        match = pattern.match(normalized_setting_name(setting.name))
+        if match:
+            groups.setdefault(match.group(1), {})[match.group(2)] = setting.value
+    return groups
+
+
+def short_type(resource_type: str) -> str:
+    return resource_type.rsplit(":", 1)[-1]

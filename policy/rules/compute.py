@@ -1,0 +1,261 @@
+"""Compute bindings: the identity the app is told to use, secrets in settings, App Service hardening."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from . import _stack
+from ._props import (
+    CONTAINER_APP,
+    K8S_SERVICE_ACCOUNT,
+    UNKNOWN,
+    WEB_TYPES,
+    Setting,
+    as_list,
+    client_credentials,
+    dig,
+    normalized_setting_name,
+    plain,
+    pod_template,
+    settings_of,
+)
+
+CLIENT_ID = "certless-compute-names-attached-identity"
+NO_SECRETS = "certless-no-secrets-in-settings"
+APP_SERVICE = "certless-app-service-hardening"
+
+FROM_MANAGED_IDENTITY: Final = "signedassertionfrommanagedidentity"
+CLIENT_ID_ANNOTATION: Final = "azure.workload.identity/client-id"
+
+
+# --- certless-compute-names-attached-identity -------------------------------------------------
+
+
+def _has_user_assigned(node: _stack.Node) -> Any:
+    identity_type = dig(node.props, "identity", "type")
+    if identity_type is UNKNOWN:
+        return UNKNOWN
+    return isinstance(identity_type, str) and "userassigned" in identity_type.replace(" ", "").lower()
+
+
+def _service_account_client_ids(view: _stack.StackView) -> dict[tuple[str, str], Any]:
+    found: dict[tuple[str, str], Any] = {}
+    for node in view.nodes:
+        if node.type == K8S_SERVICE_ACCOUNT:
+            namespace = dig(node.props, "metadata", "namespace") or "default"
+            name = dig(node.props, "metadata", "name")
+            if isinstance(name, str) and isinstance(namespace, str):
+                found[(namespace, name)] = dig(node.props, "metadata", "annotations", CLIENT_ID_ANNOTATION)
+    return found
+
+
+def _client_id(args: StackValidationArgs, report: ReportViolation) -> None:
+    view = _stack.build(args.resources)
+    accounts = _service_account_client_ids(view)
+    identities_by_client = {i.client_id: i for i in view.identities if isinstance(i.client_id, str)}
+    identities_by_principal = {i.principal_id: i for i in view.identities if isinstance(i.principal_id, str)}
+    for node in view.nodes:
+        credentials = client_credentials(settings_of(node.type, node.props))
+        if not credentials:
+            continue
+        pod = pod_template(node.type, node.props)
+        if node.type in WEB_TYPES or node.type == CONTAINER_APP:
+            user_assigned = _has_user_assigned(node)
+            if user_assigned is UNKNOWN or not user_assigned:
+                continue
+            attached = _stack.attached_client_ids(node, view)
+            where = "attached to it"
+        elif pod is not None:
+            namespace = dig(node.props, "metadata", "namespace") or "default"
+            account = dig(pod, "spec", "serviceAccountName") or "default"
+            if (namespace, account) not in accounts:
+                continue  # the service account is not managed here: nothing to compare with
+            annotation = accounts[(namespace, account)]
+            if annotation is UNKNOWN:
+                continue
+            attached = {annotation} if isinstance(annotation, str) else set()
+            where = f"annotated on its service account '{account}'"
+        else:
+            continue
+        if attached is UNKNOWN:
+            continue
+        for index, fields in sorted(credentials.items()):
+            source = fields.get("sourcetype")
+            if not isinstance(source, str) or source.lower() != FROM_MANAGED_IDENTITY:
+                continue
+            key = f"AzureAd__ClientCredentials__{index}__ManagedIdentityClientId"
+            value = fields.get("managedidentityclientid")
+            if value is UNKNOWN:
+                continue
+            if not value:
+                if pod is None:
+                    report(
+                        f"'{node.name}' has a user-assigned identity but {key} is not set: the identity "
+                        "endpoint cannot tell which identity to use. Set it to the identity's client ID.",
+                        node.urn,
+                    )
+                continue
+            if value in attached:
+                continue
+            if value in identities_by_principal:
+                reason = (
+                    f"is the PRINCIPAL ID of identity '{identities_by_principal[value].node.name}'; "
+                    "the identity endpoint expects its client ID"
+                )
+            elif value in identities_by_client:
+                reason = (
+                    f"is the client ID of identity '{identities_by_client[value].node.name}', which is not "
+                    f"{where}"
+                )
+            else:
+                reason = f"matches no user-assigned identity {where}"
+            report(f"'{node.name}': {key} = '{value}' {reason}.", node.urn)
+
+
+# --- certless-no-secrets-in-settings --------------------------------------------------------------
+
+_SECRET_NAME_RE: Final = re.compile(
+    r"(secret|password|passwd|pwd|apikey|api_key|accountkey|account_key|accesskey|access_key|"
+    r"sharedaccesskey|privatekey|private_key|connectionstring|connection_string|sas_?token|"
+    r"base64encodedvalue|certificatepassword|(^|_)key$)",
+)
+_SECRET_VALUE_RE: Final = re.compile(
+    r"(accountkey=|sharedaccesskey=|sharedaccesssignature=|(^|;)\s*(password|pwd)\s*=\s*[^;\s]|"
+    r"[?&]sig=[^&]+|-----begin [a-z ]*private key-----)",
+    re.IGNORECASE,
+)
+_KEY_VAULT_REFERENCE: Final = re.compile(r"^\s*@microsoft\.keyvault\(", re.IGNORECASE)
+# Settings whose names contain a secret-ish word but hold no secret.
+_BENIGN_NAMES: Final = frozenset(
+    {
+        "azuread__clientcredentials__{n}__keyvaulturl",
+        "azuread__clientcredentials__{n}__keyvaultcertificatename",
+        "azuread__clientcredentials__{n}__sourcetype",
+    }
+)
+
+
+def _benign(name: str) -> bool:
+    generic = re.sub(r"__\d+__", "__{n}__", normalized_setting_name(name))
+    return generic in _BENIGN_NAMES or generic.endswith(
+        ("keyvaulturl", "keyvaultname", "keyvaultreferenceidentity")
+    )
+
+
+def secret_reason(setting: Setting) -> str | None:
+    """Why a literal setting looks like a secret, or None. Never includes the value itself."""
+    value = setting.value
+    if not isinstance(value, str) or not value.strip() or _KEY_VAULT_REFERENCE.match(value):
+        return None  # not a literal (secretRef/valueFrom), unknown, empty, or a Key Vault reference
+    if _SECRET_VALUE_RE.search(value):
+        return "its value carries a key, password or signature"
+    name = normalized_setting_name(setting.name)
+    if not _benign(setting.name) and _SECRET_NAME_RE.search(name):
+        return "its name says it holds a secret and its value is a literal"
+    if name.endswith("__sourcetype") and value.lower() in (
+        "clientsecret",
+        "base64encoded",
+        "path",
+        "storename",
+    ):
+        return f"it selects a stored credential (SourceType {value}) instead of a managed identity"
+    return None
+
+
+def _no_secrets(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    props = plain(args.props)
+    allowed = {normalized_setting_name(n) for n in args.get_config().get("allowedNames") or []}
+    for setting in settings_of(args.resource_type, props):
+        if normalized_setting_name(setting.name) in allowed:
+            continue
+        reason = secret_reason(setting)
+        if reason:
+            report(
+                f"'{args.name}' {setting.where} '{setting.name}': {reason}. Use the managed identity, or a "
+                "Key Vault reference (@Microsoft.KeyVault(...), secretRef with keyVaultUrl, or a "
+                "secretKeyRef) instead.",
+                None,
+            )
+    if args.resource_type == CONTAINER_APP:
+        for secret in as_list(dig(props, "configuration", "secrets")):
+            literal = isinstance(secret, dict) and secret.get("value") not in (None, UNKNOWN, "")
+            if literal and not secret.get("keyVaultUrl"):
+                report(
+                    f"'{args.name}' configuration.secrets '{secret.get('name')}' holds a literal value; "
+                    "reference Key Vault (keyVaultUrl + identity) instead.",
+                    None,
+                )
+
+
+# --- certless-app-service-hardening ---------------------------------------------------------------
+
+_TLS_OK: Final = ("1.2", "1.3")
+
+
+def _app_service(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type not in WEB_TYPES:
+        return
+    props = plain(args.props)
+    problems: list[str] = []
+    https_only = props.get("httpsOnly")
+    if https_only is not UNKNOWN and https_only is not True:
+        problems.append("httpsOnly is not true")
+    tls = dig(props, "siteConfig", "minTlsVersion")
+    if tls is not UNKNOWN and tls not in _TLS_OK:
+        problems.append(f"siteConfig.minTlsVersion is {tls or 'unset'} (expected 1.2 or later)")
+    ftps = dig(props, "siteConfig", "ftpsState")
+    if ftps is not UNKNOWN and ftps != "Disabled":
+        problems.append(f"siteConfig.ftpsState is {ftps or 'unset'} (expected Disabled)")
+    if problems:
+        report(f"'{args.name}': " + "; ".join(problems) + ".", None)
+
+
+POLICIES: list[Policy] = [
+    StackValidationPolicy(
+        name=CLIENT_ID,
+        description=(
+            "A compute binding that uses a user-assigned identity sets AzureAd__ClientCredentials__N__"
+            "ManagedIdentityClientId to the CLIENT ID of an identity attached to that compute (for AKS: "
+            "the client ID annotated on the pod's service account)."
+        ),
+        validate=_client_id,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name=NO_SECRETS,
+        description=(
+            "No secret in app settings, connection strings, container env vars or pod env (client secrets, "
+            "certificate passwords, storage keys, connection strings with keys): use the managed identity "
+            "or Key Vault references."
+        ),
+        validate=_no_secrets,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PolicyConfigSchema(
+            {
+                "allowedNames": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Setting names reviewed and accepted as non-secret.",
+                }
+            }
+        ),
+    ),
+    ResourceValidationPolicy(
+        name=APP_SERVICE,
+        description="App Service apps: HTTPS only, minimum TLS 1.2, FTP/FTPS disabled.",
+        validate=_app_service,
+        enforcement_level=EnforcementLevel.ADVISORY,
+    ),
+]

@@ -1,0 +1,70 @@
+"""Production stacks keep their identity chain: deleting it breaks every running app at once."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyConfigSchema,
+    ReportViolation,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from ._props import APP, APP_FIC, APP_FLEX_FIC, IDENTITY, current_stack, short_type
+
+PROTECTED = "certless-production-protected"
+
+DEFAULT_PRODUCTION_STACKS: Final = ["prod", "production"]
+GUARDED_TYPES: Final = (IDENTITY, APP, APP_FIC, APP_FLEX_FIC)
+
+
+def _is_production(config: dict[str, object]) -> bool:
+    explicit = config.get("production")
+    if isinstance(explicit, bool):
+        return explicit
+    stacks = config.get("productionStacks") or DEFAULT_PRODUCTION_STACKS
+    stack = current_stack()
+    return stack is not None and isinstance(stacks, list) and stack in stacks
+
+
+def _protected(args: StackValidationArgs, report: ReportViolation) -> None:
+    if not _is_production(dict(args.get_config())):
+        return
+    for resource in args.resources:
+        if resource.resource_type in GUARDED_TYPES and not resource.opts.protect:
+            report(
+                f"{short_type(resource.resource_type)} '{resource.name}' is not protected in a production "
+                "stack: a replace or accidental destroy would cut every app using it off from Entra. Set "
+                "protect=True (policy packs cannot see retain_on_delete: the analyzer protocol omits it).",
+                resource.urn,
+            )
+
+
+POLICIES: list[Policy] = [
+    StackValidationPolicy(
+        name=PROTECTED,
+        description=(
+            "In production stacks the user-assigned identities, app registrations and app FICs are "
+            "protected (protect=True)."
+        ),
+        validate=_protected,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PolicyConfigSchema(
+            {
+                "production": {
+                    "type": "boolean",
+                    "description": "Mark this stack as production (overrides productionStacks).",
+                },
+                "productionStacks": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Stack names treated as production when 'production' is not set; "
+                    "default ['prod', 'production'].",
+                },
+            }
+        ),
+    ),
+]

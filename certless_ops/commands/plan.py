@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -82,17 +83,22 @@ def parse_stack_outputs(specs: list[str]) -> dict[str, dict[str, Any]]:
 
 def run(args: argparse.Namespace) -> int:
     # Heavy imports (the Pulumi SDKs) only once the arguments are known to be usable.
-    from rich.console import Console
-
     from certless_ops.plan.config import load_stack_config
-    from certless_ops.plan.runner import ProgramError, run_plan
-    from certless_ops.plan.tree import render
-    from certless_ops.plan.writer import write_plan
 
     if not args.stack and args.config_file is None:
         raise UserError("no stack given; expected --stack NAME (e.g. --stack dev) or --config-file PATH")
     stack_outputs = parse_stack_outputs(args.stack_outputs)
     cfg = load_stack_config(args.project_dir, args.stack, args.config_file)
+
+    # A failed program leaves un-awaited coroutines that Python reports at exit; the failure itself is
+    # reported once, as a one-line error.
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+    from rich.console import Console
+
+    from certless_ops.plan.runner import ProgramError, run_plan
+    from certless_ops.plan.tree import render
+    from certless_ops.plan.writer import write_plan
+
     try:
         plan = run_plan(cfg, stack_outputs)
     except ProgramError as exc:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import gc
 import heapq
 import os
 import runpy
 import sys
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -128,6 +130,8 @@ def _describe(exc: BaseException) -> str:
     from pulumi import RunError
 
     text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, KeyError):
+        text = f"missing key {exc.args[0]!r}" if exc.args else "missing key"
     if not isinstance(exc, RunError) and not isinstance(exc, ValueError):
         text = f"{type(exc).__name__}: {text}"
     return text
@@ -143,8 +147,13 @@ def run_plan(
     engine = RecordingEngine()
     ctx = contextvars.copy_context()  # keep Pulumi's global settings out of the caller's context
     try:
-        with _in_project(cfg.project_dir):
-            ctx.run(_run_program, cfg, monitor, engine)
+        with _in_project(cfg.project_dir), warnings.catch_warnings():
+            # A failed program leaves coroutines that were never awaited; the failure is reported once.
+            warnings.filterwarnings("ignore", "coroutine .* was never awaited", RuntimeWarning)
+            try:
+                ctx.run(_run_program, cfg, monitor, engine)
+            finally:
+                gc.collect()
     except Exception as exc:
         user_error = _find_user_error(exc)
         if user_error is not None:

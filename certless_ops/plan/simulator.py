@@ -126,12 +126,16 @@ class Simulator(Mocks):
     # -- helpers used by the handler table ---------------------------------------------------------
     def arm(self, spec: _Arm, req: _Request) -> tuple[str, dict[str, Any]]:
         inputs = req.inputs
-        names = [str(inputs.get(n) or "") for n in spec.name_inputs]
-        if not names[-1]:
-            names[-1] = f"{req.name}{ids.suffix(req.urn, 'name')}"  # azure-native auto-naming
-        names = [n or _MISSING for n in names]
-        rg = str(inputs.get("resourceGroupName") or _MISSING)
-        rid = ids.arm_id(self.env.subscription_id, rg, spec.provider_type, *names)
+        if req.resource_id:  # read (`Resource.get`) or imported: the ID names the existing resource
+            rid = req.resource_id
+            names = [rid.rstrip("/").rsplit("/", 1)[-1]]
+        else:
+            names = [str(inputs.get(n) or "") for n in spec.name_inputs]
+            if not names[-1]:
+                names[-1] = f"{req.name}{ids.suffix(req.urn, 'name')}"  # azure-native auto-naming
+            names = [n or _MISSING for n in names]
+            rg = str(inputs.get("resourceGroupName") or _MISSING)
+            rid = ids.arm_id(self.env.subscription_id, rg, spec.provider_type, *names)
         out: dict[str, Any] = {**inputs, "id": rid, "name": names[-1], "type": spec.provider_type}
         if spec.located:
             out["location"] = inputs.get("location") or self.env.location
@@ -173,6 +177,8 @@ def _echo(sim: Simulator, req: _Request) -> tuple[str, dict[str, Any]]:
 
 
 def _uami(sim: Simulator, req: _Request, rid: str, name: str) -> dict[str, Any]:
+    if req.resource_id:  # an existing identity: same answer as getUserAssignedIdentity gives for it
+        return dict(sim.identity_for(rid))
     record = {
         "clientId": ids.guid(req.urn, "clientId"),
         "principalId": ids.guid(req.urn, "principalId"),
@@ -316,11 +322,11 @@ def _stack_reference(sim: Simulator, req: _Request) -> tuple[str, dict[str, Any]
     name = str(req.inputs.get("name") or req.resource_id or req.name)
     outputs = _lookup_stack(sim.env.stack_outputs, name)
     if outputs is None:
-        known = ", ".join(sorted(sim.env.stack_outputs)) or "none given"
+        known = ", ".join(sorted(sim.env.stack_outputs)) or "none"
         raise SimulationError(
             f"the program reads stack {name!r} through a StackReference; expected "
             f"--stack-outputs {name}=FILE (a plan JSON of that stack, or a JSON object of its outputs); "
-            f"stack outputs given: {known}"
+            f"stacks with outputs given: {known}"
         )
     return name, {"name": name, "outputs": dict(outputs), "secretOutputNames": []}
 

@@ -1,0 +1,47 @@
+"""The wiring tree: what a reader sees for each FIC and each compute."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from rich.console import Console
+
+from certless_ops.plan.tree import render
+from tests.ops.support import by_name
+
+
+def _text(plan: dict[str, Any]) -> str:
+    console = Console(record=True, width=200, color_system=None)
+    render(plan, console)
+    return console.export_text()
+
+
+def test_tree_explains_each_fic_and_compute(mini_plan: dict[str, Any]) -> None:
+    text = _text(mini_plan)
+    orders = by_name(mini_plan, "orders-id")["outputs"]
+    assert f"subject  {orders['principalId'][:8]}… = principalId of identity `orders-id`" in text
+    assert "FIC `orders-fic` on app registration `orders-app`" in text
+    assert "= OIDC issuer of AKS cluster `aks-mini`" in text
+    assert (
+        "subject  system:serviceaccount:billing:billing = Kubernetes service account billing/billing" in text
+    )
+    assert f"ManagedIdentityClientId {orders['clientId'][:8]}… = clientId of identity `orders-id`" in text
+    assert "identity UserAssigned: `orders-id`" in text
+    assert "pod label azure.workload.identity/use: true" in text
+    assert "warning: workload 'orders': system-assigned identities cannot be FIC subjects" in text
+
+
+def test_tree_flags_a_fic_whose_subject_is_the_client_id(mini_plan: dict[str, Any]) -> None:
+    plan = copy.deepcopy(mini_plan)
+    by_name(plan, "orders-fic")["inputs"]["subject"] = by_name(plan, "orders-id")["outputs"]["clientId"]
+    text = _text(plan)
+    assert "= clientId of identity `orders-id` (wrong: the subject must be the principal ID)" in text
+
+
+def test_tree_flags_a_pod_template_without_the_workload_identity_label(mini_plan: dict[str, Any]) -> None:
+    plan = copy.deepcopy(mini_plan)
+    del by_name(plan, "billing-deploy")["inputs"]["spec"]["template"]["metadata"]["labels"][
+        "azure.workload.identity/use"
+    ]
+    assert "pod label azure.workload.identity/use: missing" in _text(plan)

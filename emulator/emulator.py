@@ -116,9 +116,9 @@ class Emulator:
             (self._services.appservice_app(), None),
         )
         for (app, tls_ctx), port in zip(apps, self._ports, strict=True):
-            runner = web.AppRunner(app, access_log=None)
+            runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
             await runner.setup()
-            site = web.TCPSite(runner, self._host, port, ssl_context=tls_ctx, shutdown_timeout=0.5)
+            site = web.TCPSite(runner, self._host, port, ssl_context=tls_ctx)
             await site.start()
             self._runners.append(runner)
             self._bound.append(runner.addresses[0][1])

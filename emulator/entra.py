@@ -320,10 +320,12 @@ class Entra:
         claims: dict[str, Any],
     ) -> Authenticated:
         client = self._client(tenant, client_id)
-        thumb = header.get("x5t#S256") or header.get("x5t")
+        thumb = str(header.get("x5t#S256") or header.get("x5t") or "")
+        # Clients differ in padding and alphabet (azure-identity pads); compare the bare base64url value.
+        wanted = thumb.rstrip("=").replace("+", "-").replace("/", "_")
         cert = None
-        if isinstance(client, App):
-            cert = next((c for c in client.certificates if thumb in (c.x5t, c.x5t_s256)), None)
+        if isinstance(client, App) and wanted:
+            cert = next((c for c in client.certificates if wanted in (c.x5t, c.x5t_s256)), None)
         if cert is None:
             raise EntraError(
                 700027,

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="no-untyped-def"
+# (pyproject relaxes this for tests.*; these files are not under a tests package, so say it here)
 """The real MSAL and azure-identity clients obtain tokens from the emulator in every host mode."""
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from emu_helpers import claims
 
-from emulator import TOKEN_EXCHANGE_APP_ID, CertificateCredential as CertRecord, Emulator, Records
+from emulator import TOKEN_EXCHANGE_APP_ID, Emulator, Records
+from emulator import CertificateCredential as CertRecord
 
 EXCHANGE = "api://AzureADTokenExchange"
 STORAGE = "https://storage.azure.com"

@@ -83,9 +83,9 @@ def _client_id(args: StackValidationArgs, report: ReportViolation) -> None:
             if (namespace, account) not in accounts:
                 continue  # the service account is not managed here: nothing to compare with
             annotation = accounts[(namespace, account)]
-            if annotation is UNKNOWN:
-                continue
-            attached = {annotation} if isinstance(annotation, str) else set()
+            if not isinstance(annotation, str):
+                continue  # unknown, or missing: certless-aks-workload-identity reports the missing annotation
+            attached = {annotation}
             where = f"annotated on its service account '{account}'"
         else:
             continue

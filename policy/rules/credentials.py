@@ -18,9 +18,9 @@ NO_CERTIFICATES = "certless-no-client-certificates"
 
 def _no_passwords(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type in (APP_PASSWORD, SP_PASSWORD):
-        kind = "application" if args.resource_type == APP_PASSWORD else "service principal"
+        kind = "an application" if args.resource_type == APP_PASSWORD else "a service principal"
         report(
-            f"'{args.name}' creates a client secret (password) on an {kind}; the app must authenticate "
+            f"'{args.name}' creates a client secret (password) on {kind}; the app must authenticate "
             "with its federated identity credential instead. Remove this resource.",
             None,
         )
@@ -36,9 +36,9 @@ def _no_passwords(args: ResourceValidationArgs, report: ReportViolation) -> None
 
 def _no_certificates(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type in (APP_CERTIFICATE, SP_CERTIFICATE):
-        kind = "application" if args.resource_type == APP_CERTIFICATE else "service principal"
+        kind = "an application" if args.resource_type == APP_CERTIFICATE else "a service principal"
         report(
-            f"'{args.name}' adds a certificate credential to an {kind}; certificates are only tolerated "
+            f"'{args.name}' adds a certificate credential to {kind}; certificates are only tolerated "
             "while migrating (advisory in dev): move the app to its federated identity credential.",
             None,
         )

@@ -1,0 +1,140 @@
+"""Show one certificateless token acquisition end to end on this machine, then stop everything."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+from certless_ops.errors import UserError
+
+HELP = (
+    "Show one certificateless token acquisition end to end on this machine: writes the offline plan, "
+    "starts the local identity emulator seeded from it and Azurite (HTTPS, OAuth), runs one workload's "
+    "app configured as its compute would be, and shows each hop: the managed identity token next to the "
+    "federated credential that accepts it, the exchange at Entra, the access token's claims (never the "
+    "token) and the blob call. Stops everything it started, also on Ctrl-C."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", default="dev", metavar="NAME", help="stack to plan (default: dev)")
+    parser.add_argument(
+        "--config-file", type=Path, metavar="PATH", help="stack config file instead of Pulumi.NAME.yaml"
+    )
+    parser.add_argument(
+        "--plan",
+        type=Path,
+        metavar="FILE",
+        help="use this plan JSON (certless.plan/v1) instead of writing one for --stack",
+    )
+    parser.add_argument(
+        "--workload",
+        metavar="NAME",
+        help="the workload whose app to run (default: the first App Service one, else the first)",
+    )
+    parser.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="after the demo, keep the emulator and Azurite running until Ctrl-C, with an env file "
+        "for pointing your own app at them",
+    )
+
+
+def _choose_workload(workloads: dict[str, dict[str, Any]], wanted: str | None, stack: str) -> str:
+    if not workloads:
+        raise UserError(f"stack {stack!r}: the plan has no workloads in outputs.workloads; nothing to demo")
+    if wanted is not None:
+        if wanted not in workloads:
+            raise UserError(
+                f"--workload {wanted!r}: expected one of the stack's workloads: {', '.join(workloads)}"
+            )
+        return wanted
+    return next((n for n, w in workloads.items() if w.get("kind") == "appservice"), next(iter(workloads)))
+
+
+def _write_env_file(path: Path, env: dict[str, str]) -> None:
+    # The identity header is a secret of the (emulated) host: it goes to a 0600 file, never the console.
+    path.touch(mode=0o600)
+    with open(path, "w", encoding="utf-8") as fh:
+        for key, value in sorted(env.items()):
+            fh.write(f"export {key}='{value}'\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from certless_ops.azurite import locate_azurite
+    from certless_ops.demo import chain, render
+    from certless_ops.demo.session import DemoSession
+
+    console = Console(highlight=False)
+    locate_azurite()  # fail first, in one line, if Node.js or Azurite is missing
+    interrupted = False
+    try:
+        with DemoSession() as session:
+            if args.plan is not None:
+                plan_path, plan = session.copy_plan(args.plan)
+            else:
+                with console.status(
+                    f"Writing the offline plan of stack {args.stack!r} (Pulumi mock engine)…"
+                ):
+                    plan_path, plan = session.write_plan(args.stack, args.config_file)
+            workloads = chain.workloads(plan)
+            name = _choose_workload(workloads, args.workload, str(plan.get("stack", args.stack)))
+            render.plan_table(console, plan)
+
+            with console.status("Starting the identity emulator and Azurite…"):
+                emu = session.start_emulator(plan_path)
+                azurite = session.start_azurite()
+            render.services(
+                console,
+                [
+                    ("Entra (emulated, HTTPS)", emu.entra_url),
+                    ("App Service / Container Apps identity endpoint", emu.identity_endpoint),
+                    ("IMDS", emu.imds_url),
+                    ("Azurite blob (HTTPS, --oauth basic)", azurite.account_url),
+                    ("temp dir (removed on exit)", str(session.workdir)),
+                ],
+            )
+
+            workload = workloads[name]
+            host = chain.host_kind(workload)
+            env = chain.app_env(
+                workload.get("azureAdEnv", {}),
+                emu.host_env(host, name),
+                account_url=azurite.account_url,
+                storage_ca=azurite.ca_pem,
+                label=name,
+            )
+            console.rule(f"The app of workload {name!r} on {host}: one token acquisition, hop by hop")
+            settings = ", ".join(sorted(k for k in workload.get("azureAdEnv", {})))
+            console.print(f"[dim]App settings from the plan's outputs:[/dim] {settings}")
+            trace_path = session.workdir / "trace.json"
+            app_dir = session.workdir / "app"
+            app_dir.mkdir()
+            with console.status("Running the app (certless → Entra → BlobServiceClient → Azurite)…"):
+                result = chain.run_app(env, cwd=app_dir, trace=trace_path)
+            trace = json.loads(trace_path.read_text(encoding="utf-8")) if trace_path.exists() else {}
+            render.hops(console, trace, plan, host)
+            render.blob_result(console, azurite.account_url, trace.get("blob") or {"error": result.error})
+
+            if args.keep_running:
+                env_file = session.workdir / f"{name}.env"
+                _write_env_file(env_file, env)
+                console.print(
+                    f"\nThe emulator and Azurite keep running. For your own app: [bold]. {env_file}[/bold]\n"
+                    "Press Ctrl-C to stop."
+                )
+                while True:
+                    signal.pause()
+            status = 0 if result.ok else 1
+    except KeyboardInterrupt:
+        interrupted = True
+    console.print(
+        ("Interrupted: " if interrupted else "")
+        + "stopped the emulator and Azurite and removed the temp dir."
+    )
+    return 130 if interrupted else status

@@ -1,0 +1,286 @@
+"""Rich views of the demo: the plan's wiring, the local services and each hop of one token acquisition.
+
+Nothing here prints a token: the app's trace already holds claims only, and the identity header is
+shown as "(set, value hidden)".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from emulator.records import TOKEN_EXCHANGE_APP_ID, TOKEN_EXCHANGE_AUDIENCE
+
+_OK = Text("✓ match", style="green")
+_BAD = Text("✗ differs", style="bold red")
+_CLAIMS_SHOWN = ("iss", "sub", "aud", "azp", "appid", "oid", "tid", "ver", "xms_mirid", "nbf", "exp")
+
+
+@dataclass(frozen=True)
+class Fic:
+    owner: str  # "app" or "identity"
+    owner_client_id: str
+    name: str
+    issuer: str
+    subject: str
+    audience: str
+
+
+def federated_credentials(plan: Mapping[str, Any]) -> list[Fic]:
+    """Every FIC the plan's workloads declare, with the client ID of the app or identity that holds it."""
+    found: list[Fic] = []
+    for w in plan.get("outputs", {}).get("workloads", {}).values():
+        for f in w.get("federatedCredentials", []):
+            owner = f.get("on", "app")
+            client = w.get("appClientId" if owner == "app" else "identityClientId", "")
+            fic = Fic(
+                owner,
+                client,
+                f.get("name", ""),
+                f.get("issuer", ""),
+                f.get("subject", ""),
+                f.get("audience", ""),
+            )
+            if fic not in found:
+                found.append(fic)
+    return found
+
+
+def _when(epoch: object) -> str:
+    if not isinstance(epoch, int | float | str) or not str(epoch).isdigit():
+        return str(epoch)
+    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _claims_table(claims: Mapping[str, Any], title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+    table.add_column(style="cyan", no_wrap=True)
+    table.add_column(overflow="fold")
+    for key in _CLAIMS_SHOWN:
+        if key in claims:
+            value = claims[key]
+            table.add_row(key, _when(value) if key in ("nbf", "exp") else str(value))
+    return table
+
+
+def _short_issuer(issuer: str, tenant: str) -> str:
+    return issuer.removeprefix("https://").replace(tenant, "{tenant}") if tenant else issuer
+
+
+def plan_table(console: Console, plan: Mapping[str, Any]) -> None:
+    outputs = plan.get("outputs", {})
+    tenant = str(outputs.get("tenantId", ""))
+    table = Table(
+        title=f"Stack {plan.get('stack')} (tenant {tenant}): what each federated credential trusts",
+        title_justify="left",
+    )
+    table.add_column("workload", style="bold", no_wrap=True)
+    table.add_column("identity (principal ID)", overflow="fold")
+    table.add_column("federated credentials: issuer, subject", overflow="fold")
+    for name, w in outputs.get("workloads", {}).items():
+        host = w.get("kind", "") + (f" {w['aksMode']}" if w.get("aksMode") else "")
+        identity = f"{w.get('identityType', '')}\n{w.get('identityPrincipalId', '')}"
+        fics = "\n".join(
+            f"[dim]on the {f.get('on')}:[/dim] {_short_issuer(str(f.get('issuer', '')), tenant)}\n"
+            f"  {f.get('subject')}"
+            + (
+                ""
+                if f.get("audience") == TOKEN_EXCHANGE_AUDIENCE
+                else f"\n  [red]aud {f.get('audience')}[/red]"
+            )
+            for f in w.get("federatedCredentials", [])
+        )
+        table.add_row(f"{name}\n[dim]{host}[/dim]", identity, fics)
+    console.print(table)
+    console.print(
+        f"[dim]Every federated credential's audience is {TOKEN_EXCHANGE_AUDIENCE} unless shown.[/dim]"
+    )
+    for warning in plan.get("warnings", []):
+        console.print(f"[yellow]plan warning:[/yellow] {warning}")
+
+
+def services(console: Console, rows: Iterable[tuple[str, str]]) -> None:
+    table = Table(title="Local services (loopback only)", title_justify="left", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for label, value in rows:
+        table.add_row(label, value)
+    console.print(table)
+
+
+def _kind_of_hop(hop: Mapping[str, Any]) -> str:
+    url = str(hop.get("url", ""))
+    if url.endswith("/.well-known/openid-configuration"):
+        return "discovery"
+    if url.endswith("/oauth2/v2.0/token") and hop.get("method") == "POST":
+        return "exchange"
+    if "/metadata/identity/oauth2/token" in url:
+        return "imds"
+    if hop.get("method") == "GET" and "resource" in hop.get("query", {}):
+        return "identity-endpoint"
+    return "other"
+
+
+def _audience_matches(aud: object, fic_audience: str) -> bool:
+    if aud == fic_audience:
+        return True
+    # Entra puts the token-exchange app's ID in `aud` and treats it as the same audience as its URI.
+    return fic_audience == TOKEN_EXCHANGE_AUDIENCE and aud == TOKEN_EXCHANGE_APP_ID
+
+
+def _fic_table(assertion: Mapping[str, Any], client_id: str, fics: list[Fic]) -> Table:
+    mine = [f for f in fics if f.owner_client_id == client_id]
+    best = next(
+        (f for f in mine if f.issuer == assertion.get("iss") and f.subject == assertion.get("sub")),
+        mine[0] if mine else None,
+    )
+    title = (
+        f"The assertion next to the federated credential {best.name!r} on the {best.owner} ({client_id})"
+        if best
+        else f"No federated credential in the plan belongs to client {client_id}"
+    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("", style="cyan", no_wrap=True)
+    table.add_column("assertion (the presented token)", overflow="fold")
+    table.add_column("federated credential", overflow="fold")
+    table.add_column("", no_wrap=True)
+    if best is None:
+        for key in ("iss", "sub", "aud"):
+            table.add_row(key, str(assertion.get(key, "")), "-", _BAD)
+        return table
+    aud = assertion.get("aud")
+    aud_note = " (the ID of api://AzureADTokenExchange)" if aud == TOKEN_EXCHANGE_APP_ID else ""
+    table.add_row(
+        "issuer",
+        str(assertion.get("iss", "")),
+        best.issuer,
+        _OK if assertion.get("iss") == best.issuer else _BAD,
+    )
+    table.add_row(
+        "subject",
+        str(assertion.get("sub", "")),
+        best.subject,
+        _OK if assertion.get("sub") == best.subject else _BAD,
+    )
+    table.add_row(
+        "audience", f"{aud}{aud_note}", best.audience, _OK if _audience_matches(aud, best.audience) else _BAD
+    )
+    return table
+
+
+def _request_line(hop: Mapping[str, Any]) -> Text:
+    query = "&".join(f"{k}={v}" for k, v in hop.get("query", {}).items())
+    line = Text(f"{hop.get('method')} {hop.get('url')}{'?' + query if query else ''}", style="bold")
+    status = int(hop.get("status", 0))
+    line.append(f"  → {status}", style="green" if status < 400 else "bold red")
+    return line
+
+
+def _error_text(hop: Mapping[str, Any]) -> Text | None:
+    body = hop.get("response")
+    if int(hop.get("status", 0)) < 400 or not isinstance(body, Mapping):
+        return None
+    description = str(body.get("error_description") or body.get("message") or body.get("error") or "")
+    return Text(description.splitlines()[0] if description else "", style="red")
+
+
+def hops(console: Console, trace: Mapping[str, Any], plan: Mapping[str, Any], host: str) -> None:
+    fics = federated_credentials(plan)
+    step = 0
+    for hop in trace.get("hops", []):
+        kind = _kind_of_hop(hop)
+        parts: list[Any] = [_request_line(hop)]
+        if kind == "discovery":
+            step += 1
+            body = hop.get("response") or {}
+            parts.append(
+                Text(
+                    "MSAL reads the tenant's OpenID configuration: "
+                    f"token endpoint {body.get('token_endpoint', '?')}"
+                )
+            )
+            console.print(Panel(Group(*parts), title=f"{step}. Entra discovery", title_align="left"))
+            continue
+        if kind in ("identity-endpoint", "imds"):
+            step += 1
+            where = "IMDS (VM)" if kind == "imds" else f"the {host} identity endpoint"
+            if hop.get("headers"):
+                parts.append(Text(f"headers sent: {', '.join(hop['headers'])} (values hidden)", style="dim"))
+            if "access_token_claims" in hop:
+                parts.append(
+                    _claims_table(
+                        hop["access_token_claims"], "identity token claims (the token is not shown)"
+                    )
+                )
+            error = _error_text(hop)
+            if error is not None:
+                parts.append(error)
+            console.print(
+                Panel(Group(*parts), title=f"{step}. Managed identity token from {where}", title_align="left")
+            )
+            continue
+        if kind == "exchange":
+            step += 1
+            form = hop.get("form", {})
+            form_table = Table(show_header=False, box=None, pad_edge=False)
+            form_table.add_column(style="cyan", no_wrap=True)
+            form_table.add_column(overflow="fold")
+            for key in ("grant_type", "client_id", "scope", "client_assertion_type", "client_assertion"):
+                if key in form:
+                    form_table.add_row(key, str(form[key]))
+            parts.append(form_table)
+            if "assertion_claims" in hop:
+                parts.append(_fic_table(hop["assertion_claims"], str(form.get("client_id", "")), fics))
+            error = _error_text(hop)
+            if error is not None:
+                parts.append(error)
+            response = hop.get("response")
+            if isinstance(response, Mapping) and "access_token_claims" in hop:
+                parts.append(
+                    Text(
+                        f"Entra answers: {response.get('token_type')} token, "
+                        f"expires in {response.get('expires_in')} s"
+                    )
+                )
+                parts.append(
+                    _claims_table(hop["access_token_claims"], "access token claims (the token is not shown)")
+                )
+            console.print(Panel(Group(*parts), title=f"{step}. Token exchange at Entra", title_align="left"))
+            continue
+        step += 1
+        console.print(Panel(Group(*parts), title=f"{step}. {hop.get('method')} request", title_align="left"))
+
+
+def blob_result(console: Console, account_url: str, outcome: Mapping[str, Any]) -> None:
+    if "error" in outcome:
+        console.print(
+            Panel(Text(str(outcome["error"]), style="bold red"), title="The app failed", title_align="left")
+        )
+        return
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="cyan", no_wrap=True)
+    table.add_column(overflow="fold")
+    table.add_row("account", account_url)
+    table.add_row("created container", str(outcome.get("container")))
+    table.add_row("uploaded blob", f"{outcome.get('blob')} ({outcome.get('uploaded')} bytes)")
+    table.add_row("read back", repr(outcome.get("read_back")))
+    verdict = (
+        Text("same bytes", style="green")
+        if outcome.get("matches")
+        else Text("different bytes", style="bold red")
+    )
+    table.add_row("result", verdict)
+    console.print(
+        Panel(
+            table,
+            title="Azure SDK BlobServiceClient → Azurite (bearer token checked, HTTPS)",
+            title_align="left",
+        )
+    )

@@ -1,0 +1,105 @@
+"""Everything the demo starts, owned by one object that stops it all, also on Ctrl-C or SIGTERM.
+
+The demo works in one temp dir; it points this process's ``tempfile`` and its children's TMPDIR there,
+so files made by libraries (the emulator's CA bundle, trustme) are removed with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+
+from certless_ops.azurite import Azurite
+from certless_ops.demo import chain
+from certless_ops.errors import UserError
+
+PLAN_SCHEMA = "certless.plan/v1"
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+class DemoSession:
+    def __init__(self) -> None:
+        self._stack = contextlib.ExitStack()
+        self.workdir = Path()
+        self.emulator: Any = None
+        self.azurite: Azurite | None = None
+        self._saved: tuple[str | None, str | None, Any] | None = None
+
+    def __enter__(self) -> DemoSession:
+        self.workdir = Path(tempfile.mkdtemp(prefix="certless-demo-"))
+        self._saved = (tempfile.tempdir, os.environ.get("TMPDIR"), signal.getsignal(signal.SIGTERM))
+        tempfile.tempdir = str(self.workdir)
+        os.environ["TMPDIR"] = str(self.workdir)
+        # SIGTERM takes the same path as Ctrl-C: unwind, stop everything, remove the temp dir.
+        signal.signal(signal.SIGTERM, _interrupt)
+        return self
+
+    def write_plan(self, stack: str, config_file: Path | None) -> tuple[Path, dict[str, Any]]:
+        path = self.workdir / f"plan-{stack}.json"
+        return path, chain.write_plan(stack, path, config_file=config_file)
+
+    def copy_plan(self, source: Path) -> tuple[Path, dict[str, Any]]:
+        try:
+            text = source.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UserError(
+                f"--plan {str(source)!r}: cannot read it ({exc.strerror}); expected a plan JSON file"
+            ) from None
+        try:
+            plan = json.loads(text)
+        except ValueError as exc:
+            raise UserError(
+                f"--plan {str(source)!r}: not JSON ({exc}); expected a certless.plan/v1 document"
+            ) from None
+        if not isinstance(plan, dict) or plan.get("schema") != PLAN_SCHEMA:
+            found = plan.get("schema") if isinstance(plan, dict) else type(plan).__name__
+            raise UserError(f"--plan {str(source)!r}: schema is {found!r}, expected {PLAN_SCHEMA!r}")
+        path = self.workdir / "plan.json"
+        path.write_text(text, encoding="utf-8")
+        return path, plan
+
+    def start_emulator(self, plan_path: Path) -> Any:
+        from emulator import Emulator, Records
+
+        emu = Emulator(Records.from_plan(plan_path))
+        self._stack.callback(emu.stop)  # registered first: a Ctrl-C inside start() still stops it
+        self.emulator = emu.start()
+        return emu
+
+    def start_azurite(self) -> Azurite:
+        server = Azurite()
+        self._stack.callback(server.stop)
+        self.azurite = server.start()
+        return server
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # A second Ctrl-C while stopping must not leave things half-stopped.
+        previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            self._stack.close()
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            if self._saved is not None:
+                tempdir, tmpdir_env, sigterm = self._saved
+                tempfile.tempdir = tempdir
+                if tmpdir_env is None:
+                    os.environ.pop("TMPDIR", None)
+                else:
+                    os.environ["TMPDIR"] = tmpdir_env
+                signal.signal(signal.SIGTERM, sigterm)
+            signal.signal(signal.SIGINT, previous_int)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -17,8 +18,9 @@ class IdentityLimits:
 class Limiter:
     """Sliding one-second window plus an in-flight count, keyed by (endpoint, host)."""
 
-    def __init__(self, limits: IdentityLimits | None) -> None:
+    def __init__(self, limits: IdentityLimits | None, now: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
+        self.now = now
         self._lock = threading.Lock()
         self._recent: dict[str, deque[float]] = {}
         self._in_flight: dict[str, int] = {}
@@ -26,7 +28,7 @@ class Limiter:
     def try_enter(self, key: str) -> bool:
         if self.limits is None:
             return True
-        now = time.monotonic()
+        now = self.now()
         with self._lock:
             window = self._recent.setdefault(key, deque())
             while window and now - window[0] >= 1.0:

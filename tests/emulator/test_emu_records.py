@@ -1,4 +1,4 @@
-# mypy: disable-error-code="no-untyped-def"
+# mypy: disable-error-code="no-untyped-def,union-attr"
 # (pyproject relaxes this for tests.*; these files are not under a tests package, so say it here)
 """Seeding: records from a plan, from a records file and in code; clear errors for bad input."""
 

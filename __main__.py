@@ -1,0 +1,318 @@
+"""certless: certificateless Entra authentication for apps on Azure.
+
+Reads and validates the stack configuration first (a bad value stops the program before any resource
+is registered), then declares the shared identity layer (owned here, or referenced from its owning
+stack), the workloads, and the stack outputs (docs/plan-schema.md, docs/configuration.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from stackconfig import (
+    ConfigError,
+    StackConfig,
+    WorkloadSpec,
+    identity_trust_fic_name,
+    load,
+    read_pulumi_config,
+)
+
+
+def validated_config() -> StackConfig:
+    raw, secret_keys = read_pulumi_config()
+    try:
+        return load(raw, secret_keys, pulumi.get_stack())
+    except ConfigError as err:
+        # RunError: the engine prints the message alone, without a traceback, and the run fails.
+        raise pulumi.RunError(str(err)) from None
+
+
+CONFIG = validated_config()
+
+# Imported only after validation: nothing below can register a resource for a bad configuration.
+from components import (  # noqa: E402
+    AksOptions,
+    AppOutputs,
+    AppRegistration,
+    AppRegistrationArgs,
+    AppServiceOptions,
+    CertificatelessWorkload,
+    CertificatelessWorkloadArgs,
+    ContainerAppOptions,
+    FederatedCredential,
+    FederatedCredentialArgs,
+    IdentityOutputs,
+    ManagedIdentity,
+    ManagedIdentityArgs,
+)
+from components.identity import resource_group_of  # noqa: E402
+
+SHARED_OUTPUT = "sharedIdentity"
+SHARED_IDENTITY_FIELDS = ("resourceId", "clientId", "principalId")
+SHARED_APP_FIELDS = ("clientId", "objectId")
+
+
+def owned_layer(
+    config: StackConfig,
+) -> tuple[dict[str, IdentityOutputs], dict[str, AppOutputs], dict[str, Any]]:
+    """Identities, apps and the apps' FICs trusting the identities, plus the sharedIdentity export."""
+    identities: dict[str, IdentityOutputs] = {}
+    for key, spec in config.identities.items():
+        identities[key] = ManagedIdentity(
+            key,
+            ManagedIdentityArgs(
+                resource_group_name=spec.resource_group_name,
+                identity_name=spec.name,
+                location=config.location,
+                existing_resource_id=spec.resource_id,
+            ),
+            opts=pulumi.ResourceOptions(protect=spec.protect),
+        ).outputs
+    registrations = {
+        key: AppRegistration(
+            key,
+            AppRegistrationArgs(spec.display_name, spec.owners, spec.sign_in_audience),
+            opts=pulumi.ResourceOptions(protect=spec.protect),
+        )
+        for key, spec in config.apps.items()
+    }
+    for app_key, identity_key, name in config.identity_trusts:
+        FederatedCredential(
+            f"{app_key}-trusts-{identity_key}",
+            FederatedCredentialArgs(
+                credential_name=name,
+                issuer=config.cloud.issuer(config.tenant_id),
+                subject=identities[
+                    identity_key
+                ].principal_id,  # the principal (object) ID, never the client ID
+                audience=config.cloud.token_exchange_audience,
+                app=registrations[app_key].outputs,
+            ),
+            opts=pulumi.ResourceOptions(parent=registrations[app_key]),  # protected with its app
+        )
+    apps = {key: reg.outputs for key, reg in registrations.items()}
+    export = {
+        "tenantId": config.tenant_id,
+        "identities": {
+            key: {
+                "resourceId": i.resource_id,
+                "clientId": i.client_id,
+                "principalId": i.principal_id,
+                "name": i.name,
+                "resourceGroupName": i.resource_group_name,
+            }
+            for key, i in identities.items()
+        },
+        "apps": {key: {"clientId": a.client_id, "objectId": a.object_id} for key, a in apps.items()},
+    }
+    return identities, apps, export
+
+
+def _required(shared: Any, path: tuple[str, ...], stack: str) -> str:
+    node = shared
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            raise pulumi.RunError(
+                f"stack {stack!r} does not export {SHARED_OUTPUT}.{'.'.join(path)}; expected the owning"
+                f" stack's {SHARED_OUTPUT} output to hold it (deploy the owner with this identity/app first)"
+            )
+        node = node[part]
+    return str(node)
+
+
+def referenced_layer(config: StackConfig) -> tuple[dict[str, IdentityOutputs], dict[str, AppOutputs]]:
+    """The identity layer of another stack: through a StackReference, or from explicit IDs."""
+    owner = config.owner
+    assert owner is not None
+    identity_keys = {w.identity for w in config.workloads.values() if w.identity is not None}
+    app_keys = {w.app for w in config.workloads.values()}
+    if owner.stack is None:
+        identities = {
+            key: _identity_from_id(ref.resource_id, ref.client_id, ref.principal_id, config.tenant_id)
+            for key, ref in owner.identities.items()
+        }
+        apps = {
+            key: AppOutputs(pulumi.Output.from_input(a.client_id), pulumi.Output.from_input(a.object_id))
+            for key, a in owner.apps.items()
+        }
+        return identities, apps
+
+    stack = owner.stack
+    ref = pulumi.StackReference(stack)
+
+    def checked(shared: Any) -> Any:
+        if shared is None:
+            raise pulumi.RunError(
+                f"stack {stack!r} has no output {SHARED_OUTPUT!r}; expected the stack that owns the identity"
+                " layer (certless:identities and certless:apps) to be deployed first"
+            )
+        tenant = _required(shared, ("tenantId",), stack)
+        if tenant.lower() != config.tenant_id:
+            raise pulumi.RunError(
+                f"stack {stack!r} exports tenant {tenant!r}, but certless:tenantId is {config.tenant_id!r};"
+                " expected the same tenant"
+            )
+        return shared
+
+    shared = ref.get_output(SHARED_OUTPUT).apply(checked)
+
+    def field(path: tuple[str, ...]) -> pulumi.Output[str]:
+        return shared.apply(lambda s: _required(s, path, stack))
+
+    identities = {}
+    for key in sorted(identity_keys):
+        resource_id = field(("identities", key, "resourceId"))
+        identities[key] = IdentityOutputs(
+            client_id=field(("identities", key, "clientId")),
+            principal_id=field(("identities", key, "principalId")),
+            tenant_id=pulumi.Output.from_input(config.tenant_id),
+            resource_id=resource_id,
+            name=resource_id.apply(lambda rid: rid.rsplit("/", 1)[-1]),
+            resource_group_name=resource_id.apply(resource_group_of),
+        )
+    apps = {
+        key: AppOutputs(field(("apps", key, "clientId")), field(("apps", key, "objectId")))
+        for key in sorted(app_keys)
+    }
+    return identities, apps
+
+
+def _identity_from_id(resource_id: str, client_id: str, principal_id: str, tenant_id: str) -> IdentityOutputs:
+    return IdentityOutputs(
+        client_id=pulumi.Output.from_input(client_id),
+        principal_id=pulumi.Output.from_input(principal_id),
+        tenant_id=pulumi.Output.from_input(tenant_id),
+        resource_id=pulumi.Output.from_input(resource_id),
+        name=pulumi.Output.from_input(resource_id.rsplit("/", 1)[-1]),
+        resource_group_name=pulumi.Output.from_input(resource_group_of(resource_id)),
+    )
+
+
+def workload_args(
+    config: StackConfig, w: WorkloadSpec, app: AppOutputs, identity: IdentityOutputs | None
+) -> CertificatelessWorkloadArgs:
+    app_service = container_app = aks = None
+    if w.app_service is not None:
+        s = w.app_service
+        app_service = AppServiceOptions(
+            resource_group_name=w.resource_group_name,
+            plan_name=s.plan_name,
+            app_name=s.name,
+            location=config.location,
+            sku=s.sku,
+            linux_fx_version=s.linux_fx_version,
+            app_settings=s.app_settings,
+        )
+    elif w.container_app is not None:
+        c = w.container_app
+        container_app = ContainerAppOptions(
+            resource_group_name=w.resource_group_name,
+            app_name=c.name,
+            image=c.image,
+            environment_name=c.environment_name,
+            environment_id=c.environment_id,
+            location=config.location,
+            target_port=c.target_port,
+            env=c.env,
+        )
+    else:
+        k = w.aks
+        assert k is not None and w.cluster_fic_name is not None
+        aks = AksOptions(
+            cluster_resource_group=k.cluster_resource_group,
+            cluster_name=k.cluster_name,
+            namespace=k.namespace,
+            service_account=k.service_account,
+            deployment_name=k.deployment_name,
+            image=k.image,
+            mode=k.mode,
+            credential_name=w.cluster_fic_name,
+            create_namespace=k.create_namespace,
+            replicas=k.replicas,
+            container_port=k.container_port,
+            expected_issuer_url=k.issuer_url,
+            env=k.env,
+        )
+    return CertificatelessWorkloadArgs(
+        kind=w.kind,
+        cloud=config.cloud,
+        tenant_id=config.tenant_id,
+        app=app,
+        identity=identity,
+        app_service=app_service,
+        container_app=container_app,
+        aks=aks,
+        identity_trust_name=None,  # declared once per app and identity, by the identity layer
+        system_trust_name=w.system_fic_name,
+    )
+
+
+def workload_output(
+    config: StackConfig, w: WorkloadSpec, workload: CertificatelessWorkload
+) -> pulumi.Output[Any]:
+    credentials: list[pulumi.Output[dict[str, str]]] = []
+    if w.uses_identity_trust:
+        assert w.identity is not None
+        credentials.append(
+            workload.identity_principal_id.apply(
+                lambda principal: {
+                    "name": identity_trust_fic_name(w.identity or ""),
+                    "on": "app",
+                    "issuer": config.cloud.issuer(config.tenant_id),
+                    "subject": principal or "",
+                    "audience": config.cloud.token_exchange_audience,
+                }
+            )
+        )
+    credentials.extend(c.describe() for c in workload.credentials)
+    aks: Any = None
+    if w.aks is not None:
+        aks = {
+            "clusterName": w.aks.cluster_name,
+            "namespace": w.aks.namespace,
+            "serviceAccount": w.aks.service_account,
+            "oidcIssuerUrl": workload.compute.oidc_issuer_url,  # type: ignore[union-attr]
+        }
+    record: dict[str, Any] = {
+        "kind": w.kind,
+        "aksMode": w.aks.mode if w.aks is not None else None,
+        "identityType": workload.identity_type,
+        "tenantId": config.tenant_id,
+        "appClientId": workload.app.client_id,
+        "appObjectId": workload.app.object_id,
+        "identityClientId": workload.identity_client_id,
+        "identityPrincipalId": workload.identity_principal_id,
+        "identityResourceId": workload.identity_resource_id,
+        "federatedCredentials": pulumi.Output.all(*credentials),
+        "azureAdEnv": workload.azure_ad_env,
+        "appsettingsJson": workload.appsettings_json,
+    }
+    if aks is not None:
+        record["aks"] = aks
+    return pulumi.Output.from_input(record)
+
+
+def declare(config: StackConfig) -> None:
+    shared_export: dict[str, Any] | None = None
+    if config.owns_identity_layer:
+        identities, apps, shared_export = owned_layer(config)
+    else:
+        identities, apps = referenced_layer(config)
+    workloads: dict[str, Any] = {}
+    for name, w in config.workloads.items():
+        identity = identities[w.identity] if w.identity is not None and w.uses_identity_trust else None
+        workload = CertificatelessWorkload(name, workload_args(config, w, apps[w.app], identity))
+        workloads[name] = workload_output(config, w, workload)
+    pulumi.export("tenantId", config.tenant_id)
+    pulumi.export("cloud", config.cloud.name)
+    pulumi.export("instance", config.cloud.instance)
+    pulumi.export("tokenExchangeAudience", config.cloud.token_exchange_audience)
+    pulumi.export("workloads", workloads)
+    if shared_export is not None:
+        pulumi.export(SHARED_OUTPUT, shared_export)
+
+
+declare(CONFIG)

@@ -1,0 +1,47 @@
+"""Reusable certless ComponentResources: identity, app registration, federated credentials, compute bindings.
+
+Components never read stack configuration; ``__main__.py`` validates config and passes typed Args.
+"""
+
+from components.aks import AksWorkloadBinding, AksWorkloadBindingArgs
+from components.app_registration import AppRegistration, AppRegistrationArgs
+from components.app_service import AppServiceBinding, AppServiceBindingArgs
+from components.azure_ad import AzureAdTarget
+from components.clouds import CLOUDS, Cloud
+from components.container_app import ContainerAppBinding, ContainerAppBindingArgs
+from components.federated_credential import FederatedCredential, FederatedCredentialArgs
+from components.handles import AppOutputs, FicWriteQueue, IdentityOutputs
+from components.identity import ManagedIdentity, ManagedIdentityArgs
+from components.workload import (
+    AksOptions,
+    AppServiceOptions,
+    CertificatelessWorkload,
+    CertificatelessWorkloadArgs,
+    ContainerAppOptions,
+)
+
+__all__ = [
+    "CLOUDS",
+    "AksOptions",
+    "AksWorkloadBinding",
+    "AksWorkloadBindingArgs",
+    "AppOutputs",
+    "AppRegistration",
+    "AppRegistrationArgs",
+    "AppServiceBinding",
+    "AppServiceBindingArgs",
+    "AppServiceOptions",
+    "AzureAdTarget",
+    "CertificatelessWorkload",
+    "CertificatelessWorkloadArgs",
+    "Cloud",
+    "ContainerAppBinding",
+    "ContainerAppBindingArgs",
+    "ContainerAppOptions",
+    "FederatedCredential",
+    "FederatedCredentialArgs",
+    "FicWriteQueue",
+    "IdentityOutputs",
+    "ManagedIdentity",
+    "ManagedIdentityArgs",
+]

@@ -1,0 +1,96 @@
+"""AppServiceBinding: a Linux App Service plan and web app running as the workload's managed identity."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+from pulumi_azure_native import web
+
+from components.azure_ad import FROM_MANAGED_IDENTITY, AzureAdTarget, azure_ad_env, env_output
+from components.handles import IdentityOutputs
+
+
+@dataclass(frozen=True)
+class AppServiceBindingArgs:
+    resource_group_name: pulumi.Input[str]
+    plan_name: str
+    app_name: str
+    azure_ad: AzureAdTarget
+    identity: IdentityOutputs | None
+    """The user-assigned identity to attach; None attaches a system-assigned identity instead."""
+    location: pulumi.Input[str] | None = None
+    sku: str = "B1"
+    linux_fx_version: str = "PYTHON|3.12"
+    app_settings: Mapping[str, str] = field(default_factory=dict)
+
+
+class AppServiceBinding(pulumi.ComponentResource):
+    """Outputs ``app_id``, ``default_host_name``, ``principal_id`` (the identity the app runs as)."""
+
+    def __init__(self, name: str, args: AppServiceBindingArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("certless:compute:AppServiceBinding", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        plan = web.AppServicePlan(
+            name,
+            name=args.plan_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="linux",
+            reserved=True,  # Linux plan
+            sku=web.SkuDescriptionArgs(name=args.sku),
+            opts=child,
+        )
+        if args.identity is not None:
+            identity = web.ManagedServiceIdentityArgs(
+                type=web.ManagedServiceIdentityType.USER_ASSIGNED,
+                user_assigned_identities=[args.identity.resource_id],
+            )
+            # Key Vault references resolve with the same identity as the app's tokens.
+            key_vault_identity: pulumi.Input[str] = args.identity.resource_id
+            mi_client_id: pulumi.Input[str] | None = args.identity.client_id
+        else:
+            identity = web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED)
+            key_vault_identity = "SystemAssigned"
+            mi_client_id = None
+        self.env = azure_ad_env(args.azure_ad, FROM_MANAGED_IDENTITY, mi_client_id)
+        settings = [*self.env, *sorted(args.app_settings.items())]
+        app = web.WebApp(
+            name,
+            name=args.app_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="app,linux",
+            server_farm_id=plan.id,
+            https_only=True,
+            identity=identity,
+            key_vault_reference_identity=key_vault_identity,
+            site_config=web.SiteConfigArgs(
+                linux_fx_version=args.linux_fx_version,
+                min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
+                scm_min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
+                ftps_state=web.FtpsState.DISABLED,
+                http20_enabled=True,
+                app_settings=[web.NameValuePairArgs(name=k, value=v) for k, v in settings],
+            ),
+            opts=child,
+        )
+        self.plan = plan
+        self.web_app = app
+        self.app_id = app.id
+        self.default_host_name = app.default_host_name
+        # Principal of the identity the app runs as: the compute's own identity when system-assigned.
+        self.principal_id: pulumi.Output[str] = (
+            args.identity.principal_id
+            if args.identity is not None
+            else app.identity.apply(lambda i: i.principal_id if i else None)  # type: ignore[arg-type,return-value]
+        )
+        self.azure_ad_env = env_output(self.env)
+        self.register_outputs(
+            {
+                "app_id": self.app_id,
+                "default_host_name": self.default_host_name,
+                "principal_id": self.principal_id,
+            }
+        )

@@ -1,0 +1,59 @@
+"""The AzureAd settings the runtime module reads, in .NET's env var form (Microsoft.Identity.Web names)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+
+FROM_MANAGED_IDENTITY = "SignedAssertionFromManagedIdentity"
+FROM_FILE = "SignedAssertionFilePath"
+
+
+@dataclass(frozen=True)
+class AzureAdTarget:
+    """Who the app signs in as: the authority instance, the tenant and the app registration's client ID."""
+
+    instance: str
+    tenant_id: str
+    client_id: pulumi.Input[str]
+
+
+def azure_ad_env(
+    target: AzureAdTarget, source_type: str, managed_identity_client_id: pulumi.Input[str] | None
+) -> list[tuple[str, pulumi.Input[str]]]:
+    """Static names with possibly-unknown values, so compute resources can embed them as plain inputs.
+
+    ``ManagedIdentityClientId`` is set only for a user-assigned identity; system-assigned and the
+    file-based source (AKS direct) have none.
+    """
+    env: list[tuple[str, pulumi.Input[str]]] = [
+        ("AzureAd__Instance", target.instance),
+        ("AzureAd__TenantId", target.tenant_id),
+        ("AzureAd__ClientId", target.client_id),
+        ("AzureAd__ClientCredentials__0__SourceType", source_type),
+    ]
+    if managed_identity_client_id is not None:
+        env.append(("AzureAd__ClientCredentials__0__ManagedIdentityClientId", managed_identity_client_id))
+    return env
+
+
+def env_output(env: list[tuple[str, pulumi.Input[str]]]) -> pulumi.Output[dict[str, str]]:
+    return pulumi.Output.all(*(v for _, v in env)).apply(
+        lambda values: {name: value for (name, _), value in zip(env, values, strict=True)}
+    )
+
+
+def appsettings_json(env: dict[str, str]) -> str:
+    """The same settings as an ``appsettings.json`` document (``AzureAd`` section)."""
+    section: dict[str, object] = {}
+    credential: dict[str, str] = {}
+    for name, value in env.items():
+        parts = name.split("__")
+        if parts[1] == "ClientCredentials":
+            credential[parts[3]] = value
+        else:
+            section[parts[1]] = value
+    section["ClientCredentials"] = [credential]
+    return json.dumps({"AzureAd": section}, indent=2, sort_keys=False)

@@ -1,0 +1,31 @@
+"""Per-cloud Entra facts: login host and the token-exchange audience a managed identity token must carry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Cloud:
+    name: str
+    login_host: str
+    token_exchange_audience: str
+
+    @property
+    def instance(self) -> str:
+        """Microsoft.Identity.Web's ``AzureAd:Instance``: the authority host with a trailing slash."""
+        return f"https://{self.login_host}/"
+
+    def issuer(self, tenant_id: str) -> str:
+        """Entra's v2.0 issuer for the tenant: the issuer of a managed identity token (no trailing slash)."""
+        return f"https://{self.login_host}/{tenant_id}/v2.0"
+
+
+CLOUDS: dict[str, Cloud] = {
+    c.name: c
+    for c in (
+        Cloud("AzurePublic", "login.microsoftonline.com", "api://AzureADTokenExchange"),
+        Cloud("AzureUSGovernment", "login.microsoftonline.us", "api://AzureADTokenExchangeUSGov"),
+        Cloud("AzureChina", "login.partner.microsoftonline.cn", "api://AzureADTokenExchangeChina"),
+    )
+}

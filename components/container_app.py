@@ -1,0 +1,106 @@
+"""ContainerAppBinding: a Container Apps environment (new or existing) and its container app."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+from pulumi_azure_native import app as containerapps
+
+from components.azure_ad import FROM_MANAGED_IDENTITY, AzureAdTarget, azure_ad_env, env_output
+from components.handles import IdentityOutputs
+
+
+@dataclass(frozen=True)
+class ContainerAppBindingArgs:
+    resource_group_name: pulumi.Input[str]
+    app_name: str
+    image: str
+    azure_ad: AzureAdTarget
+    identity: IdentityOutputs | None
+    """The user-assigned identity to attach; None attaches a system-assigned identity instead."""
+    environment_name: str | None = None
+    """Create a managed environment with this name ..."""
+    environment_id: str | None = None
+    """... or use an existing one by resource ID (exactly one of the two)."""
+    location: pulumi.Input[str] | None = None
+    target_port: int | None = None
+    """Expose HTTPS ingress (external) to this container port; None means no ingress."""
+    cpu: float = 0.5
+    memory: str = "1Gi"
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+class ContainerAppBinding(pulumi.ComponentResource):
+    """Outputs ``app_id``, ``environment_id`` and ``principal_id`` (the identity the app runs as)."""
+
+    def __init__(self, name: str, args: ContainerAppBindingArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("certless:compute:ContainerAppBinding", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        if (args.environment_name is None) == (args.environment_id is None):
+            raise ValueError(
+                f"ContainerAppBinding {name!r}: give exactly one of environment_name or environment_id"
+            )
+        environment_id: pulumi.Input[str]
+        if args.environment_name is not None:
+            environment = containerapps.ManagedEnvironment(
+                name,
+                environment_name=args.environment_name,
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                opts=child,
+            )
+            environment_id = environment.id
+        else:
+            environment_id = args.environment_id  # type: ignore[assignment]
+        if args.identity is not None:
+            identity = containerapps.ManagedServiceIdentityArgs(
+                type=containerapps.ManagedServiceIdentityType.USER_ASSIGNED,
+                user_assigned_identities=[args.identity.resource_id],
+            )
+            mi_client_id: pulumi.Input[str] | None = args.identity.client_id
+        else:
+            identity = containerapps.ManagedServiceIdentityArgs(
+                type=containerapps.ManagedServiceIdentityType.SYSTEM_ASSIGNED
+            )
+            mi_client_id = None
+        self.env = azure_ad_env(args.azure_ad, FROM_MANAGED_IDENTITY, mi_client_id)
+        env_vars = [*self.env, *sorted(args.env.items())]
+        ingress = (
+            containerapps.IngressArgs(external=True, target_port=args.target_port, allow_insecure=False)
+            if args.target_port is not None
+            else None
+        )
+        container_app = containerapps.ContainerApp(
+            name,
+            container_app_name=args.app_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            environment_id=environment_id,
+            identity=identity,
+            configuration=containerapps.ConfigurationArgs(ingress=ingress),
+            template=containerapps.TemplateArgs(
+                containers=[
+                    containerapps.ContainerArgs(
+                        name=args.app_name,
+                        image=args.image,
+                        resources=containerapps.ContainerResourcesArgs(cpu=args.cpu, memory=args.memory),
+                        env=[containerapps.EnvironmentVarArgs(name=k, value=v) for k, v in env_vars],
+                    )
+                ]
+            ),
+            opts=child,
+        )
+        self.container_app = container_app
+        self.app_id = container_app.id
+        self.environment_id = pulumi.Output.from_input(environment_id)
+        self.principal_id: pulumi.Output[str] = (
+            args.identity.principal_id
+            if args.identity is not None
+            else container_app.identity.apply(lambda i: i.principal_id if i else None)  # type: ignore[arg-type,return-value]
+        )
+        self.azure_ad_env = env_output(self.env)
+        self.register_outputs(
+            {"app_id": self.app_id, "environment_id": self.environment_id, "principal_id": self.principal_id}
+        )

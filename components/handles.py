@@ -1,0 +1,50 @@
+"""What compute bindings need from an identity or an app, whether this stack owns it or only references it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+
+
+class FicWriteQueue:
+    """Serializes FIC writes under one user-assigned identity.
+
+    Azure rejects concurrent FIC writes on one identity (409
+    ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity), so each FIC on an identity
+    depends on the previous one.
+    """
+
+    def __init__(self) -> None:
+        self._tail: pulumi.Resource | None = None
+
+    def depends_on(self) -> list[pulumi.Resource]:
+        return [self._tail] if self._tail is not None else []
+
+    def push(self, resource: pulumi.Resource) -> None:
+        self._tail = resource
+
+
+@dataclass
+class IdentityOutputs:
+    """A user-assigned identity: created, adopted by resource ID, or referenced from the owning stack."""
+
+    client_id: pulumi.Output[str]
+    principal_id: pulumi.Output[str]
+    tenant_id: pulumi.Output[str]
+    resource_id: pulumi.Output[str]
+    name: pulumi.Output[str]
+    resource_group_name: pulumi.Output[str]
+    fic_writes: FicWriteQueue = field(default_factory=FicWriteQueue)
+
+
+@dataclass
+class AppOutputs:
+    """An Entra app registration: ``application_id`` is the Graph resource ID ``/applications/{objectId}``."""
+
+    client_id: pulumi.Output[str]
+    object_id: pulumi.Output[str]
+
+    @property
+    def application_id(self) -> pulumi.Output[str]:
+        return self.object_id.apply(lambda oid: f"/applications/{oid}")

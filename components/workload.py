@@ -1,0 +1,259 @@
+"""CertificatelessWorkload: identity + app registration + trust + compute, from one description."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+
+from components.aks import AksMode, AksWorkloadBinding, AksWorkloadBindingArgs
+from components.app_registration import AppRegistration, AppRegistrationArgs
+from components.app_service import AppServiceBinding, AppServiceBindingArgs
+from components.azure_ad import AzureAdTarget, appsettings_json
+from components.clouds import Cloud
+from components.container_app import ContainerAppBinding, ContainerAppBindingArgs
+from components.federated_credential import FederatedCredential, FederatedCredentialArgs
+from components.handles import AppOutputs, IdentityOutputs
+from components.identity import ManagedIdentity, ManagedIdentityArgs
+
+Kind = Literal["appservice", "containerapp", "aks"]
+
+SYSTEM_ASSIGNED_WARNING = (
+    "workload {name!r} uses a system-assigned identity as the app's federated credential subject;"
+    " Entra's documentation says only user-assigned identities are supported there. Prefer identityType"
+    " UserAssigned."
+)
+
+
+@dataclass(frozen=True)
+class AppServiceOptions:
+    resource_group_name: pulumi.Input[str]
+    plan_name: str
+    app_name: str
+    location: pulumi.Input[str] | None = None
+    sku: str = "B1"
+    linux_fx_version: str = "PYTHON|3.12"
+    app_settings: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ContainerAppOptions:
+    resource_group_name: pulumi.Input[str]
+    app_name: str
+    image: str
+    environment_name: str | None = None
+    environment_id: str | None = None
+    location: pulumi.Input[str] | None = None
+    target_port: int | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AksOptions:
+    cluster_resource_group: str
+    cluster_name: str
+    namespace: str
+    service_account: str
+    deployment_name: str
+    image: str
+    mode: AksMode
+    credential_name: str
+    create_namespace: bool = True
+    replicas: int = 1
+    container_port: int | None = None
+    expected_issuer_url: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CertificatelessWorkloadArgs:
+    kind: Kind
+    cloud: Cloud
+    tenant_id: str
+    app: AppOutputs | AppRegistrationArgs
+    """An app registration shared with other workloads, or the description of a new one (created here)."""
+    identity: IdentityOutputs | ManagedIdentityArgs | None
+    """A shared user-assigned identity, the description of a new one, or None: system-assigned identity
+    (App Service, Container Apps) or no identity at all (AKS direct mode)."""
+    app_service: AppServiceOptions | None = None
+    container_app: ContainerAppOptions | None = None
+    aks: AksOptions | None = None
+    identity_trust_name: str | None = None
+    """Declare here the app's FIC trusting the user-assigned identity, under this name. Leave None when
+    the stack declares that FIC once for several workloads, or another stack owns it."""
+    system_trust_name: str | None = None
+    """Name of the app's FIC trusting the compute's system-assigned identity (required for that case)."""
+
+
+class CertificatelessWorkload(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: CertificatelessWorkloadArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("certless:index:CertificatelessWorkload", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        chosen = {"appservice": args.app_service, "containerapp": args.container_app, "aks": args.aks}
+        if chosen[args.kind] is None or sum(v is not None for v in chosen.values()) != 1:
+            raise ValueError(
+                f"CertificatelessWorkload {name!r}: kind {args.kind!r} needs exactly its own options"
+            )
+
+        app = (
+            AppRegistration(name, args.app, opts=child).outputs
+            if isinstance(args.app, AppRegistrationArgs)
+            else args.app
+        )
+        identity = (
+            ManagedIdentity(name, args.identity, opts=child).outputs
+            if isinstance(args.identity, ManagedIdentityArgs)
+            else args.identity
+        )
+        aks_mode = args.aks.mode if args.aks is not None else None
+        system_assigned = identity is None and args.kind != "aks"
+        if args.kind == "aks" and aks_mode == "via-identity" and identity is None:
+            raise ValueError(
+                f"CertificatelessWorkload {name!r}: AKS via-identity mode needs a user-assigned identity"
+            )
+        if system_assigned and args.system_trust_name is None:
+            raise ValueError(
+                f"CertificatelessWorkload {name!r}: system-assigned identity needs system_trust_name"
+            )
+
+        audience = args.cloud.token_exchange_audience
+        entra_issuer = args.cloud.issuer(args.tenant_id)
+        target = AzureAdTarget(args.cloud.instance, args.tenant_id, app.client_id)
+        credentials: list[FederatedCredential] = []
+        if identity is not None and args.identity_trust_name is not None and aks_mode != "direct":
+            credentials.append(
+                FederatedCredential(
+                    f"{name}-app-trusts-identity",
+                    FederatedCredentialArgs(
+                        credential_name=args.identity_trust_name,
+                        issuer=entra_issuer,
+                        subject=identity.principal_id,
+                        audience=audience,
+                        app=app,
+                    ),
+                    opts=child,
+                )
+            )
+
+        compute: AppServiceBinding | ContainerAppBinding | AksWorkloadBinding
+        if args.app_service is not None:
+            o = args.app_service
+            compute = AppServiceBinding(
+                name,
+                AppServiceBindingArgs(
+                    resource_group_name=o.resource_group_name,
+                    plan_name=o.plan_name,
+                    app_name=o.app_name,
+                    azure_ad=target,
+                    identity=identity,
+                    location=o.location,
+                    sku=o.sku,
+                    linux_fx_version=o.linux_fx_version,
+                    app_settings=o.app_settings,
+                ),
+                opts=child,
+            )
+            resource_id = compute.app_id
+        elif args.container_app is not None:
+            c = args.container_app
+            compute = ContainerAppBinding(
+                name,
+                ContainerAppBindingArgs(
+                    resource_group_name=c.resource_group_name,
+                    app_name=c.app_name,
+                    image=c.image,
+                    azure_ad=target,
+                    identity=identity,
+                    environment_name=c.environment_name,
+                    environment_id=c.environment_id,
+                    location=c.location,
+                    target_port=c.target_port,
+                    env=c.env,
+                ),
+                opts=child,
+            )
+            resource_id = compute.app_id
+        else:
+            k = args.aks
+            assert k is not None
+            compute = AksWorkloadBinding(
+                name,
+                AksWorkloadBindingArgs(
+                    cluster_resource_group=k.cluster_resource_group,
+                    cluster_name=k.cluster_name,
+                    namespace=k.namespace,
+                    service_account=k.service_account,
+                    deployment_name=k.deployment_name,
+                    image=k.image,
+                    mode=k.mode,
+                    azure_ad=target,
+                    app=app,
+                    audience=audience,
+                    credential_name=k.credential_name,
+                    identity=identity if k.mode == "via-identity" else None,
+                    create_namespace=k.create_namespace,
+                    replicas=k.replicas,
+                    container_port=k.container_port,
+                    expected_issuer_url=k.expected_issuer_url,
+                    env=k.env,
+                ),
+                opts=child,
+            )
+            credentials.append(compute.cluster_credential)
+            resource_id = identity.resource_id if identity is not None else pulumi.Output.from_input("")
+
+        if system_assigned:
+            pulumi.log.warn(SYSTEM_ASSIGNED_WARNING.format(name=name), resource=self)
+            assert args.system_trust_name is not None
+            assert isinstance(compute, AppServiceBinding | ContainerAppBinding)
+            # The subject exists only once the compute does: compute first, then the FIC (data dependency).
+            credentials.append(
+                FederatedCredential(
+                    f"{name}-app-trusts-compute",
+                    FederatedCredentialArgs(
+                        credential_name=args.system_trust_name,
+                        issuer=entra_issuer,
+                        subject=compute.principal_id,
+                        audience=audience,
+                        app=app,
+                    ),
+                    opts=child,
+                )
+            )
+
+        self.kind = args.kind
+        self.aks_mode = aks_mode
+        self.app = app
+        self.identity = identity
+        self.compute = compute
+        self.credentials = credentials
+        self.identity_type: str | None = (
+            "SystemAssigned" if system_assigned else (None if identity is None else "UserAssigned")
+        )
+        self.identity_client_id: pulumi.Output[str | None] = (
+            identity.client_id if identity is not None else pulumi.Output.from_input(None)
+        )
+        self.identity_principal_id: pulumi.Output[str | None] = (
+            identity.principal_id
+            if identity is not None
+            else (compute.principal_id if system_assigned else pulumi.Output.from_input(None))  # type: ignore[union-attr]
+        )
+        self.identity_resource_id: pulumi.Output[str | None] = (
+            identity.resource_id
+            if identity is not None
+            else (resource_id if system_assigned else pulumi.Output.from_input(None))
+        )
+        self.azure_ad_env = compute.azure_ad_env
+        self.appsettings_json = compute.azure_ad_env.apply(appsettings_json)
+        self.register_outputs(
+            {
+                "app_client_id": app.client_id,
+                "identity_client_id": self.identity_client_id,
+                "identity_principal_id": self.identity_principal_id,
+                "azure_ad_env": self.azure_ad_env,
+            }
+        )

@@ -1,0 +1,131 @@
+"""Validated stack configuration: every name final (colour applied), every reference resolved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from components.clouds import Cloud
+
+Kind = Literal["appservice", "containerapp", "aks"]
+AksMode = Literal["via-identity", "direct"]
+IdentityType = Literal["UserAssigned", "SystemAssigned"]
+
+
+@dataclass(frozen=True)
+class IdentitySpec:
+    """An identity this stack owns: created (``name``) or adopted (``resource_id``)."""
+
+    key: str
+    name: str | None
+    resource_id: str | None
+    resource_group_name: str
+    protect: bool
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    key: str
+    display_name: str
+    owners: tuple[str, ...]
+    sign_in_audience: str
+    protect: bool
+
+
+@dataclass(frozen=True)
+class ReferencedIdentity:
+    key: str
+    resource_id: str
+    client_id: str
+    principal_id: str
+
+
+@dataclass(frozen=True)
+class ReferencedApp:
+    key: str
+    client_id: str
+    object_id: str
+
+
+@dataclass(frozen=True)
+class IdentityOwner:
+    """The shared identity layer lives in another stack: named (``stack``) or given by explicit IDs."""
+
+    stack: str | None
+    identities: dict[str, ReferencedIdentity] = field(default_factory=dict)
+    apps: dict[str, ReferencedApp] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AppServiceSpec:
+    name: str
+    plan_name: str
+    sku: str
+    linux_fx_version: str
+    app_settings: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ContainerAppSpec:
+    name: str
+    image: str
+    environment_name: str | None
+    environment_id: str | None
+    target_port: int | None
+    env: dict[str, str]
+
+
+@dataclass(frozen=True)
+class AksSpec:
+    cluster_resource_group: str
+    cluster_name: str
+    namespace: str
+    service_account: str
+    create_namespace: bool
+    deployment_name: str
+    image: str
+    replicas: int
+    container_port: int | None
+    mode: AksMode
+    issuer_url: str | None
+    env: dict[str, str]
+
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    name: str
+    kind: Kind
+    app: str
+    identity: str | None
+    identity_type: IdentityType
+    resource_group_name: str
+    app_service: AppServiceSpec | None = None
+    container_app: ContainerAppSpec | None = None
+    aks: AksSpec | None = None
+    cluster_fic_name: str | None = None
+    system_fic_name: str | None = None
+
+    @property
+    def uses_identity_trust(self) -> bool:
+        """True when the app must trust this workload's user-assigned identity."""
+        return self.identity is not None and not (self.aks is not None and self.aks.mode == "direct")
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    stack: str
+    tenant_id: str
+    cloud: Cloud
+    location: str
+    resource_group_name: str
+    color: str | None
+    identities: dict[str, IdentitySpec]
+    apps: dict[str, AppSpec]
+    owner: IdentityOwner | None
+    workloads: dict[str, WorkloadSpec]
+    identity_trusts: tuple[tuple[str, str, str], ...]
+    """(app key, identity key, FIC name) for every app that trusts a user-assigned identity."""
+
+    @property
+    def owns_identity_layer(self) -> bool:
+        return self.owner is None

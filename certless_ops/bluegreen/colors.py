@@ -6,10 +6,10 @@ import re
 
 from certless_ops.errors import UserError
 
-# The colour ends up in physical names (resource groups, sites, FIC names), some of which are short
-# and lowercase-only, so it stays a short lowercase word.
-COLOR_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,11}$")
-COLOR_EXPECTED = "2 to 12 lowercase letters or digits starting with a letter, e.g. 'blue' or 'green'"
+# Same rule as the program's `certless:color` (stackconfig/rules.py, checked equal by a test): the
+# colour is a suffix of physical names, some short and DNS-bound, so it is a short DNS label.
+COLOR_PATTERN = re.compile(r"^[a-z]([a-z0-9-]{0,10}[a-z0-9])?$")
+COLOR_EXPECTED = "a lowercase DNS label of 1-12 characters (letters, digits, '-'), like blue or green"
 
 
 def validate_color(value: str, *, what: str = "--color") -> str:
@@ -19,14 +19,9 @@ def validate_color(value: str, *, what: str = "--color") -> str:
     return value
 
 
-def colour_stack_name(source_stack: str, color: str) -> str:
-    """``prod`` + ``green`` -> ``prod-green``; ``prod-blue`` + ``green`` -> ``prod-green``."""
-    base, sep, last = source_stack.rpartition("-")
-    if sep and COLOR_PATTERN.fullmatch(last) and last in KNOWN_COLOURS:
-        return f"{base}-{color}"
-    return f"{source_stack}-{color}"
-
-
-# Only these suffixes are recognised as a colour already in a stack name when deriving the target name;
-# any other suffix (``prod-eu``) is part of the base name.
-KNOWN_COLOURS = frozenset({"blue", "green"})
+def colour_stack_name(source_stack: str, source_color: str | None, color: str) -> str:
+    """``prod`` + green -> ``prod-green``; ``prod-blue`` (colour blue) + green -> ``prod-green``."""
+    base = source_stack
+    if source_color and source_stack.endswith(f"-{source_color}"):
+        base = source_stack[: -len(source_color) - 1]
+    return f"{base}-{color}"

@@ -80,7 +80,7 @@ def identity_fic_id(name: str) -> str:
 
 
 def workload(color: str, *, aks: bool = False, cluster_issuer: str | None = None) -> dict[str, Any]:
-    fics = [
+    fics: list[dict[str, Any]] = [
         {"name": APP_FIC_NAME, "on": "app", "issuer": ISSUER, "subject": PRINCIPAL_ID, "audience": AUDIENCE}
     ]
     out: dict[str, Any] = {

@@ -1,0 +1,245 @@
+"""Duplicate a stack's settings into a new colour that references the shared identity layer.
+
+``Pulumi.prod.yaml`` -> ``Pulumi.prod-green.yaml``: same settings (comments and order kept), the
+colour set, and the shared identity layer (``certless:identities`` / ``certless:apps``) replaced by a
+reference to the stack that owns it. Before writing, the owner and every colour stack that references
+it are planned offline, to refuse a result that would put more than 20 FICs on the shared identity or
+app, and to prove the owner exports what the new stack reads from it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from certless_ops.bluegreen import ownership
+from certless_ops.bluegreen.checks import FIC_LIMIT, planned_fics
+from certless_ops.bluegreen.colors import colour_stack_name, validate_color
+from certless_ops.bluegreen.planview import Plan
+from certless_ops.bluegreen.stackfile import (
+    StackFile,
+    encrypted_entries,
+    existing_stacks,
+    load_stack_file,
+    parse_stack_file,
+    project_name,
+    stack_file_path,
+)
+from certless_ops.errors import UserError
+
+STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+# (stack name, stack settings as YAML text or None to read Pulumi.<stack>.yaml, StackReference outputs)
+Planner = Callable[[str, str | None, Mapping[str, Mapping[str, Any]]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class DuplicateRequest:
+    project_dir: Path
+    source: str
+    color: str
+    target: str | None = None
+    org: str | None = None
+    force: bool = False
+    owner_plan: dict[str, Any] | None = None  # plan of an owner stack whose settings are not in project_dir
+
+
+@dataclass
+class FicCount:
+    target: str  # "identity <resource id>" or "app <object id>"
+    by_stack: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_stack.values())
+
+    def explain(self) -> str:
+        parts = ", ".join(f"{n} from {stack}" for stack, n in self.by_stack.items())
+        return f"{self.target}: {self.total} FIC{'s' if self.total != 1 else ''} ({parts})"
+
+
+@dataclass
+class DuplicateResult:
+    source: str
+    target: str
+    path: Path
+    text: str
+    owner_ref: str | None
+    removed_keys: list[str]
+    fic_counts: list[FicCount]
+    notes: list[str]
+
+
+def prepare(request: DuplicateRequest, planner: Planner) -> DuplicateResult:
+    """Everything but writing: the new file's text, or one UserError saying why it must not exist."""
+    color = validate_color(request.color)
+    source = load_stack_file(request.project_dir, request.source)
+    project = project_name(request.project_dir)
+    source_color = ownership.get(source.config, ownership.COLOR, project)
+    target = request.target or colour_stack_name(request.source, source_color, color)
+    if not STACK_NAME.fullmatch(target):
+        raise UserError(
+            f"--to {target!r} is not a valid stack name: expected letters, digits, '-', '_' or '.'"
+        )
+    if target == request.source:
+        raise UserError(f"stack {request.source!r} already has colour {color!r}; expected another colour")
+    _refuse_encrypted(source, target, request.org, project)
+    path = stack_file_path(request.project_dir, target)
+    if path.exists() and not request.force:
+        raise UserError(
+            f"stack {target!r} already exists: {path} is there; pass --force to overwrite it "
+            f"(or --to NAME for another stack name)"
+        )
+
+    new = parse_stack_file(path, target, source.dumps())  # a deep copy that keeps comments
+    owned = ownership.ownership_of(source.config, project)
+    notes: list[str] = []
+    removed: list[str] = []
+    owner_ref: str | None = owned.owner_stack
+    if owned.owns:
+        qualified = (request.org, project, request.source) if request.org else (request.source,)
+        owner_ref = "/".join(p for p in qualified if p)
+        removed = ownership.reference_owner(new.config, owner_ref, project)
+        if not request.org:
+            notes.append(
+                f"the reference names stack {owner_ref!r} in your current Pulumi organization and project; "
+                "pass --org ORG to write the fully qualified org/project/stack name"
+            )
+    ownership.set_color(new.config, color, project)
+    header = (
+        f"# Written by `python -m certless_ops duplicate --from {request.source} --color {color}` from "
+        f"{source.path.name}:\n# same settings, colour {color!r}, shared identity layer "
+        + (f"referenced from stack {owner_ref!r}.\n" if owner_ref else "given by explicit IDs.\n")
+    )
+    text = header + new.dumps()
+
+    counts = _fic_counts(
+        request,
+        project=project,
+        source=source,
+        owned=owned,
+        owner_ref=owner_ref,
+        target=target,
+        target_text=text,
+        planner=planner,
+        notes=notes,
+    )
+    over = [c for c in counts if c.total > FIC_LIMIT]
+    if over:
+        details = "; ".join(c.explain() for c in over)
+        raise UserError(
+            f"stack {target!r} would exceed the limit of {FIC_LIMIT} federated identity credentials: "
+            f"{details}. Each colour adds one FIC per AKS workload on the identity (via-identity) or on "
+            "the app (direct); destroy a colour stack no longer used, or give workloads their own identity"
+        )
+    return DuplicateResult(request.source, target, path, text, owner_ref, removed, counts, notes)
+
+
+def _refuse_encrypted(source: StackFile, target: str, org: str | None, project: str | None) -> None:
+    found = encrypted_entries(source.document)
+    if not found:
+        return
+    qualified = f"{org or '<org>'}/{project or '<project>'}/{target}"
+    raise UserError(
+        f"stack {source.stack!r} holds encrypted values ({', '.join(found)}) that only its own secrets "
+        "provider can decrypt, so they cannot be copied into a new file; create the stack with Pulumi, "
+        f"which re-encrypts them: `pulumi stack init {qualified} --copy-config-from {source.stack}`, "
+        "then set certless:color and certless:identityOwner on it as docs/blue-green.md shows"
+    )
+
+
+def _fic_counts(
+    request: DuplicateRequest,
+    *,
+    project: str | None,
+    source: StackFile,
+    owned: ownership.Ownership,
+    owner_ref: str | None,
+    target: str,
+    target_text: str,
+    planner: Planner,
+    notes: list[str],
+) -> list[FicCount]:
+    plans: list[Plan] = []
+    if owned.owns:
+        owner_doc = planner(request.source, None, {})
+    elif request.owner_plan is not None:
+        owner_doc = request.owner_plan
+    elif owned.owner_stack is not None:
+        owner_doc = _plan_owner(request.project_dir, owned.owner_stack, planner)
+    else:
+        owner_doc = None
+        notes.append("the shared layer is given by explicit IDs: FICs its owner created are not counted")
+    outputs: dict[str, Mapping[str, Any]] = {}
+    if owner_doc is not None:
+        plans.append(Plan.from_json(owner_doc, owner_doc["stack"]))
+        if owner_ref:
+            outputs[owner_ref] = owner_doc["outputs"]
+    owner_stack_name = owner_doc["stack"] if owner_doc is not None else None
+
+    # Every other colour stack here that references the same owner keeps its FICs on the shared layer.
+    for stack in existing_stacks(request.project_dir):
+        if stack in {target, owner_stack_name}:
+            continue
+        other = source if stack == source.stack else load_stack_file(request.project_dir, stack)
+        if encrypted_entries(other.document):
+            notes.append(f"stack {stack!r} holds encrypted values and cannot be planned offline: not counted")
+            continue
+        theirs = ownership.ownership_of(other.config, project)
+        if owner_ref and theirs.owner_stack and _same_stack(theirs.owner_stack, owner_ref):
+            plans.append(Plan.from_json(_plan_colour(planner, stack, None, outputs, owner_ref), stack))
+    new_doc = _plan_colour(planner, target, target_text, outputs, owner_ref)
+    plans.append(Plan.from_json(new_doc, f"{target} (new)"))
+
+    per_target: dict[str, FicCount] = {}
+    seen: dict[str, set[str]] = defaultdict(set)
+    for plan in plans:
+        for fic in planned_fics(plan):
+            count = per_target.setdefault(fic.target_key, FicCount(fic.target))
+            # The same FIC planned twice (owner planned, then referenced) counts once.
+            identity = f"{fic.issuer}\n{fic.subject}"
+            if identity in seen[fic.target_key]:
+                continue
+            seen[fic.target_key].add(identity)
+            count.by_stack[plan.label] = count.by_stack.get(plan.label, 0) + 1
+    return sorted(per_target.values(), key=lambda c: c.target)
+
+
+def _same_stack(a: str, b: str) -> bool:
+    """``org/proj/prod`` and ``prod`` name the same stack when their common tail matches."""
+    left, right = a.split("/"), b.split("/")
+    n = min(len(left), len(right))
+    return left[-n:] == right[-n:]
+
+
+def _plan_owner(project_dir: Path, owner_stack: str, planner: Planner) -> dict[str, Any]:
+    short = owner_stack.rsplit("/", 1)[-1]
+    if not stack_file_path(project_dir, short).is_file():
+        raise UserError(
+            f"the owner stack {owner_stack!r} named in certless:identityOwner does not exist here: no "
+            f"Pulumi.{short}.yaml in {project_dir}; expected the stack that owns the shared identity layer "
+            "(or pass --owner-plan FILE with its plan from `python -m certless_ops plan --json FILE`)"
+        )
+    return planner(short, None, {})
+
+
+def _plan_colour(
+    planner: Planner,
+    stack: str,
+    text: str | None,
+    outputs: Mapping[str, Mapping[str, Any]],
+    owner_ref: str | None,
+) -> dict[str, Any]:
+    try:
+        return planner(stack, text, outputs)
+    except UserError as exc:
+        if owner_ref is None:
+            raise
+        raise UserError(
+            f"stack {stack!r} cannot be planned against the outputs of its owner stack {owner_ref!r} "
+            f"(does the owner export everything the colour stack reads?): {exc}"
+        ) from None

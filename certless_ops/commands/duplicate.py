@@ -1,0 +1,115 @@
+"""Duplicate a stack into a new colour (blue -> green) that references the shared identity layer."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from certless_ops.bluegreen.duplicate import DuplicateRequest, DuplicateResult, Planner, prepare
+
+HELP = (
+    "Write Pulumi.<stack>-<color>.yaml from Pulumi.<stack>.yaml for a blue-green release: same settings, "
+    "certless:color set, the shared identity layer referenced (certless:identityOwner) instead of owned. "
+    "Refuses encrypted values, an existing target (unless --force) and more than 20 FICs on the shared "
+    "identity or app (counted by planning the owner and every colour stack offline)."
+)
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from", dest="source", metavar="STACK", required=True, help="the stack to copy, e.g. prod"
+    )
+    parser.add_argument("--color", required=True, help="the new colour, e.g. green")
+    parser.add_argument("--to", metavar="STACK", help="the new stack's name (default: <stack>-<color>)")
+    parser.add_argument(
+        "--org",
+        help="Pulumi organization for the StackReference to the owner (default: the current one)",
+    )
+    parser.add_argument("--force", action="store_true", help="overwrite the target stack file if it exists")
+    parser.add_argument("--dry-run", action="store_true", help="print the new file instead of writing it")
+    parser.add_argument(
+        "--owner-plan",
+        metavar="FILE",
+        type=Path,
+        help="plan JSON of the owner stack, when its Pulumi.<stack>.yaml is not in the project dir",
+    )
+    parser.add_argument(
+        "--project-dir",
+        metavar="DIR",
+        type=Path,
+        default=_REPO_ROOT,
+        help="folder with Pulumi.yaml and the stack files (default: the repository root)",
+    )
+
+
+def offline_planner(project_dir: Path) -> Planner:
+    """Plan a stack with the offline plan tool; ``text`` plans unsaved settings for that stack."""
+
+    def plan(stack: str, text: str | None, outputs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        from certless_ops.plan.config import load_stack_config
+        from certless_ops.plan.runner import run_plan
+
+        if text is None:
+            return run_plan(load_stack_config(project_dir, stack), outputs)
+        with tempfile.TemporaryDirectory(prefix="certless-duplicate-") as tmp:
+            config_file = Path(tmp) / f"Pulumi.{stack}.yaml"
+            config_file.write_text(text, encoding="utf-8")
+            return run_plan(load_stack_config(project_dir, stack, config_file), outputs)
+
+    return plan
+
+
+def run(args: argparse.Namespace) -> int:
+    owner_plan = None
+    if args.owner_plan is not None:
+        from certless_ops.plan.file import load_plan
+
+        owner_plan = load_plan(args.owner_plan)
+    request = DuplicateRequest(
+        project_dir=args.project_dir,
+        source=args.source,
+        color=args.color,
+        target=args.to,
+        org=args.org,
+        force=args.force,
+        owner_plan=owner_plan,
+    )
+    # A failed program run leaves un-awaited coroutines; the failure is reported once, as one line.
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+    result = prepare(request, offline_planner(args.project_dir))
+    if args.dry_run:
+        sys.stdout.write(result.text)
+        _summary(result, written=False, out=sys.stderr)
+    else:
+        result.path.write_text(result.text, encoding="utf-8")
+        _summary(result, written=True, out=sys.stdout)
+    return 0
+
+
+def _summary(result: DuplicateResult, *, written: bool, out: Any) -> None:
+    verb = "wrote" if written else "would write"
+    shared = (
+        f"shared identity layer referenced from stack {result.owner_ref!r}"
+        if result.owner_ref
+        else "shared identity layer given by explicit IDs"
+    )
+    print(f"{verb} {result.path.name} from Pulumi.{result.source}.yaml: {shared}", file=out)
+    if result.removed_keys:
+        print(f"  removed (owned by {result.source} only): {', '.join(result.removed_keys)}", file=out)
+    for count in result.fic_counts:
+        print(f"  FICs after the release: {count.explain()}, limit 20", file=out)
+    for note in result.notes:
+        print(f"  note: {note}", file=out)
+    print(
+        f"next: pulumi stack init {result.target} && pulumi up -s {result.target}, then "
+        f"python -m certless_ops bluegreen-check --blue {result.source} --green {result.target} "
+        "(docs/blue-green.md)",
+        file=out,
+    )

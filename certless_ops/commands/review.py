@@ -49,8 +49,9 @@ def _run_plan(stack: str, target: Path) -> None:
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        sys.stderr.write(result.stderr)
         lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+        if len(lines) > 1:
+            sys.stderr.write(result.stderr)  # e.g. a traceback the plan chose to show: keep it visible
         detail = lines[-1].removeprefix("error: ") if lines else f"exit status {result.returncode}"
         raise UserError(f"the offline plan for stack {stack!r} failed: {detail}")
 

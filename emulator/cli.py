@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import signal
 import sys
 import threading
@@ -18,11 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from emulator.emulator import HOST_KINDS, Emulator, check_loopback
 from emulator.errors import EmulatorError, RecordsError
 from emulator.faults import ENDPOINTS, FaultPlan, parse_duration
+from emulator.hosts import HOST_KINDS, check_loopback
 from emulator.ratelimit import IdentityLimits
-from emulator.records import Records
 
 STATE_SCHEMA = "certless.emulator-state/v1"
 
@@ -97,6 +97,9 @@ def _env_parser() -> argparse.ArgumentParser:
 def serve(argv: Sequence[str]) -> int:
     args = _serve_parser().parse_args(argv)
     bind = check_loopback(args.host)
+    from emulator.emulator import Emulator  # the server stack loads only when serving
+    from emulator.records import Records
+
     records = Records.from_plan(args.plan) if args.plan else Records.from_file(args.records)
     faults = FaultPlan()
     faults.apply_cli(args.fault, args.latency, args.token_lifetime)
@@ -145,6 +148,7 @@ def serve(argv: Sequence[str]) -> int:
     finally:
         emu.stop()
         state_path.unlink(missing_ok=True)
+        shutil.rmtree(work_dir, ignore_errors=True)  # the projected token files
         print("emulator stopped", flush=True)
     return 0
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import shutil
 import ssl
 import tempfile
@@ -19,30 +18,12 @@ from aiohttp import web
 from emulator.directory import DEFAULT_HOST, Clock, Directory
 from emulator.errors import EmulatorError, RecordsError
 from emulator.faults import FaultPlan
+from emulator.hosts import HOST_KINDS, LOOPBACK, check_loopback
 from emulator.keys import SigningKey, cluster_signing_key, entra_signing_key, process_tls
 from emulator.projector import ServiceAccountTokenProjector
 from emulator.ratelimit import IdentityLimits
 from emulator.records import TOKEN_EXCHANGE_AUDIENCE, FederatedCredential, Records
 from emulator.server import Services
-
-HOST_KINDS = ("appservice", "containerapp", "aks-via-identity", "aks-direct", "vm")
-LOOPBACK = "127.0.0.1"
-
-
-def check_loopback(host: str) -> str:
-    """The emulator hands out tokens to anyone who can reach it: refuse anything but loopback."""
-    if host == "localhost":
-        return LOOPBACK
-    try:
-        addr = ipaddress.ip_address(host)
-    except ValueError:
-        raise EmulatorError(f"--host: got {host!r}, expected the loopback address 127.0.0.1") from None
-    if str(addr) != LOOPBACK:
-        raise EmulatorError(
-            f"--host: got {host}, expected the loopback address 127.0.0.1 (the emulator issues tokens "
-            "to anyone who can reach it, so it never listens on other interfaces)"
-        )
-    return LOOPBACK
 
 
 class Emulator:

@@ -1,0 +1,167 @@
+# mypy: disable-error-code="no-untyped-def"
+# (pyproject relaxes this for tests.*; these files are not under a tests package, so say it here)
+"""`python -m emulator`: serve, print a host's env, inject faults, refuse non-loopback, stop cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import PLAN
+from emu_helpers import claims
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "emulator", *args],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def served(tmp_path) -> Iterator[tuple[subprocess.Popen[str], Path, list[str]]]:
+    state = tmp_path / "state.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "--plan", str(PLAN), "--state", str(state), "--fault", "imds=429"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line.rstrip("\n"))
+        if line.startswith("Press Ctrl-C"):
+            break
+    else:
+        pytest.fail(f"emulator did not start: {proc.stderr.read() if proc.stderr else ''}")
+    yield proc, state, lines
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+
+
+def test_serve_prints_addresses_and_env_works(served):
+    proc, state, lines = served
+    printed = dict(line.split(":", 1) for line in lines if ":" in line and not line.startswith("AKS"))
+    assert printed["Entra (authority host)"].strip().startswith("https://127.0.0.1:")
+    ca = printed["CA bundle"].strip()
+    assert Path(ca).read_text().startswith("-----BEGIN CERTIFICATE-----")
+    assert oct(state.stat().st_mode & 0o777) == "0o600"
+
+    exported = run_cli("env", "--host", "appservice", "--workload", "orders", "--state", str(state))
+    assert exported.returncode == 0, exported.stderr
+    assert "export IDENTITY_ENDPOINT=http://127.0.0.1:" in exported.stdout
+    assert "export AzureAd__ExtraAuthorityHosts=127.0.0.1:" in exported.stdout
+
+    as_json = run_cli(
+        "env", "--host", "appservice", "--workload", "orders", "--state", str(state), "--format", "json"
+    )
+    env = json.loads(as_json.stdout)
+    assert env["AzureAd__Instance"] == printed["Entra (authority host)"].strip() + "/"
+    assert env["AzureAd__CaBundle"] == ca
+    orders = json.loads(PLAN.read_text())["outputs"]["workloads"]["orders"]
+    resp = requests.get(
+        env["IDENTITY_ENDPOINT"],
+        params={
+            "api-version": "2019-08-01",
+            "resource": "api://AzureADTokenExchange",
+            "client_id": orders["identityClientId"],
+        },
+        headers={"X-IDENTITY-HEADER": env["IDENTITY_HEADER"]},
+        timeout=10,
+    )
+    assert claims(resp.json()["access_token"])["sub"] == orders["identityPrincipalId"]
+
+    aks = json.loads(
+        run_cli(
+            "env", "--host", "aks-direct", "--workload", "ingest", "--state", str(state), "--format", "json"
+        ).stdout
+    )
+    assert (
+        claims(Path(aks["AZURE_FEDERATED_TOKEN_FILE"]).read_text())["sub"]
+        == "system:serviceaccount:ingest:ingest-sa"
+    )
+
+    vm = json.loads(
+        run_cli(
+            "env", "--host", "vm", "--workload", "orders", "--state", str(state), "--format", "json"
+        ).stdout
+    )
+    # --fault imds=429 was given on the command line: the first IMDS call is throttled.
+    first = requests.get(
+        vm["AZURE_POD_IDENTITY_AUTHORITY_HOST"] + "/metadata/identity/oauth2/token",
+        params={"api-version": "2018-02-01", "resource": "https://storage.azure.com"},
+        headers={"Metadata": "true"},
+        timeout=10,
+    )
+    assert first.status_code == 429
+
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=20) == 0
+    assert "emulator stopped" in (proc.stdout.read() if proc.stdout else "")
+    assert not state.exists()
+    assert not Path(aks["AZURE_FEDERATED_TOKEN_FILE"]).exists()
+
+
+def test_env_errors_are_one_line(served):
+    _proc, state, _lines = served
+    unknown = run_cli("env", "--host", "appservice", "--workload", "nope", "--state", str(state))
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith("emulator: error: --workload: got nope, expected one of")
+    assert "Traceback" not in unknown.stderr
+    not_aks = run_cli("env", "--host", "aks-direct", "--workload", "orders", "--state", str(state))
+    assert not_aks.returncode == 2
+    assert "--host: got aks-direct" in not_aks.stderr
+
+
+def test_env_without_a_running_emulator(tmp_path):
+    result = run_cli("env", "--host", "vm", "--workload", "orders", "--state", str(tmp_path / "none.json"))
+    assert result.returncode == 2
+    assert "no running emulator found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "192.168.1.10", "example.org"])
+def test_refuses_non_loopback_addresses(address):
+    result = run_cli("--plan", str(PLAN), "--host", address)
+    assert result.returncode == 2
+    assert f"--host: got {address}" in result.stderr or f"--host: got '{address}'" in result.stderr
+    assert "loopback" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_plan_and_bad_fault_are_clear(tmp_path):
+    result = run_cli("--plan", str(tmp_path / "nope.json"))
+    assert result.returncode == 2
+    assert "plan: got" in result.stderr and "expected a readable JSON file" in result.stderr
+    result = run_cli("--plan", str(PLAN), "--fault", "imds=teapot")
+    assert result.returncode == 2
+    assert "fault step: got 'teapot'" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_env_refuses_a_different_plan(served, tmp_path):
+    _proc, state, _lines = served
+    other = tmp_path / "other.json"
+    other.write_text(PLAN.read_text())
+    result = run_cli(
+        "env", "--host", "vm", "--workload", "orders", "--state", str(state), "--plan", str(other)
+    )
+    assert result.returncode == 2
+    assert "--plan: got" in result.stderr
+    assert os.environ.get("IDENTITY_HEADER") is None

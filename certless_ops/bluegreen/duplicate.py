@@ -19,6 +19,7 @@ from typing import Any
 from certless_ops.bluegreen import ownership
 from certless_ops.bluegreen.checks import FIC_LIMIT, planned_fics
 from certless_ops.bluegreen.colors import colour_stack_name, validate_color
+from certless_ops.bluegreen.planning import subscription_of
 from certless_ops.bluegreen.planview import Plan
 from certless_ops.bluegreen.stackfile import (
     StackFile,
@@ -33,8 +34,9 @@ from certless_ops.errors import UserError
 
 STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
-# (stack name, stack settings as YAML text or None to read Pulumi.<stack>.yaml, StackReference outputs)
-Planner = Callable[[str, str | None, Mapping[str, Mapping[str, Any]]], dict[str, Any]]
+# (stack name, its settings as YAML text or None to read Pulumi.<stack>.yaml, StackReference outputs,
+# the subscription to plan in or None) -> plan document
+Planner = Callable[[str, str | None, Mapping[str, Mapping[str, Any]], str | None], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,8 @@ def prepare(request: DuplicateRequest, planner: Planner) -> DuplicateResult:
         f"{source.path.name}:\n# same settings, colour {color!r}, shared identity layer "
         + (f"referenced from stack {owner_ref!r}.\n" if owner_ref else "given by explicit IDs.\n")
     )
-    text = header + new.dumps()
+    body = new.dumps()
+    text = header + body + ("" if body.endswith("\n") else "\n")
 
     counts = _fic_counts(
         request,
@@ -166,7 +169,7 @@ def _fic_counts(
 ) -> list[FicCount]:
     plans: list[Plan] = []
     if owned.owns:
-        owner_doc = planner(request.source, None, {})
+        owner_doc = planner(request.source, None, {}, None)
     elif request.owner_plan is not None:
         owner_doc = request.owner_plan
     elif owned.owner_stack is not None:
@@ -180,6 +183,7 @@ def _fic_counts(
         if owner_ref:
             outputs[owner_ref] = owner_doc["outputs"]
     owner_stack_name = owner_doc["stack"] if owner_doc is not None else None
+    subscription = subscription_of(owner_doc) if owner_doc is not None else None
 
     # Every other colour stack here that references the same owner keeps its FICs on the shared layer.
     for stack in existing_stacks(request.project_dir):
@@ -191,8 +195,13 @@ def _fic_counts(
             continue
         theirs = ownership.ownership_of(other.config, project)
         if owner_ref and theirs.owner_stack and _same_stack(theirs.owner_stack, owner_ref):
-            plans.append(Plan.from_json(_plan_colour(planner, stack, None, outputs, owner_ref), stack))
-    new_doc = _plan_colour(planner, target, target_text, outputs, owner_ref)
+            doc = _plan_colour(
+                planner, stack, text=None, outputs=outputs, owner_ref=owner_ref, subscription=subscription
+            )
+            plans.append(Plan.from_json(doc, stack))
+    new_doc = _plan_colour(
+        planner, target, text=target_text, outputs=outputs, owner_ref=owner_ref, subscription=subscription
+    )
     plans.append(Plan.from_json(new_doc, f"{target} (new)"))
 
     per_target: dict[str, FicCount] = {}
@@ -224,18 +233,20 @@ def _plan_owner(project_dir: Path, owner_stack: str, planner: Planner) -> dict[s
             f"Pulumi.{short}.yaml in {project_dir}; expected the stack that owns the shared identity layer "
             "(or pass --owner-plan FILE with its plan from `python -m certless_ops plan --json FILE`)"
         )
-    return planner(short, None, {})
+    return planner(short, None, {}, None)
 
 
 def _plan_colour(
     planner: Planner,
     stack: str,
+    *,
     text: str | None,
     outputs: Mapping[str, Mapping[str, Any]],
     owner_ref: str | None,
+    subscription: str | None,
 ) -> dict[str, Any]:
     try:
-        return planner(stack, text, outputs)
+        return planner(stack, text, outputs, subscription)
     except UserError as exc:
         if owner_ref is None:
             raise

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from certless_ops.bluegreen.checks import Release, run_checks
+from certless_ops.bluegreen.planning import plan_stack, subscription_of
 from certless_ops.bluegreen.planview import Plan
 from certless_ops.bluegreen.report import render_table, to_json
 from certless_ops.errors import UserError
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 HELP = (
     "Check a blue-green release offline on the plans of both colours: no physical name collides, no "
@@ -34,7 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plan-green", metavar="FILE", type=Path, help="plan JSON of the green stack")
     parser.add_argument("--plan-owner", metavar="FILE", type=Path, help="plan JSON of the owner stack")
     parser.add_argument(
-        "--project-dir", metavar="DIR", type=Path, default=Path.cwd(), help="the Pulumi project (default: .)"
+        "--project-dir",
+        metavar="DIR",
+        type=Path,
+        default=_REPO_ROOT,
+        help="folder with Pulumi.yaml and the stack files (default: the repository root)",
     )
     parser.add_argument(
         "--json",
@@ -57,14 +65,6 @@ def _pick(args: argparse.Namespace, role: str, required: bool) -> tuple[str | No
     return stack, plan
 
 
-def _plan_stack(project_dir: Path, stack: str, known_outputs: dict[str, Any]) -> dict[str, Any]:
-    # Imported here: planning loads the Pulumi SDK, which plan files alone never need.
-    from certless_ops.plan.config import load_stack_config
-    from certless_ops.plan.runner import run_plan
-
-    return run_plan(load_stack_config(project_dir, stack), known_outputs)
-
-
 def load_release(args: argparse.Namespace) -> Release:
     from certless_ops.plan.file import load_plan
 
@@ -72,15 +72,20 @@ def load_release(args: argparse.Namespace) -> Release:
     documents: dict[str, dict[str, Any]] = {}
     # Owner first, then blue, then green: each later stack's StackReferences are answered with the
     # outputs of the stacks planned before it, as `pulumi up` in that order would see them.
+    # All in the subscription of the first stack planned, as one `az login` would deploy them.
     known_outputs: dict[str, Any] = {}
+    subscription: str | None = None
     for role, (stack, plan_file) in choices.items():
         if plan_file is not None:
             documents[role] = load_plan(plan_file)
         elif stack is not None:
-            documents[role] = _plan_stack(args.project_dir, stack, dict(known_outputs))
+            documents[role] = plan_stack(
+                args.project_dir, stack, outputs=dict(known_outputs), subscription=subscription
+            )
         else:
             continue
         known_outputs[documents[role]["stack"]] = documents[role]["outputs"]
+        subscription = subscription or subscription_of(documents[role])
     plans = {role: Plan.from_json(doc, f"{role} ({doc['stack']})") for role, doc in documents.items()}
     if plans["blue"].stack == plans["green"].stack:
         raise UserError(f"blue and green are the same stack {plans['blue'].stack!r}; expected two colours")
@@ -88,6 +93,8 @@ def load_release(args: argparse.Namespace) -> Release:
 
 
 def run(args: argparse.Namespace) -> int:
+    # A failed program run leaves un-awaited coroutines; the failure is reported once, as one line.
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
     release = load_release(args)
     results = run_checks(release)
     if args.json is not None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from certless_ops.bluegreen.duplicate import DuplicateRequest, DuplicateResult, Planner, prepare
+from certless_ops.bluegreen.planning import plan_stack
 
 HELP = (
     "Write Pulumi.<stack>-<color>.yaml from Pulumi.<stack>.yaml for a blue-green release: same settings, "
@@ -50,18 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def offline_planner(project_dir: Path) -> Planner:
-    """Plan a stack with the offline plan tool; ``text`` plans unsaved settings for that stack."""
+    """Plan stacks with the offline plan tool (see certless_ops/bluegreen/planning.py)."""
 
-    def plan(stack: str, text: str | None, outputs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-        from certless_ops.plan.config import load_stack_config
-        from certless_ops.plan.runner import run_plan
-
-        if text is None:
-            return run_plan(load_stack_config(project_dir, stack), outputs)
-        with tempfile.TemporaryDirectory(prefix="certless-duplicate-") as tmp:
-            config_file = Path(tmp) / f"Pulumi.{stack}.yaml"
-            config_file.write_text(text, encoding="utf-8")
-            return run_plan(load_stack_config(project_dir, stack, config_file), outputs)
+    def plan(
+        stack: str, text: str | None, outputs: Mapping[str, Mapping[str, Any]], subscription: str | None
+    ) -> dict[str, Any]:
+        return plan_stack(project_dir, stack, text=text, outputs=outputs, subscription=subscription)
 
     return plan
 
@@ -86,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     result = prepare(request, offline_planner(args.project_dir))
     if args.dry_run:
         sys.stdout.write(result.text)
+        sys.stdout.flush()
         _summary(result, written=False, out=sys.stderr)
     else:
         result.path.write_text(result.text, encoding="utf-8")

@@ -60,11 +60,13 @@ class FakePlanner:
         self.owner = owner or pb.owner_plan()
         self.colour = colour or (lambda stack: pb.colour_plan(stack=stack))
         self.calls: list[tuple[str, str | None, dict[str, Any]]] = []
+        self.subscriptions: list[str | None] = []
 
     def __call__(
-        self, stack: str, text: str | None, outputs: Mapping[str, Mapping[str, Any]]
+        self, stack: str, text: str | None, outputs: Mapping[str, Mapping[str, Any]], subscription: str | None
     ) -> dict[str, Any]:
         self.calls.append((stack, text, dict(outputs)))
+        self.subscriptions.append(subscription)
         if stack == self.owner["stack"]:
             return self.owner
         return self.colour(stack)
@@ -104,6 +106,8 @@ def test_duplicate_references_the_owner_and_keeps_comments(project: Path) -> Non
     assert [c[0] for c in planner.calls] == ["prod", "prod-green"]
     assert planner.calls[1][1] == result.text
     assert planner.calls[1][2] == {"acme/certless/prod": pb.owner_plan()["outputs"]}
+    # the colour is planned in the owner's subscription, where its cluster FICs go
+    assert planner.subscriptions == [None, pb.SUB]
     assert not (project / "Pulumi.prod-green.yaml").exists()  # prepare never writes
 
 

@@ -1,13 +1,25 @@
-"""Shared fixtures for the end-to-end tests: one Azurite for the session, one emulator per stack."""
+"""Shared fixtures for the end-to-end tests: one Azurite for the session, one emulator per stack.
+
+Plans for the stacks are written concurrently (one process each: the Pulumi mock engine is global).
+Everything is stopped and every file removed at the end of the session.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 from certless_ops.azurite import Azurite, AzuriteMissing, locate_azurite
+from certless_ops.demo import chain
+from emulator import Emulator, Records
+
+from .support import STACKS, Chain, Plan
 
 
 def _in_ci() -> bool:
@@ -25,7 +37,43 @@ def require_azurite() -> None:
 
 
 @pytest.fixture(scope="session")
+def e2e_workdir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="certless-e2e-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
 def azurite() -> Iterator[Azurite]:
     require_azurite()
     with Azurite() as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def plans(e2e_workdir: Path) -> dict[str, Plan]:
+    with ThreadPoolExecutor(max_workers=len(STACKS)) as pool:
+        futures = {
+            stack: pool.submit(
+                chain.write_plan, stack, e2e_workdir / f"plan-{stack}.json", config_file=config
+            )
+            for stack, config in STACKS.items()
+        }
+        return {
+            stack: Plan(stack, e2e_workdir / f"plan-{stack}.json", f.result()) for stack, f in futures.items()
+        }
+
+
+@pytest.fixture(scope="session")
+def chains(plans: dict[str, Plan], azurite: Azurite) -> Iterator[dict[str, Chain]]:
+    started: list[Emulator] = []
+    try:
+        result = {}
+        for stack, plan in plans.items():
+            emu = Emulator(Records.from_plan(plan.path)).start()
+            started.append(emu)
+            result[stack] = Chain(plan, emu, azurite)
+        yield result
+    finally:
+        for emu in started:
+            emu.stop()

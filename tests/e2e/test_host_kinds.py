@@ -1,0 +1,76 @@
+"""Each host kind, end to end: the plan's app settings + the host's identity environment in a separate
+process, certless's credential in the real BlobServiceClient, a blob written to and read from Azurite.
+
+The emulator's request log shows which path each app took, so a test cannot pass through the wrong one.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from certless_ops.demo import chain
+
+from .support import Chain
+
+pytestmark = pytest.mark.e2e
+
+
+def _hops(log: list[dict]) -> list[tuple[str, str]]:
+    return [
+        (e["endpoint"], e.get("client_id") or e.get("identity") or "")
+        for e in log
+        if e["endpoint"] != "entra-discovery"
+    ]
+
+
+def _round_trip(c: Chain, workload: str, host: str) -> list[dict]:
+    mark = len(c.emulator.requests)
+    run = chain.run_app(c.env(workload, host))
+    assert run.returncode == 0, run.error
+    assert run.result is not None
+    assert run.result["read_back"] == f"hello from {workload}-{host}, no certificate involved"
+    assert run.result["matches"] is True
+    return c.log_since(mark)
+
+
+@pytest.mark.parametrize(
+    ("stack", "workload", "host", "endpoint"),
+    [
+        ("dev", "orders-web", "appservice", "appservice"),
+        ("prod", "orders-api", "containerapp", "appservice"),  # same identity endpoint protocol
+        ("dev", "orders-web", "vm", "imds"),  # the workload's user-assigned identity through IMDS
+    ],
+)
+def test_managed_identity_hosts(
+    chains: dict[str, Chain], stack: str, workload: str, host: str, endpoint: str
+) -> None:
+    c = chains[stack]
+    w = c.plan.workload(workload)
+    log = _round_trip(c, workload, host)
+    # One identity token for the workload's own identity, then one exchange for the app.
+    assert _hops(log) == [(endpoint, w["identityClientId"]), ("entra-token", w["appClientId"])]
+    exchange = next(e for e in log if e["endpoint"] == "entra-token")
+    assert exchange["credential"] == "federated" and exchange["status"] == 200
+    assert exchange["scope"] == "https://storage.azure.com/.default"
+
+
+def test_aks_via_identity(chains: dict[str, Chain]) -> None:
+    c = chains["prod"]
+    w = c.plan.workload("orders-worker")
+    assert w["aksMode"] == "via-identity"
+    log = _round_trip(c, "orders-worker", "aks-via-identity")
+    # The service-account token buys the identity's token (FIC on the identity), which buys the app's.
+    assert _hops(log) == [("entra-token", w["identityClientId"]), ("entra-token", w["appClientId"])]
+    assert all(
+        e["credential"] == "federated" and e["status"] == 200 for e in log if e["endpoint"] == "entra-token"
+    )
+
+
+def test_aks_direct(chains: dict[str, Chain]) -> None:
+    c = chains["e2e"]
+    w = c.plan.workload("ingest-direct")
+    assert w["aksMode"] == "direct"
+    assert w["azureAdEnv"]["AzureAd__ClientCredentials__0__SourceType"] == "SignedAssertionFilePath"
+    log = _round_trip(c, "ingest-direct", "aks-direct")
+    # The projected service-account token is the app's assertion: no managed identity involved.
+    assert _hops(log) == [("entra-token", w["appClientId"])]

@@ -93,9 +93,9 @@ class AksWorkloadBinding(pulumi.ComponentResource):
     """Outputs ``oidc_issuer_url``, ``namespace``, ``service_account`` and ``deployment_name``."""
 
     def __init__(self, name: str, args: AksWorkloadBindingArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("certless:compute:AksWorkloadBinding", name, None, opts)
         if args.mode == "via-identity" and args.identity is None:
             raise ValueError(f"AksWorkloadBinding {name!r}: via-identity mode needs a user-assigned identity")
+        super().__init__("certless:compute:AksWorkloadBinding", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         invoke_opts = pulumi.InvokeOutputOptions(parent=self)
         cluster = containerservice.get_managed_cluster_output(

@@ -36,12 +36,12 @@ class ContainerAppBinding(pulumi.ComponentResource):
     """Outputs ``app_id``, ``environment_id`` and ``principal_id`` (the identity the app runs as)."""
 
     def __init__(self, name: str, args: ContainerAppBindingArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("certless:compute:ContainerAppBinding", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         if (args.environment_name is None) == (args.environment_id is None):
             raise ValueError(
                 f"ContainerAppBinding {name!r}: give exactly one of environment_name or environment_id"
             )
+        super().__init__("certless:compute:ContainerAppBinding", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
         environment_id: pulumi.Input[str]
         if args.environment_name is not None:
             environment = containerapps.ManagedEnvironment(

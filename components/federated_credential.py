@@ -32,10 +32,11 @@ class FederatedCredentialArgs:
 
 class FederatedCredential(pulumi.ComponentResource):
     def __init__(self, name: str, args: FederatedCredentialArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("certless:entra:FederatedCredential", name, None, opts)
+        # Checked before registering anything, so a bad call leaves no half-declared component.
         check_fic_name(args.credential_name)
         if (args.app is None) == (args.identity is None):
             raise ValueError(f"FederatedCredential {name!r}: give exactly one of app or identity")
+        super().__init__("certless:entra:FederatedCredential", name, None, opts)
         self.on = "app" if args.app is not None else "identity"
         resource: pulumi.CustomResource
         if args.app is not None:

@@ -33,6 +33,11 @@ class ManagedIdentity(pulumi.ComponentResource):
     """Outputs ``client_id``, ``principal_id``, ``tenant_id``, ``resource_id`` and ``name``."""
 
     def __init__(self, name: str, args: ManagedIdentityArgs, opts: pulumi.ResourceOptions | None = None):
+        new = args.existing_resource_id is None
+        if new and (args.resource_group_name is None or args.identity_name is None):
+            raise ValueError(
+                f"ManagedIdentity {name!r}: a new identity needs resource_group_name and identity_name"
+            )
         super().__init__("certless:identity:ManagedIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         if args.existing_resource_id is not None:
@@ -41,10 +46,7 @@ class ManagedIdentity(pulumi.ComponentResource):
                 resource_group_of(args.existing_resource_id)
             )
         else:
-            if args.resource_group_name is None or args.identity_name is None:
-                raise ValueError(
-                    f"ManagedIdentity {name!r}: a new identity needs resource_group_name and name"
-                )
+            assert args.resource_group_name is not None
             uami = managedidentity.UserAssignedIdentity(
                 name,
                 resource_group_name=args.resource_group_name,

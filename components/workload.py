@@ -91,13 +91,24 @@ class CertificatelessWorkload(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: CertificatelessWorkloadArgs, opts: pulumi.ResourceOptions | None = None
     ):
-        super().__init__("certless:index:CertificatelessWorkload", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         chosen = {"appservice": args.app_service, "containerapp": args.container_app, "aks": args.aks}
         if chosen[args.kind] is None or sum(v is not None for v in chosen.values()) != 1:
             raise ValueError(
                 f"CertificatelessWorkload {name!r}: kind {args.kind!r} needs exactly its own options"
             )
+        aks_mode = args.aks.mode if args.aks is not None else None
+        no_identity = args.identity is None
+        system_assigned = no_identity and args.kind != "aks"
+        if args.kind == "aks" and aks_mode == "via-identity" and no_identity:
+            raise ValueError(
+                f"CertificatelessWorkload {name!r}: AKS via-identity mode needs a user-assigned identity"
+            )
+        if system_assigned and args.system_trust_name is None:
+            raise ValueError(
+                f"CertificatelessWorkload {name!r}: system-assigned identity needs system_trust_name"
+            )
+        super().__init__("certless:index:CertificatelessWorkload", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
 
         app = (
             AppRegistration(name, args.app, opts=child).outputs
@@ -109,16 +120,6 @@ class CertificatelessWorkload(pulumi.ComponentResource):
             if isinstance(args.identity, ManagedIdentityArgs)
             else args.identity
         )
-        aks_mode = args.aks.mode if args.aks is not None else None
-        system_assigned = identity is None and args.kind != "aks"
-        if args.kind == "aks" and aks_mode == "via-identity" and identity is None:
-            raise ValueError(
-                f"CertificatelessWorkload {name!r}: AKS via-identity mode needs a user-assigned identity"
-            )
-        if system_assigned and args.system_trust_name is None:
-            raise ValueError(
-                f"CertificatelessWorkload {name!r}: system-assigned identity needs system_trust_name"
-            )
 
         audience = args.cloud.token_exchange_audience
         entra_issuer = args.cloud.issuer(args.tenant_id)

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from emulator import jws
 from emulator.directory import Clock, Directory
 from emulator.faults import FaultPlan
 from emulator.keys import SigningKey
@@ -257,7 +258,8 @@ class Entra:
     def _authenticate_assertion(
         self, tenant: str, segment: str, client_id: str, assertion: str
     ) -> Authenticated:
-        header, claims = _decode_unverified(assertion)
+        token = _parse_assertion(assertion)
+        claims = token.claims
         iss, sub = claims.get("iss"), claims.get("sub")
         if not isinstance(iss, str) or not isinstance(sub, str):
             raise EntraError(
@@ -268,14 +270,12 @@ class Entra:
                 tenant=tenant,
                 segment=segment,
                 client_id=client_id,
-                assertion=assertion,
-                header=header,
-                claims=claims,
+                token=token,
             )
 
         key = self._issuer_key(iss)
         if key is not None:
-            _verify_signature(assertion, key.public_key, ("RS256",), header, key.kid)
+            _verify_signature(token, key.public_key, ("RS256",), key.kid)
             self._check_time(claims)
         client = self._client(tenant, client_id)
         if not client.federated_credentials:
@@ -315,10 +315,9 @@ class Entra:
         tenant: str,
         segment: str,
         client_id: str,
-        assertion: str,
-        header: dict[str, Any],
-        claims: dict[str, Any],
+        token: jws.CompactJws,
     ) -> Authenticated:
+        header, claims = token.header, token.claims
         client = self._client(tenant, client_id)
         thumb = str(header.get("x5t#S256") or header.get("x5t") or "")
         # Clients differ in padding and alphabet (azure-identity pads); compare the bare base64url value.
@@ -334,7 +333,7 @@ class Entra:
                 "or directly use MS Graph to see configured keys for app Id "
                 f"'{client_id}'.]",
             )
-        _verify_signature(assertion, cert.public_key, _CERT_ALGORITHMS, header, None)
+        _verify_signature(token, cert.public_key, _CERT_ALGORITHMS, None)
         self._check_time(claims)
         accepted = {
             f"{self.base_url}/{segment}/oauth2/v2.0/token",
@@ -401,39 +400,23 @@ def _audiences(claims: dict[str, Any]) -> list[str]:
     return []
 
 
-def _decode_unverified(assertion: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _parse_assertion(assertion: str) -> jws.CompactJws:
     try:
-        header = jwt.get_unverified_header(assertion)
-        claims = jwt.decode(assertion, options={"verify_signature": False})
-    except jwt.PyJWTError:
+        return jws.parse(assertion)
+    except ValueError:
         raise EntraError(50027, "JWT token is invalid or malformed.") from None
-    return header, claims
 
 
 def _verify_signature(
-    assertion: str, key: Any, algorithms: tuple[str, ...], header: dict[str, Any], kid: str | None
+    token: jws.CompactJws, key: rsa.RSAPublicKey, algorithms: tuple[str, ...], kid: str | None
 ) -> None:
     # Issuer keys are chosen by `kid`; certificate keys were already chosen by thumbprint (kid=None).
+    header = token.header
     if header.get("alg") not in algorithms or (kid is not None and header.get("kid", kid) != kid):
         raise EntraError(
             700027,
             f"Client assertion failed signature validation. [Reason - The key was not found., "
             f"Key ID of key used by client: '{header.get('kid')}', algorithm '{header.get('alg')}'.]",
         )
-    try:
-        jwt.decode(
-            assertion,
-            key,
-            algorithms=list(algorithms),
-            options={
-                "verify_exp": False,
-                "verify_nbf": False,
-                "verify_iat": False,
-                "verify_aud": False,
-                "verify_iss": False,
-            },
-        )
-    except jwt.InvalidSignatureError:
-        raise EntraError(700027, "Client assertion failed signature validation.") from None
-    except jwt.PyJWTError:
-        raise EntraError(50027, "JWT token is invalid or malformed.") from None
+    if not jws.verify(token, key, str(header["alg"])):
+        raise EntraError(700027, "Client assertion failed signature validation.")

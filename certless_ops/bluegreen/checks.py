@@ -77,6 +77,14 @@ def run_checks(release: Release) -> list[CheckResult]:
 # --- one shared identity layer, one owner --------------------------------------------------------------
 
 
+def subscription_of_plan(plan: Plan) -> str | None:
+    """The subscription of the plan's first owned Azure resource (its compute's subscription)."""
+    for resource in plan.owned():
+        if resource.id and resource.id.lower().startswith("/subscriptions/"):
+            return resource.id.split("/")[2]
+    return None
+
+
 def _owners(release: Release) -> list[OwnedPiece]:
     return owned_pieces(shared_pieces(release.plans), release.plans)
 
@@ -93,6 +101,14 @@ def check_shared_reference(release: Release) -> CheckResult:
                     f"{plan.label}: the plan has no workloads in its outputs; nothing shares an identity"
                 )
         return result
+    subscriptions = {plan.label: subscription_of_plan(plan) for plan in release.plans}
+    if len({s for s in subscriptions.values() if s}) > 1:
+        listed = ", ".join(f"{label} in {sub}" for label, sub in subscriptions.items() if sub)
+        result.fail(
+            f"the plans were simulated in different subscriptions ({listed}), so their Azure IDs cannot "
+            "match; set azure-native:subscriptionId in each stack, or let bluegreen-check plan the stacks "
+            "(--blue/--green STACK), which plans them in one subscription"
+        )
     for name in sorted(blue_workloads.keys() & green_workloads.keys()):
         b, g = blue_workloads[name], green_workloads[name]
         for what, left, right in (

@@ -206,3 +206,13 @@ def test_shared_layer_owned_by_a_third_stack_needs_its_plan() -> None:
     assert "pass the owner stack's plan" in without["shared-protected"].findings[0]
     with_owner = run(blue, green, owner)
     assert failing(with_owner) == set(), {k: v.findings for k, v in with_owner.items()}
+
+
+def test_plans_from_different_subscriptions_are_flagged() -> None:
+    green = pb.colour_plan()
+    for res in green["resources"]:
+        if res["id"]:
+            res["id"] = res["id"].replace(pb.SUB, "99999999-2222-3333-4444-555555555555")
+    results = run(pb.owner_plan(), green)
+    assert "shared-layer" in failing(results)
+    assert any("simulated in different subscriptions" in f for f in results["shared-layer"].findings)

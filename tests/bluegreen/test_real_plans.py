@@ -1,0 +1,135 @@
+"""The blue-green tools on plans of the real program (planned offline), in a scratch project.
+
+The scratch project links the real ``__main__.py``, ``stackconfig/``, ``components/`` and
+``Pulumi.yaml`` and holds its own stack files, so each test can shape the owner stack it needs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from certless_ops.__main__ import main
+from certless_ops.bluegreen.checks import CheckResult, Release, run_checks
+from certless_ops.bluegreen.duplicate import DuplicateRequest, prepare
+from certless_ops.bluegreen.planning import plan_stack, subscription_of
+from certless_ops.bluegreen.planview import Plan
+from certless_ops.commands.duplicate import offline_planner
+
+REPO = Path(__file__).resolve().parents[2]
+
+SHOP = """\
+# shop: owns the shared identity layer; blue serves traffic today.
+config:
+  azure-native:location: westeurope
+  certless:tenantId: 6f1c1ad3-6a35-4c5b-9f4e-2d8f2a7c0b11
+  certless:resourceGroupName: rg-shop
+  certless:color: blue
+  certless:identities:
+    shop:
+      name: id-shop
+      protect: {protect}
+  certless:apps:
+    shop:
+      displayName: shop
+      protect: {protect}
+  certless:workloads:
+    api:
+      kind: containerapp
+      app: shop
+      identity: shop
+      containerApp:
+        image: mcr.microsoft.com/azuredocs/containerapps-helloworld:latest
+        environmentName: cae-shop
+    worker:
+      kind: aks
+      app: shop
+      identity: shop
+      aks:
+        clusterName: aks-shop
+        namespace: shop
+        createNamespace: {create_namespace}
+        serviceAccount: worker
+        image: mcr.microsoft.com/azuredocs/aks-helloworld:v1
+        mode: via-identity
+"""
+
+
+def scratch_project(tmp: Path, *, protect: bool = True, create_namespace: bool = False) -> Path:
+    for name in ("__main__.py", "stackconfig", "components", "Pulumi.yaml"):
+        (tmp / name).symlink_to(REPO / name)
+    text = SHOP.format(protect=str(protect).lower(), create_namespace=str(create_namespace).lower())
+    (tmp / "Pulumi.shop-blue.yaml").write_text(text)
+    return tmp
+
+
+def release_of(project: Path) -> Release:
+    """Duplicate shop-blue into green with the real planner, write it, and plan both colours."""
+    result = prepare(DuplicateRequest(project, "shop-blue", "green", org="acme"), offline_planner(project))
+    result.path.write_text(result.text)
+    blue = plan_stack(project, "shop-blue")
+    green = plan_stack(
+        project,
+        "shop-green",
+        outputs={"acme/certless/shop-blue": blue["outputs"]},
+        subscription=subscription_of(blue),
+    )
+    return Release(Plan.from_json(blue, "blue (shop-blue)"), Plan.from_json(green, "green (shop-green)"))
+
+
+@pytest.fixture(scope="module")
+def sound(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, CheckResult]]:
+    project = scratch_project(tmp_path_factory.mktemp("sound"))
+    return project, {r.id: r for r in run_checks(release_of(project))}
+
+
+def test_duplicated_stack_passes_every_check_on_real_plans(
+    sound: tuple[Path, dict[str, CheckResult]],
+) -> None:
+    project, results = sound
+    assert {k: v.findings for k, v in results.items() if not v.passed} == {}
+    assert (project / "Pulumi.shop-green.yaml").read_text().count("certless:identityOwner:") == 1
+    # both colours put their own cluster FIC on the one shared identity
+    aks = results["aks-fics"].details
+    assert any(d.startswith("blue (shop-blue): workload 'worker' has cluster FIC") for d in aks)
+    assert any(d.startswith("green (shop-green): workload 'worker' has cluster FIC") for d in aks)
+    limit = " ".join(results["fic-limit"].details)
+    assert "2 FICs (1 from blue (shop-blue), 1 from green (shop-green))" in limit
+    # the owner colour cannot simply be destroyed: its protected shared layer stays
+    assert any("refuses while" in d and "--exclude-protected" in d for d in results["destroy-blue"].details)
+
+
+def test_command_plans_both_stacks_and_reports_json(
+    sound: tuple[Path, dict[str, CheckResult]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    project, _ = sound
+    args = ["bluegreen-check", "--blue", "shop-blue", "--green", "shop-green", "--project-dir", str(project)]
+    assert main([*args, "--json"]) == 0
+    report: dict[str, Any] = json.loads(capsys.readouterr().out)
+    assert report["passed"] is True
+    assert report["blue"] == "shop-blue" and report["green"] == "shop-green"
+    assert len(report["checks"]) == 8
+
+
+def test_namespace_created_by_both_colours_on_one_cluster_is_caught(tmp_path: Path) -> None:
+    results = {r.id: r for r in run_checks(release_of(scratch_project(tmp_path, create_namespace=True)))}
+    failed = {k for k, v in results.items() if not v.passed}
+    assert failed == {"physical-names", "destroy-blue", "destroy-green"}
+    assert (
+        results["physical-names"].findings[0].startswith("Namespace shop is created by more than one stack")
+    )
+    assert any(
+        "green (shop-green)'s Deployment" in f and "deleted with its container Namespace" in f
+        for f in results["destroy-blue"].findings
+    )
+
+
+def test_unprotected_shared_layer_is_caught_on_real_plans(tmp_path: Path) -> None:
+    results = {r.id: r for r in run_checks(release_of(scratch_project(tmp_path, protect=False)))}
+    failed = {k for k, v in results.items() if not v.passed}
+    assert failed == {"shared-protected", "destroy-blue"}
+    assert any(f.startswith("identity /subscriptions/") for f in results["shared-protected"].findings)
+    assert any("deleted as UserAssignedIdentity" in f for f in results["destroy-blue"].findings)

@@ -43,17 +43,21 @@ class SourceChain:
                 if index in self._failed:
                     earlier = self._failed[index]
                     failures.append(
-                        SourceFailure(source.label, f"{earlier.reason} (failed earlier; skipped until reset)")
+                        SourceFailure(
+                            source.label,
+                            f"{earlier.reason} (failed earlier; skipped until reset)",
+                            earlier.error,
+                        )
                     )
                     continue
                 log.info("Trying credential source %s", source.label)
                 try:
                     source.load()
                 except CertlessError as exc:
-                    failure = SourceFailure(source.label, str(exc).replace("\n", " "))
+                    failure = SourceFailure(source.label, str(exc).replace("\n", " "), exc)
                 except Exception as exc:  # an unexpected failure still must not stop the fallback
                     log.debug("Credential source %s raised", source.label, exc_info=True)
-                    failure = SourceFailure(source.label, f"{exc.__class__.__name__}: {str(exc)[:200]}")
+                    failure = SourceFailure(source.label, f"{exc.__class__.__name__}: {str(exc)[:200]}", exc)
                 else:
                     log.info("Using credential source %s", source.label)
                     self._selected = source

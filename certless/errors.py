@@ -8,7 +8,7 @@ contains a token, an assertion or a secret: at most a short fingerprint.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from azure.core.exceptions import ClientAuthenticationError
 
@@ -81,6 +81,7 @@ class SourceFailure:
 
     source: str
     reason: str
+    error: BaseException | None = field(default=None, compare=False, repr=False)
 
 
 class NoCredentialError(CertlessError):

@@ -97,9 +97,8 @@ def _identity_failure(
             status=status,
             endpoint=endpoint,
         )
-    if status == 400 and (
-        "not found" in lowered or "no managed identity" in lowered or "not assigned" in lowered
-    ):
+    missing = ("not found", "no managed identity", "no system-assigned", "not assigned")
+    if status == 400 and any(m in lowered for m in missing):
         return IdentityEndpointError(
             f"The managed identity endpoint {endpoint} answered 400: {shown}",
             fix=f"Assign {who} to this compute, or correct ManagedIdentityClientId (it is the identity's "

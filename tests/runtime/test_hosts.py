@@ -1,0 +1,84 @@
+"""A token for the app, from each kind of Azure host, through the emulator."""
+
+from __future__ import annotations
+
+import pytest
+from azure.core.credentials import AccessToken, AccessTokenInfo
+
+from certless import _jwt, credential_from_settings
+
+from .support import IDS, STORAGE
+
+HOSTS = [
+    ("appservice", "web", "appservice"),
+    ("containerapp", "web", "appservice"),
+    ("vm", "web", "imds"),
+    ("aks-via-identity", "reports", None),
+    ("aks-direct", "ingest", None),
+]
+
+
+@pytest.mark.parametrize(("kind", "workload", "identity_endpoint"), HOSTS)
+def test_each_host_kind_gets_an_app_token_with_one_request_per_hop(
+    emulator, host, kind, workload, identity_endpoint
+):
+    host(kind, workload)
+    with credential_from_settings() as credential:
+        token = credential.get_token(STORAGE)
+        again = credential.get_token(STORAGE)
+
+    claims = _jwt.claims(token.token)
+    expected_app = IDS.app_direct if workload == "ingest" else IDS.app
+    assert claims.get("appid", claims.get("azp")) == expected_app
+    assert claims["aud"] in ("https://storage.azure.com", "https://storage.azure.com/")
+    assert isinstance(token, AccessToken) and again == token  # the second call is served from the cache
+    counters = emulator.counters
+    if identity_endpoint:
+        assert counters[identity_endpoint] == 1
+        assert counters["entra-token"] == 1
+    elif kind == "aks-via-identity":
+        assert counters["entra-token"] == 2  # service-account token -> identity's token -> app's token
+    else:
+        assert counters["entra-token"] == 1
+    assert counters["entra-discovery"] <= 1
+
+
+def test_get_token_info_has_the_same_token_shape(emulator, host):
+    host("appservice", "web")
+    with credential_from_settings() as credential:
+        info = credential.get_token_info(STORAGE)
+    assert isinstance(info, AccessTokenInfo)
+    assert info.token_type == "Bearer"
+    assert info.expires_on > 0
+    assert info.token not in repr(info)
+
+
+def test_assertion_for_the_app_is_the_identity_token_with_the_exchange_audience(emulator, host):
+    host("appservice", "web")
+    with credential_from_settings() as credential:
+        credential.get_token(STORAGE)
+        claims = credential.selected_source.assertion_claims()
+    assert claims["sub"] == IDS.identity_principal
+    assert claims["iss"].endswith("/v2.0")
+    token_requests = [r for r in emulator.requests if r.get("endpoint") == "appservice"]
+    assert token_requests and all(r.get("resource") == "api://AzureADTokenExchange" for r in token_requests)
+
+
+def test_a_second_credential_in_the_same_process_does_not_repeat_oidc_discovery(emulator, host):
+    host("appservice", "web")
+    for _ in range(3):
+        with credential_from_settings() as credential:
+            credential.get_token(STORAGE)
+    assert emulator.counters["entra-discovery"] == 1
+    assert emulator.counters["entra-token"] == 3
+
+
+def test_tokens_for_different_scopes_are_cached_separately(emulator, host):
+    host("vm", "web")
+    with credential_from_settings() as credential:
+        storage = credential.get_token(STORAGE)
+        vault = credential.get_token("https://vault.azure.net/.default")
+        assert credential.get_token(STORAGE) == storage
+    assert storage.token != vault.token
+    assert emulator.counters["entra-token"] == 2
+    assert emulator.counters["imds"] == 1  # one identity token serves both exchanges

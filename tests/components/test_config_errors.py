@@ -117,7 +117,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("path", "value", "fragments"), CASES, ids=[f"{c[0]}={c[1]!r}" for c in CASES])
-def test_bad_value_gives_one_clear_message(path, value, fragments):
+def test_bad_value_gives_one_clear_message(path: str, value: Any, fragments: list[str]) -> None:
     cfg = set_path(prod(), path, value)
     with pytest.raises(ConfigError) as err:
         load(cfg, set(), "prod")
@@ -127,19 +127,19 @@ def test_bad_value_gives_one_clear_message(path, value, fragments):
     assert "\n" not in message and "Traceback" not in message
 
 
-def test_secret_values_are_refused_without_showing_them():
+def test_secret_values_are_refused_without_showing_them() -> None:
     cfg = prod(**{"certless:resourceGroupName": "rg-topsecret"})
     with pytest.raises(ConfigError, match=r"certless:resourceGroupName: is a secret value") as err:
         load(cfg, {"certless:resourceGroupName"}, "prod")
     assert "rg-topsecret" not in str(err.value)
 
 
-def test_other_namespaces_are_not_ours_to_refuse():
+def test_other_namespaces_are_not_ours_to_refuse() -> None:
     cfg = prod(**{"azuread:environment": "global", "kubernetes:enableServerSideApply": "true"})
     assert load(cfg, set(), "prod").workloads.keys() == {"orders-api", "orders-worker"}
 
 
-def test_duplicate_physical_names_are_refused():
+def test_duplicate_physical_names_are_refused() -> None:
     cfg = prod()
     second = copy.deepcopy(cfg["certless:workloads"]["orders-api"])
     cfg["certless:workloads"]["orders-api2"] = second
@@ -149,7 +149,7 @@ def test_duplicate_physical_names_are_refused():
         load(cfg, set(), "prod")
 
 
-def test_more_than_twenty_credentials_on_one_identity_are_refused_before_any_resource():
+def test_more_than_twenty_credentials_on_one_identity_are_refused_before_any_resource() -> None:
     cfg = prod()
     worker = cfg["certless:workloads"]["orders-worker"]
     for i in range(20):
@@ -163,7 +163,7 @@ def test_more_than_twenty_credentials_on_one_identity_are_refused_before_any_res
         load(cfg, set(), "prod")
 
 
-def test_the_same_issuer_and_subject_twice_is_refused():
+def test_the_same_issuer_and_subject_twice_is_refused() -> None:
     cfg = prod()
     clone = copy.deepcopy(cfg["certless:workloads"]["orders-worker"])
     clone["aks"]["namespace"] = "other"  # same SA name, other namespace: fine
@@ -177,7 +177,7 @@ def test_the_same_issuer_and_subject_twice_is_refused():
         load(cfg, set(), "prod")
 
 
-def test_pinned_issuer_makes_duplicate_trust_visible_across_clusters():
+def test_pinned_issuer_makes_duplicate_trust_visible_across_clusters() -> None:
     cfg = prod()
     issuer = "https://westeurope.oic.prod-aks.azure.com/t/i/"
     cfg["certless:workloads"]["orders-worker"]["aks"]["issuerUrl"] = issuer
@@ -188,7 +188,7 @@ def test_pinned_issuer_makes_duplicate_trust_visible_across_clusters():
         load(cfg, set(), "prod")
 
 
-def test_main_registers_nothing_for_a_bad_config(monkeypatch):
+def test_main_registers_nothing_for_a_bad_config(monkeypatch: pytest.MonkeyPatch) -> None:
     from component_fakes import Recorder
 
     seen: list[Recorder] = []
@@ -196,7 +196,7 @@ def test_main_registers_nothing_for_a_bad_config(monkeypatch):
 
     real_install = component_fakes.install
 
-    def spy(*args, **kwargs):
+    def spy(*args: Any, **kwargs: Any) -> Any:
         rec, fake = real_install(*args, **kwargs)
         seen.append(rec)
         return rec, fake

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from component_fakes import SUBSCRIPTION, install, run
 
@@ -34,11 +36,13 @@ def new_identity(name: str = "id") -> ManagedIdentity:
         ("AzureChina", "login.partner.microsoftonline.cn", "api://AzureADTokenExchangeChina"),
     ],
 )
-def test_app_trusts_identity_with_the_clouds_issuer_and_audience(cloud, host, audience):
+def test_app_trusts_identity_with_the_clouds_issuer_and_audience(
+    cloud: str, host: str, audience: str
+) -> None:
     rec, _ = install()
     c = CLOUDS[cloud]
 
-    def program():
+    def program() -> Any:
         identity = new_identity()
         app = AppRegistration("app", AppRegistrationArgs("certless-test"))
         fic = FederatedCredential(
@@ -74,10 +78,10 @@ def test_app_trusts_identity_with_the_clouds_issuer_and_audience(cloud, host, au
     assert c.instance == f"https://{host}/"
 
 
-def test_credentials_on_one_identity_are_written_one_at_a_time():
+def test_credentials_on_one_identity_are_written_one_at_a_time() -> None:
     rec, _ = install()
 
-    def program():
+    def program() -> Any:
         identity = new_identity("shared").outputs
         other = new_identity("other").outputs
         for i in range(3):
@@ -118,14 +122,14 @@ def test_credentials_on_one_identity_are_written_one_at_a_time():
     assert c0["subject"] == "system:serviceaccount:ns:sa0"
 
 
-def test_adopting_an_identity_reads_it_and_creates_nothing():
+def test_adopting_an_identity_reads_it_and_creates_nothing() -> None:
     rec, _ = install()
     rid = (
         f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-shared/providers/"
         "Microsoft.ManagedIdentity/userAssignedIdentities/id-existing"
     )
 
-    def program():
+    def program() -> Any:
         identity = ManagedIdentity("existing", ManagedIdentityArgs(existing_resource_id=rid))
         return {
             "rid": identity.resource_id,
@@ -139,7 +143,7 @@ def test_adopting_an_identity_reads_it_and_creates_nothing():
     assert out == {"rid": rid, "rg": "rg-shared", "name": "id-existing"}
 
 
-def test_components_refuse_bad_names_and_owners():
+def test_components_refuse_bad_names_and_owners() -> None:
     install()
     with pytest.raises(ValueError, match=r"federated credential name '-x' is invalid"):
         FederatedCredential(
@@ -151,7 +155,7 @@ def test_components_refuse_bad_names_and_owners():
         )
 
 
-def test_fic_names_are_valid_deterministic_and_bounded():
+def test_fic_names_are_valid_deterministic_and_bounded() -> None:
     long = fic_name("aks", "c" * 63, "n" * 63, "s" * 200)
     assert FIC_NAME_RE.fullmatch(long) and len(long) == 120
     assert long == fic_name("aks", "c" * 63, "n" * 63, "s" * 200)
@@ -159,10 +163,10 @@ def test_fic_names_are_valid_deterministic_and_bounded():
     assert fic_name("aks", "cluster", "ns", "my.sa") == "aks-cluster-ns-my-sa"
 
 
-def test_identity_outputs_resolve_from_the_created_identity():
+def test_identity_outputs_resolve_from_the_created_identity() -> None:
     rec, _ = install()
 
-    def program():
+    def program() -> Any:
         identity = new_identity("named")
         return {
             k: getattr(identity, k) for k in ("client_id", "principal_id", "tenant_id", "resource_id", "name")

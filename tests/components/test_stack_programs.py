@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import kubernetes_validate
 import pytest
-from component_fakes import Recorder
+from component_fakes import SUBSCRIPTION, Recorder, Registration
 from main_runner import run_main, shipped
 
 TENANT = "6f1c1ad3-6a35-4c5b-9f4e-2d8f2a7c0b11"
@@ -17,6 +18,7 @@ APP = "azuread:index/application:Application"
 SP = "azuread:index/servicePrincipal:ServicePrincipal"
 APP_FIC = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
 MI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
+Run = tuple[Recorder, dict[str, Any]]
 SECRET_KEY, SECRET_SIG = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
 WORKLOAD_KEYS = {
     "kind", "aksMode", "identityType", "tenantId", "appClientId", "appObjectId", "identityClientId",
@@ -34,11 +36,11 @@ def prod() -> tuple[Recorder, dict]:
     return run_main("prod", shipped("prod"))
 
 
-def settings(webapp) -> dict[str, str]:
+def settings(webapp: Registration) -> dict[str, str]:
     return {s["name"]: s["value"] for s in webapp.inputs["siteConfig"]["appSettings"]}
 
 
-def test_dev_app_trusts_the_identity_principal_not_its_client_id(dev):
+def test_dev_app_trusts_the_identity_principal_not_its_client_id(dev: Run) -> None:
     rec, _ = dev
     uami = rec.one(UAMI).outputs
     fic = rec.one(APP_FIC).inputs
@@ -48,10 +50,13 @@ def test_dev_app_trusts_the_identity_principal_not_its_client_id(dev):
     assert fic["applicationId"] == f"/applications/{rec.one(APP).outputs['objectId']}"
 
 
-def test_dev_web_app_runs_as_the_identity_with_azuread_settings(dev):
+def test_dev_web_app_runs_as_the_identity_with_azuread_settings(dev: Run) -> None:
     rec, _ = dev
-    uami_id = rec.one(UAMI).urn and next(r for r in rec.registrations if r.type == UAMI)
-    identity_id = f"/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-certless-dev/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{uami_id.inputs['resourceName']}"  # noqa: E501
+    uami = rec.one(UAMI)
+    identity_id = (
+        f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-certless-dev/providers/"
+        f"Microsoft.ManagedIdentity/userAssignedIdentities/{uami.inputs['resourceName']}"
+    )
     web = rec.one("azure-native:web:WebApp")
     assert web.inputs["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [identity_id]}
     assert web.inputs["keyVaultReferenceIdentity"] == identity_id
@@ -66,11 +71,11 @@ def test_dev_web_app_runs_as_the_identity_with_azuread_settings(dev):
         "AzureAd__TenantId": TENANT,
         "AzureAd__ClientId": rec.one(APP).outputs["clientId"],
         "AzureAd__ClientCredentials__0__SourceType": "SignedAssertionFromManagedIdentity",
-        "AzureAd__ClientCredentials__0__ManagedIdentityClientId": uami_id.outputs["clientId"],
+        "AzureAd__ClientCredentials__0__ManagedIdentityClientId": uami.outputs["clientId"],
     }
 
 
-def test_dev_outputs_follow_the_plan_schema_contract(dev):
+def test_dev_outputs_follow_the_plan_schema_contract(dev: Run) -> None:
     rec, out = dev
     assert out["tenantId"] == TENANT
     assert out["cloud"] == "AzurePublic"
@@ -100,7 +105,7 @@ def test_dev_outputs_follow_the_plan_schema_contract(dev):
     assert rec.warnings == []
 
 
-def test_prod_shares_one_identity_and_protects_the_identity_layer(prod):
+def test_prod_shares_one_identity_and_protects_the_identity_layer(prod: Run) -> None:
     rec, _ = prod
     assert len(rec.of_type(UAMI)) == 1
     assert len(rec.of_type("certless:identity:ManagedIdentity")) == 1
@@ -111,7 +116,7 @@ def test_prod_shares_one_identity_and_protects_the_identity_layer(prod):
     assert len(rec.of_type(APP_FIC)) == 1
 
 
-def test_prod_container_app_and_aks_use_the_shared_identity(prod):
+def test_prod_container_app_and_aks_use_the_shared_identity(prod: Run) -> None:
     rec, out = prod
     uami = rec.one(UAMI)
     ca = rec.one("azure-native:app:ContainerApp")
@@ -134,7 +139,7 @@ def test_prod_container_app_and_aks_use_the_shared_identity(prod):
     assert "azure-native:containerservice:getManagedCluster" in invoked
 
 
-def test_prod_kubernetes_objects_are_valid_and_carry_workload_identity(prod):
+def test_prod_kubernetes_objects_are_valid_and_carry_workload_identity(prod: Run) -> None:
     rec, _ = prod
     uami = rec.one(UAMI).outputs
     kinds = {}
@@ -158,13 +163,13 @@ def test_prod_kubernetes_objects_are_valid_and_carry_workload_identity(prod):
     assert env["AzureAd__ClientCredentials__0__ManagedIdentityClientId"] == uami["clientId"]
 
 
-def test_prod_deployment_waits_for_the_cluster_trust(prod):
+def test_prod_deployment_waits_for_the_cluster_trust(prod: Run) -> None:
     rec, _ = prod
     deployment = rec.one("kubernetes:apps/v1:Deployment")
     assert rec.one(MI_FIC).urn in deployment.dependencies
 
 
-def test_prod_outputs_hold_both_trust_hops_and_no_secret(prod):
+def test_prod_outputs_hold_both_trust_hops_and_no_secret(prod: Run) -> None:
     rec, out = prod
     worker = out["workloads"]["orders-worker"]
     assert worker["aksMode"] == "via-identity"

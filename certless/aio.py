@@ -1,0 +1,107 @@
+"""The asyncio twin: ``certless.aio.CertlessCredential`` is an azure-core ``AsyncTokenCredential``.
+
+MSAL is synchronous, so network work runs in a worker thread; the event loop never blocks on it.
+Concurrent coroutines asking for the same token share one request (single flight per key), and a
+cached token is returned without leaving the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import Any
+
+from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
+
+from certless._cache import Entry
+from certless.credential import CertlessCredential as _SyncCredential
+from certless.credential import _Key
+from certless.settings import Settings, load_settings
+
+
+class CertlessCredential:
+    """Async credential over the same sources, engine and cache as :class:`certless.CertlessCredential`."""
+
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        self._sync = _SyncCredential(settings, **kwargs)
+        self._inflight: dict[_Key, asyncio.Future[Entry]] = {}
+
+    @property
+    def settings(self) -> Settings:
+        return self._sync.settings
+
+    async def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        entry = self._cached((scopes, claims, tenant_id, enable_cae))
+        if entry is None:
+            entry = await self._slow((scopes, claims, tenant_id, enable_cae))
+        return entry.value[0]
+
+    async def get_token_info(
+        self, *scopes: str, options: TokenRequestOptions | None = None
+    ) -> AccessTokenInfo:
+        opts = options or {}
+        key = (scopes, opts.get("claims"), opts.get("tenant_id"), bool(opts.get("enable_cae", False)))
+        entry = self._cached(key)
+        if entry is None:
+            entry = await self._slow(key)
+        return entry.value[1]
+
+    def _cached(self, key: _Key) -> Entry | None:
+        sync = self._sync
+        entry = sync._entries.get(key)
+        if entry is None:
+            return None
+        now = sync._now()
+        if now >= entry.usable_until:
+            return None
+        if now >= entry.refresh_at and now >= entry.next_attempt:
+            sync._cache.refresh_in_background(key, sync._fetcher(key))  # a thread: never blocks the loop
+        return entry
+
+    async def _slow(self, key: _Key) -> Entry:
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            entry = await asyncio.to_thread(self._sync._slow, key)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
+            raise
+        finally:
+            self._inflight.pop(key, None)
+        future.set_result(entry)
+        return entry
+
+    def reset_sources(self) -> None:
+        self._sync.reset_sources()
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._sync.close)
+
+    async def __aenter__(self) -> CertlessCredential:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return repr(self._sync).replace("CertlessCredential(", "aio.CertlessCredential(", 1)
+
+
+def credential_from_settings(
+    path: str | None = None, section: str = "AzureAd", **kwargs: Any
+) -> CertlessCredential:
+    """Async twin of :func:`certless.credential_from_settings`."""
+    return CertlessCredential(load_settings(path, section), **kwargs)

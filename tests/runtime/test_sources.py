@@ -1,0 +1,375 @@
+"""Credential sources in order (fallback, skip, reset), certificates, Key Vault and the security rules."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import logging
+import socket
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+
+from certless import _jwt, credential_from_settings
+from certless._http import RequestsTransport, Response
+from certless.errors import (
+    CredentialUnavailableError,
+    InsecureEndpointError,
+    NoCredentialError,
+    TokenRequestError,
+)
+from emulator import CertificateCredential, Emulator
+
+from .support import IDS, STORAGE, FakeClock
+
+HostFn = Callable[..., dict[str, str]]
+SECRET = "dev-only-secret-value"
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ------------------------------------------------------------------------------------------ ordering
+
+
+def test_first_source_that_loads_wins_and_a_failed_one_is_skipped_from_then_on(
+    emulator: Emulator, host: HostFn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host(
+        "vm",
+        "web",
+        AzureAd__ClientCredentials__1__SourceType="ClientSecret",
+        AzureAd__ClientCredentials__1__ClientSecret=SECRET,
+    )
+    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", f"http://127.0.0.1:{_closed_port()}")
+    with credential_from_settings(clock=clock) as credential:
+        credential.get_token(STORAGE)
+        sleeps_after_first = len(clock.sleeps)
+        credential.get_token("https://vault.azure.net/.default")
+        assert credential.selected_source is not None
+        assert credential.selected_source.description.source_type == "ClientSecret"
+        assert len(clock.sleeps) == sleeps_after_first  # the dead identity endpoint was not tried again
+
+        # After a reset every source is tried again in order: now the identity endpoint works.
+        monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.host_imds_url("web"))
+        credential.reset_sources()
+        credential.get_token(STORAGE)
+        assert credential.selected_source.description.source_type == "SignedAssertionFromManagedIdentity"
+
+
+def test_when_every_source_fails_one_error_lists_each_and_why(
+    emulator: Emulator, host: HostFn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host(
+        "vm",
+        "web",
+        AzureAd__ClientCredentials__1__SourceType="SignedAssertionFilePath",
+        AzureAd__ClientCredentials__1__SignedAssertionFileDiskPath="/nonexistent/token",
+        AzureAd__ClientCredentials__2__SourceType="StoreWithThumbprint",
+        AzureAd__ClientCredentials__3__SourceType="ClientSecret",
+        AzureAd__ClientCredentials__3__ClientSecret=SECRET,
+        AzureAd__ClientCredentials__3__Skip="true",
+    )
+    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", f"http://127.0.0.1:{_closed_port()}")
+    with credential_from_settings(clock=clock) as credential, pytest.raises(NoCredentialError) as info:
+        credential.get_token(STORAGE)
+    text = str(info.value)
+    reasons = [f.reason for f in info.value.failures]
+    assert [f.source.split()[0] for f in info.value.failures] == ["#0", "#1", "#2", "#3"]
+    assert "did not answer" in reasons[0]
+    assert "/nonexistent/token" in reasons[1]
+    assert "not supported by certless" in reasons[2]
+    assert "Skip is true" in reasons[3]
+    assert SECRET not in text
+    assert "IDW10109" in text
+
+
+# -------------------------------------------------------------------------------------------- security
+
+
+def test_identity_endpoint_off_loopback_is_refused_before_any_request(
+    emulator: Emulator, host: HostFn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host("appservice", "web")
+    monkeypatch.setenv("IDENTITY_ENDPOINT", "http://10.255.255.1/msi/token")
+    with credential_from_settings(clock=clock) as credential, pytest.raises(NoCredentialError) as info:
+        credential.get_token(STORAGE)
+    error = info.value.failures[0].error
+    assert isinstance(error, InsecureEndpointError)
+    assert "IDENTITY_ENDPOINT='http://10.255.255.1/msi/token'" in str(error)
+    assert clock.sleeps == []
+
+
+@pytest.mark.parametrize(
+    "url", ["http://169.254.169.254", "http://[::1]:40342", "http://localhost:8081/msi/token"]
+)
+def test_loopback_and_link_local_identity_endpoints_are_accepted(url: str) -> None:
+    from certless._sources.managed_identity import check_identity_endpoint
+
+    check_identity_endpoint("IDENTITY_ENDPOINT", url)
+
+
+def test_aks_authority_host_must_be_an_entra_host_or_explicitly_allowed(
+    emulator: Emulator, host: HostFn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host("aks-via-identity", "reports")
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", "https://login.evil.example/")
+    with credential_from_settings(clock=clock) as credential, pytest.raises(NoCredentialError) as info:
+        credential.get_token(STORAGE)
+    assert isinstance(info.value.failures[0].error, InsecureEndpointError)
+    assert emulator.counters["entra-token"] == 0
+
+
+def test_no_token_assertion_or_identity_header_appears_in_logs_reprs_or_errors(
+    emulator: Emulator, host: HostFn, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # MSAL's and urllib3's loggers included
+    env = host("appservice", "web")
+    with credential_from_settings() as credential:
+        token = credential.get_token(STORAGE)
+        info = credential.get_token_info("https://vault.azure.net/.default")
+        source = credential.selected_source
+        assert source is not None
+        assertion = source.assertion()  # type: ignore[attr-defined]
+        shown = " ".join([caplog.text, repr(token), repr(info), repr(credential), repr(source.description)])
+    for value in (token.token, info.token, assertion, env["IDENTITY_HEADER"]):
+        assert value not in shown
+        assert value[-40:] not in shown
+
+
+# ---------------------------------------------------------------------------------------- certificates
+
+
+def _certificate(days: int = 30) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "certless-test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+@pytest.fixture(scope="module")
+def app_certificate(emu: Emulator) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    key, cert = _certificate()
+    app = emu.records.app(IDS.app)
+    assert app is not None
+    app.certificates.append(CertificateCredential.from_pem(cert.public_bytes(serialization.Encoding.PEM)))
+    return key, cert
+
+
+def _pfx(key: rsa.RSAPrivateKey, cert: x509.Certificate, password: str | None) -> bytes:
+    encryption = (
+        serialization.BestAvailableEncryption(password.encode()) if password else serialization.NoEncryption()
+    )
+    return pkcs12.serialize_key_and_certificates(b"app", key, cert, None, encryption)
+
+
+def _pem(key: rsa.RSAPrivateKey, cert: x509.Certificate) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ) + cert.public_bytes(serialization.Encoding.PEM)
+
+
+@pytest.mark.parametrize(("form", "password"), [("pem", None), ("pfx", None), ("pfx", "pfx-password-1")])
+def test_certificate_from_a_path(
+    emulator: Emulator,
+    host: HostFn,
+    tmp_path: Path,
+    app_certificate: tuple[rsa.RSAPrivateKey, x509.Certificate],
+    form: str,
+    password: str | None,
+) -> None:
+    key, cert = app_certificate
+    path = tmp_path / f"app.{form}"
+    path.write_bytes(_pem(key, cert) if form == "pem" else _pfx(key, cert, password))
+    extra = {"AzureAd__ClientCredentials__0__CertificatePassword": password} if password else {}
+    host(
+        "appservice",
+        "web",
+        AzureAd__ClientCredentials__0__SourceType="Path",
+        AzureAd__ClientCredentials__0__CertificateDiskPath=str(path),
+        **extra,
+    )
+    with credential_from_settings() as credential:
+        token = credential.get_token(STORAGE)
+    assert _jwt.claims(token.token).get("appid", _jwt.claims(token.token).get("azp")) == IDS.app
+    assert emulator.counters["appservice"] == 0
+
+
+def test_wrong_pfx_password_is_a_clear_load_failure(host: HostFn, tmp_path: Path, emulator: Emulator) -> None:
+    key, cert = _certificate()
+    path = tmp_path / "app.pfx"
+    path.write_bytes(_pfx(key, cert, "right-password"))
+    host(
+        "appservice",
+        "web",
+        AzureAd__ClientCredentials__0__SourceType="Path",
+        AzureAd__ClientCredentials__0__CertificateDiskPath=str(path),
+        AzureAd__ClientCredentials__0__CertificatePassword="wrong-password",
+    )
+    with credential_from_settings() as credential, pytest.raises(NoCredentialError) as info:
+        credential.get_token(STORAGE)
+    assert "CertificatePassword does not open it" in str(info.value)
+    assert "wrong-password" not in str(info.value)
+
+
+def test_expired_certificate_is_skipped_with_its_validity_period(
+    host: HostFn, tmp_path: Path, emulator: Emulator
+) -> None:
+    key, cert = _certificate(days=-0)  # valid until "now": expired a moment later
+    path = tmp_path / "old.pem"
+    path.write_bytes(_pem(key, cert))
+    host(
+        "appservice",
+        "web",
+        AzureAd__ClientCredentials__0__SourceType="Path",
+        AzureAd__ClientCredentials__0__CertificateDiskPath=str(path),
+    )
+    clock = FakeClock()
+    clock.advance(3600)
+    with credential_from_settings(clock=clock) as credential, pytest.raises(NoCredentialError) as info:
+        credential.get_token(STORAGE)
+    assert "outside its validity period" in str(info.value)
+
+
+def test_certificate_from_base64(
+    emulator: Emulator, host: HostFn, app_certificate: tuple[rsa.RSAPrivateKey, x509.Certificate]
+) -> None:
+    value = base64.b64encode(_pfx(*app_certificate, None)).decode()
+    host(
+        "appservice",
+        "web",
+        AzureAd__ClientCredentials__0__SourceType="Base64Encoded",
+        AzureAd__ClientCredentials__0__Base64EncodedValue=value,
+    )
+    with credential_from_settings() as credential:
+        assert credential.get_token(STORAGE).token
+
+
+def test_certificate_not_registered_on_the_app_is_refused_by_entra(
+    emulator: Emulator, host: HostFn, tmp_path: Path
+) -> None:
+    path = tmp_path / "stranger.pem"
+    path.write_bytes(_pem(*_certificate()))
+    host(
+        "appservice",
+        "web",
+        AzureAd__ClientCredentials__0__SourceType="Path",
+        AzureAd__ClientCredentials__0__CertificateDiskPath=str(path),
+    )
+    with credential_from_settings() as credential, pytest.raises(TokenRequestError) as info:
+        credential.get_token(STORAGE)
+    assert info.value.aadsts is not None
+
+
+class FakeVault:
+    """Key Vault's secrets API for one certificate; every other request goes to the emulator."""
+
+    VAULT = "https://certless-test.vault.azure.net"
+
+    def __init__(self, pfx: bytes) -> None:
+        self.pfx = pfx
+        self.real = RequestsTransport()
+        self.audiences: list[str] = []
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None,
+        data: Mapping[str, str] | str | None,
+        headers: Mapping[str, str],
+        timeout: float,
+        verify: str | bool,
+    ) -> Response:
+        if not url.startswith(self.VAULT):
+            return self.real.request(
+                method, url, params=params, data=data, headers=headers, timeout=timeout, verify=verify
+            )
+        token = headers.get("Authorization", "").removeprefix("Bearer ")
+        self.audiences.append(str(_jwt.claims(token)["aud"]))
+        if url != f"{self.VAULT}/secrets/app-cert" or (params or {}).get("api-version") != "7.4":
+            return Response(404, json.dumps({"error": {"code": "SecretNotFound"}}))
+        body = {"value": base64.b64encode(self.pfx).decode(), "contentType": "application/x-pkcs12"}
+        return Response(200, json.dumps(body))
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def test_certificate_from_key_vault_with_the_managed_identity(
+    emulator: Emulator, host: HostFn, app_certificate: tuple[rsa.RSAPrivateKey, x509.Certificate]
+) -> None:
+    vault = FakeVault(_pfx(*app_certificate, None))
+    host(
+        "appservice",
+        "web",
+        AzureAd__ClientCredentials__0__SourceType="KeyVault",
+        AzureAd__ClientCredentials__0__KeyVaultUrl=FakeVault.VAULT,
+        AzureAd__ClientCredentials__0__KeyVaultCertificateName="app-cert",
+        AzureAd__ClientCredentials__0__ManagedIdentityClientId=IDS.identity,
+    )
+    with credential_from_settings(transport=vault) as credential:
+        assert credential.get_token(STORAGE).token
+    assert [a.rstrip("/") for a in vault.audiences] == ["https://vault.azure.net"]
+
+
+def test_missing_key_vault_certificate_falls_through_with_the_reason(
+    emulator: Emulator, host: HostFn, app_certificate: tuple[rsa.RSAPrivateKey, x509.Certificate]
+) -> None:
+    vault = FakeVault(_pfx(*app_certificate, None))
+    host(
+        "appservice",
+        "web",
+        AzureAd__ClientCredentials__0__SourceType="KeyVault",
+        AzureAd__ClientCredentials__0__KeyVaultUrl=FakeVault.VAULT,
+        AzureAd__ClientCredentials__0__KeyVaultCertificateName="missing",
+        AzureAd__ClientCredentials__0__ManagedIdentityClientId=IDS.identity,
+        AzureAd__ClientCredentials__1__SourceType="SignedAssertionFromManagedIdentity",
+        AzureAd__ClientCredentials__1__ManagedIdentityClientId=IDS.identity,
+    )
+    with credential_from_settings(transport=vault) as credential:
+        assert credential.get_token(STORAGE).token
+        assert credential.selected_source is not None
+        assert credential.selected_source.description.index == 1
+
+
+def test_403_unreachable_from_the_identity_endpoint_means_no_azure_host(
+    emulator: Emulator, host: HostFn, clock: FakeClock
+) -> None:
+    class Docker:
+        def request(self, method: str, url: str, **kw: object) -> Response:
+            return Response(403, "connecting to 169.254.169.254:80: connect: network is unreachable")
+
+        def close(self) -> None:
+            pass
+
+    host("vm", "web")
+    with (
+        credential_from_settings(clock=clock, transport=Docker()) as credential,
+        pytest.raises(NoCredentialError) as info,
+    ):
+        credential.get_token(STORAGE)
+    error = info.value.failures[0].error
+    assert isinstance(error, CredentialUnavailableError)
+    assert "fallback" in (error.fix or "")

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
 
@@ -98,6 +98,11 @@ class Services:
                 return self._finish(entry, await self._apply_fault(request, shape, fault, entry))
             body = await handler(request, entry)
             return self._finish(entry, web.json_response(body))
+        except web.HTTPException as exc:  # e.g. 413 from aiohttp's body size limit
+            entry["error_code"] = exc.status
+            return self._finish(
+                entry, self._status_fault(shape, Fault("status", exc.status), entry, exc.reason)
+            )
         except EntraError as exc:
             entry["error_code"] = exc.code
             return self._finish(entry, _json(exc.body(self.clock.now()), exc.status))
@@ -123,7 +128,9 @@ class Services:
                 del self.requests[: _MAX_LOG // 10]
         return response
 
-    def _status_fault(self, shape: str, fault: Fault, entry: dict[str, Any]) -> web.Response:
+    def _status_fault(
+        self, shape: str, fault: Fault, entry: dict[str, Any], reason: str = ""
+    ) -> web.Response:
         status = fault.status
         headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
         if shape == "entra":
@@ -131,13 +138,14 @@ class Services:
             text = {
                 429: "The server has received too many requests and is throttling this client.",
                 503: "A transient error has occurred. Please try again.",
-            }.get(status, "An unexpected error occurred on the server.")
+            }.get(status, reason or "An unexpected error occurred on the server.")
             body: dict[str, Any] = EntraError(code, text).body(self.clock.now())
             entry.setdefault("error_code", code)
         elif shape == "appservice":
-            body = {"statusCode": status, "message": _reason(status)}
+            body = {"statusCode": status, "message": reason or _reason(status)}
         else:
-            body = {"error": _reason(status).lower().replace(" ", "_"), "error_description": _reason(status)}
+            text = reason or _reason(status)
+            body = {"error": text.lower().replace(" ", "_"), "error_description": text}
         return _json(body, status, headers)
 
     async def _apply_fault(
@@ -204,8 +212,7 @@ class Services:
                 raise EntraError(
                     900144, "The request body must contain the following parameter: 'grant_type'."
                 )
-            form = await req.post()
-            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+            fields = _form(await req.read())
             entry["grant_type"] = fields.get("grant_type", "")
             return self.entra.token(req.match_info["tenant"], fields, entry)
 
@@ -316,6 +323,19 @@ def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = No
     return web.Response(
         status=status, text=json.dumps(body), content_type="application/json", headers=headers or {}
     )
+
+
+def _form(raw: bytes) -> dict[str, str]:
+    """A form-encoded body; anything else reads as a request without parameters, as Entra treats it."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return {}
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=100)
+    except ValueError:
+        return {}
+    return dict(pairs)
 
 
 def _reason(status: int) -> str:

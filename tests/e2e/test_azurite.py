@@ -112,3 +112,20 @@ def test_missing_azurite_says_to_run_setup(tmp_path: Path) -> None:
     message = str(info.value)
     assert "\n" not in message
     assert "Azurite is not installed" in message and "./dev setup" in message and "npm ci" in message
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", "Failed"), ("", "Skipped")])
+def test_missing_azurite_fails_in_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ci: str, outcome: str
+) -> None:
+    from . import conftest
+
+    def missing() -> None:
+        locate_azurite(tmp_path)  # no node_modules there
+
+    monkeypatch.setattr(conftest, "locate_azurite", missing)
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(BaseException) as info:
+        conftest.require_azurite()
+    assert type(info.value).__name__ == outcome
+    assert str(info.value).startswith(("Azurite is not installed", "Node.js"))

@@ -1,0 +1,176 @@
+"""The README's demo (`./dev demo` runs `python -m certless_ops demo`), as a user runs it: a process
+with its own TMPDIR, checked for every hop it must show, for tokens it must not show, and for anything
+left behind (processes found by an environment marker their children inherit; files in its TMPDIR),
+also when interrupted with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from certless_ops.demo.chain import REPO_ROOT
+
+from .conftest import require_azurite
+from .support import JWT, Plan, processes_with_env
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class DemoRun:
+    marker: str
+    tmpdir: Path
+    env: dict[str, str]
+
+    def leftovers(self) -> tuple[list[int], list[str]]:
+        return processes_with_env(self.marker), sorted(p.name for p in self.tmpdir.iterdir())
+
+
+@pytest.fixture
+def demo_env(e2e_workdir: Path) -> Iterator[DemoRun]:
+    require_azurite()
+    marker = f"CERTLESS_TEST_DEMO={uuid.uuid4().hex}"
+    tmpdir = e2e_workdir / f"demo-tmp-{uuid.uuid4().hex[:8]}"
+    tmpdir.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AzureAd__", "AZURE_", "IDENTITY_"))}
+    key, value = marker.split("=", 1)
+    env.update({key: value, "TMPDIR": str(tmpdir), "COLUMNS": "200", "PYTHONIOENCODING": "utf-8"})
+    yield DemoRun(marker, tmpdir, env)
+
+
+def _demo(*args: str) -> list[str]:
+    return [sys.executable, "-m", "certless_ops", "demo", *args]
+
+
+def test_demo_shows_each_hop_then_stops_everything(demo_env: DemoRun) -> None:
+    proc = subprocess.run(
+        _demo("--stack", "dev"),
+        cwd=REPO_ROOT,
+        env=demo_env.env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    out = proc.stdout
+    assert proc.returncode == 0, proc.stderr + out
+    # The plan, then each hop of the acquisition in order, then the blob call.
+    hops = [
+        "Stack dev (tenant",
+        "Managed identity token from the appservice identity endpoint",
+        "identity token claims",
+        "Token exchange at Entra",
+        "The assertion next to the federated credential",
+        "access token claims",
+        "BlobServiceClient → Azurite",
+        "stopped the emulator and Azurite and removed the temp dir.",
+    ]
+    positions = [out.find(h) for h in hops]
+    assert -1 not in positions, [h for h, p in zip(hops, positions, strict=True) if p == -1]
+    assert positions == sorted(positions)
+    assert out.count("✓ match") == 3  # issuer, subject, audience of the identity token vs the app's FIC
+    assert "https://sts.windows.net/" in out and "https://storage.azure.com" in out  # a Storage v1 token
+    assert "same bytes" in out
+    assert not JWT.search(out + proc.stderr), "a token was printed"
+    assert demo_env.leftovers() == ([], [])
+
+
+def _read_lines(proc: subprocess.Popen[str]) -> tuple[queue.Queue[str], threading.Thread]:
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    return lines, thread
+
+
+def _wait_for(lines: queue.Queue[str], text: str, seen: list[str], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        if text in line:
+            return
+    pytest.fail(f"the demo never printed {text!r}; it printed:\n{''.join(seen)}")
+
+
+@pytest.mark.parametrize("when", ["while-running", "while-starting"])
+def test_ctrl_c_stops_everything(demo_env: DemoRun, plans: dict[str, Plan], when: str) -> None:
+    proc = subprocess.Popen(
+        _demo("--plan", str(plans["dev"].path), "--keep-running"),
+        cwd=REPO_ROOT,
+        env=demo_env.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    seen: list[str] = []
+    try:
+        lines, pump = _read_lines(proc)
+        if when == "while-running":
+            _wait_for(lines, "Press Ctrl-C to stop", seen)
+            running, files = demo_env.leftovers()
+            assert running and files, "the demo should have Azurite and its temp dir while it runs"
+        else:
+            _wait_for(lines, "Stack dev (tenant", seen)  # the emulator and Azurite are starting now
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    pump.join(timeout=10)
+    while not lines.empty():
+        seen.append(lines.get())
+    output = "".join(seen)
+    assert "Interrupted: stopped the emulator and Azurite and removed the temp dir." in output, output
+    assert "Traceback" not in output
+    assert demo_env.leftovers() == ([], [])
+
+
+def test_demo_without_node_says_what_to_install(demo_env: DemoRun) -> None:
+    env = {**demo_env.env, "PATH": str(demo_env.tmpdir)}  # no node (nor anything else) on PATH
+    proc = subprocess.run(
+        _demo(), cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: Node.js is not installed")
+    assert "apt-get install nodejs npm" in proc.stderr and "./dev setup" in proc.stderr
+
+
+def test_demo_with_an_unknown_workload_names_the_choices(demo_env: DemoRun, plans: dict[str, Plan]) -> None:
+    proc = subprocess.run(
+        _demo("--plan", str(plans["dev"].path), "--workload", "nope"),
+        check=False,
+        cwd=REPO_ROOT,
+        env=demo_env.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert (
+        proc.stderr.strip() == "error: --workload 'nope': expected one of the stack's workloads: orders-web"
+    )
+    assert demo_env.leftovers() == ([], [])

@@ -1,0 +1,144 @@
+# mypy: disable-error-code="no-untyped-def,union-attr"
+# (pyproject relaxes this for tests.*; these files are not under a tests package, so say it here)
+"""Certificate-signed client assertions (the fallback source): thumbprint lookup, RS256/PS256, aud, time."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import time
+import uuid
+
+import jwt
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from emu_helpers import aadsts, claims, exchange
+
+from emulator import CertificateCredential
+
+STORAGE_SCOPE = "https://storage.azure.com/.default"
+
+
+@pytest.fixture(scope="module")
+def cert_and_key() -> tuple[rsa.RSAPrivateKey, bytes, bytes]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fallback")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return key, cert.public_bytes(serialization.Encoding.PEM), der
+
+
+def _thumb(der: bytes, algorithm: str) -> str:
+    digest = hashlib.sha256(der).digest() if algorithm == "sha256" else hashlib.sha1(der).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _assertion(
+    key, client_id: str, aud: str, headers: dict[str, str], alg: str = "RS256", lifetime: int = 600
+) -> str:
+    now = int(time.time())
+    payload = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": aud,
+        "jti": str(uuid.uuid4()),
+        "nbf": now,
+        "exp": now + lifetime,
+    }
+    return jwt.encode(payload, key, algorithm=alg, headers=headers)
+
+
+@pytest.fixture
+def app_with_cert(emu, records, cert_and_key):
+    w = records.workload("orders")
+    _key, pem, _der = cert_and_key
+    records.app(w.app_client_id).certificates.append(CertificateCredential.from_pem(pem))
+    return w
+
+
+def test_ps256_with_sha256_thumbprint(emu, app_with_cert, cert_and_key):
+    key, _pem, der = cert_and_key
+    w = app_with_cert
+    token_endpoint = f"{emu.entra_url}/{w.tenant_id}/oauth2/v2.0/token"
+    assertion = _assertion(
+        key, w.app_client_id, token_endpoint, {"x5t#S256": _thumb(der, "sha256")}, alg="PS256"
+    )
+    resp = exchange(emu, w.tenant_id, w.app_client_id, assertion, STORAGE_SCOPE)
+    assert resp.status_code == 200, resp.text
+    assert claims(resp.json()["access_token"])["appidacr"] == "2"
+
+
+def test_public_cloud_token_endpoint_is_an_accepted_audience(emu, app_with_cert, cert_and_key):
+    key, _pem, der = cert_and_key
+    w = app_with_cert
+    aud = f"https://login.microsoftonline.com/{w.tenant_id}/oauth2/v2.0/token"
+    resp = exchange(
+        emu,
+        w.tenant_id,
+        w.app_client_id,
+        _assertion(key, w.app_client_id, aud, {"x5t": _thumb(der, "sha1")}),
+        STORAGE_SCOPE,
+    )
+    assert resp.status_code == 200, resp.text
+
+
+def test_wrong_audience_gives_700023(emu, app_with_cert, cert_and_key):
+    key, _pem, der = cert_and_key
+    w = app_with_cert
+    assertion = _assertion(key, w.app_client_id, "https://example.org/token", {"x5t": _thumb(der, "sha1")})
+    resp = exchange(emu, w.tenant_id, w.app_client_id, assertion, STORAGE_SCOPE)
+    assert (resp.status_code, resp.json()["error"], aadsts(resp)) == (401, "invalid_client", 700023)
+
+
+def test_unregistered_certificate_gives_700027(emu, records, cert_and_key):
+    key, _pem, der = cert_and_key
+    w = records.workload("orders")  # no certificate registered on the app
+    aud = f"{emu.entra_url}/{w.tenant_id}/oauth2/v2.0/token"
+    resp = exchange(
+        emu,
+        w.tenant_id,
+        w.app_client_id,
+        _assertion(key, w.app_client_id, aud, {"x5t": _thumb(der, "sha1")}),
+        STORAGE_SCOPE,
+    )
+    assert (resp.status_code, aadsts(resp)) == (401, 700027)
+    assert _thumb(der, "sha1") in resp.json()["error_description"]
+
+
+def test_signed_by_another_key_with_the_right_thumbprint_gives_700027(emu, app_with_cert, cert_and_key):
+    _key, _pem, der = cert_and_key
+    w = app_with_cert
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    aud = f"{emu.entra_url}/{w.tenant_id}/oauth2/v2.0/token"
+    resp = exchange(
+        emu,
+        w.tenant_id,
+        w.app_client_id,
+        _assertion(other, w.app_client_id, aud, {"x5t": _thumb(der, "sha1")}),
+        STORAGE_SCOPE,
+    )
+    assert (resp.status_code, aadsts(resp)) == (401, 700027)
+
+
+def test_expired_certificate_assertion_gives_700024(emu, app_with_cert, cert_and_key):
+    key, _pem, der = cert_and_key
+    w = app_with_cert
+    aud = f"{emu.entra_url}/{w.tenant_id}/oauth2/v2.0/token"
+    assertion = _assertion(key, w.app_client_id, aud, {"x5t": _thumb(der, "sha1")}, lifetime=60)
+    emu.clock_skew(60 + 301)
+    resp = exchange(emu, w.tenant_id, w.app_client_id, assertion, STORAGE_SCOPE)
+    assert (resp.status_code, aadsts(resp)) == (401, 700024)

@@ -111,16 +111,20 @@ def owned_layer(
     return identities, apps, export
 
 
-def _required(shared: Any, path: tuple[str, ...], stack: str) -> str:
+def _lookup(shared: Any, path: tuple[str, ...]) -> Any:
     node = shared
     for part in path:
-        if not isinstance(node, dict) or part not in node:
-            raise pulumi.RunError(
-                f"stack {stack!r} does not export {SHARED_OUTPUT}.{'.'.join(path)}; expected the owning"
-                f" stack's {SHARED_OUTPUT} output to hold it (deploy the owner with this identity/app first)"
-            )
+        if not isinstance(node, dict) or node.get(part) is None:
+            return None
         node = node[part]
-    return str(node)
+    return node
+
+
+def _needed_paths(identity_keys: set[str], app_keys: set[str]) -> list[tuple[str, ...]]:
+    paths: list[tuple[str, ...]] = [("tenantId",)]
+    paths += [("identities", k, f) for k in sorted(identity_keys) for f in SHARED_IDENTITY_FIELDS]
+    paths += [("apps", k, f) for k in sorted(app_keys) for f in SHARED_APP_FIELDS]
+    return paths
 
 
 def referenced_layer(config: StackConfig) -> tuple[dict[str, IdentityOutputs], dict[str, AppOutputs]]:
@@ -143,24 +147,33 @@ def referenced_layer(config: StackConfig) -> tuple[dict[str, IdentityOutputs], d
     stack = owner.stack
     ref = pulumi.StackReference(stack)
 
+    needed = _needed_paths(identity_keys, app_keys)
+
     def checked(shared: Any) -> Any:
+        # Everything is checked here, once, so a gap gives one message naming every missing output.
         if shared is None:
             raise pulumi.RunError(
                 f"stack {stack!r} has no output {SHARED_OUTPUT!r}; expected the stack that owns the identity"
                 " layer (certless:identities and certless:apps) to be deployed first"
             )
-        tenant = _required(shared, ("tenantId",), stack)
-        if tenant.lower() != config.tenant_id:
+        tenant = _lookup(shared, ("tenantId",))
+        if tenant is not None and str(tenant).lower() != config.tenant_id:
             raise pulumi.RunError(
                 f"stack {stack!r} exports tenant {tenant!r}, but certless:tenantId is {config.tenant_id!r};"
                 " expected the same tenant"
+            )
+        missing = [".".join((SHARED_OUTPUT, *p)) for p in needed if _lookup(shared, p) is None]
+        if missing:
+            raise pulumi.RunError(
+                f"stack {stack!r} does not export {', '.join(missing)}; expected the owning stack to hold"
+                " every identity and app this stack's workloads name (deploy the owner with them first)"
             )
         return shared
 
     shared = ref.get_output(SHARED_OUTPUT).apply(checked)
 
     def field(path: tuple[str, ...]) -> pulumi.Output[str]:
-        return shared.apply(lambda s: _required(s, path, stack))
+        return shared.apply(lambda s: str(_lookup(s, path)))
 
     identities = {}
     for key in sorted(identity_keys):

@@ -229,7 +229,7 @@ def _aadsts(description: str, codes: Any) -> int | None:
 
 
 def _first_line(text: str) -> str:
-    return (text or "").strip().splitlines()[0][:300] if text and text.strip() else ""
+    return (text or "").strip().splitlines()[0][:500] if text and text.strip() else ""
 
 
 def token_error(

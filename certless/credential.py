@@ -14,7 +14,7 @@ from certless import _jwt
 from certless._cache import Entry, Fetch, Spawn, TokenCache
 from certless._chain import SourceChain
 from certless._engine import Apps, TokenResult, acquire, token_error
-from certless._http import Clock, RequestsTransport, Transport
+from certless._http import IDENTITY_POLICY, Clock, RequestsTransport, RetryPolicy, Transport
 from certless._sources import Source, SourceContext, build_source
 from certless.errors import CertlessError, SettingsError
 from certless.settings import Settings, load_settings
@@ -63,6 +63,7 @@ class CertlessCredential:
         transport: Transport | None = None,
         clock: Clock | None = None,
         spawn: Spawn | None = None,
+        identity_policy: RetryPolicy | None = None,
     ) -> None:
         self.settings = settings
         self._clock = clock or Clock()
@@ -70,7 +71,9 @@ class CertlessCredential:
         identity = transport or RequestsTransport(trust_env=False)
         self._transports = {id(entra): entra, id(identity): identity}
         self._apps = Apps(settings, entra, self._clock)
-        ctx = SourceContext(settings, self._clock, identity, entra, self._apps)
+        ctx = SourceContext(
+            settings, self._clock, identity, entra, self._apps, identity_policy or IDENTITY_POLICY
+        )
         self._chain = SourceChain([build_source(d, ctx) for d in settings.credentials])
         self._cache = TokenCache(self._clock, _values, spawn)
         self._entries = self._cache.entries

@@ -18,6 +18,7 @@ class CertlessError(ClientAuthenticationError):
 
     def __init__(self, message: str, *, fix: str | None = None) -> None:
         self.fix = fix
+        self.summary = message  # the message without the fix
         full = f"{message}\nFix: {fix}" if fix else message
         super().__init__(message=full)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from certless import _jwt
-from certless._http import Clock, Transport
+from certless._http import IDENTITY_POLICY, Clock, RetryPolicy, Transport
 from certless.errors import CredentialUnavailableError
 from certless.settings import CredentialDescription, Settings
 
@@ -29,6 +29,7 @@ class SourceContext:
     identity_transport: Transport
     entra_transport: Transport
     apps: Apps
+    identity_policy: RetryPolicy = IDENTITY_POLICY
 
 
 class Source(ABC):

@@ -176,7 +176,7 @@ class ManagedIdentitySource(AssertionSource):
             )
             http = _IdentityHttp(
                 self.ctx.identity_transport,
-                policy=IDENTITY_POLICY,
+                policy=self.ctx.identity_policy,
                 clock=self.ctx.clock,
                 name="managed identity endpoint",
                 mi_client_id=mi_id,

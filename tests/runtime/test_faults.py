@@ -11,7 +11,6 @@ import socket
 import pytest
 
 from certless import _http, credential_from_settings
-from certless._sources import managed_identity
 from certless.errors import (
     CredentialUnavailableError,
     IdentityEndpointError,
@@ -74,12 +73,10 @@ def test_persistent_5xx_gives_up_within_a_bounded_time_with_a_clear_error(emulat
 
 @pytest.mark.parametrize("fault", ["timeout=3s", "reset"])
 def test_timeouts_and_resets_are_retried(emulator, host, clock, monkeypatch, fault):
-    monkeypatch.setattr(
-        managed_identity, "IDENTITY_POLICY", dataclasses.replace(_http.IDENTITY_POLICY, timeout=0.3)
-    )
+    quick = dataclasses.replace(_http.IDENTITY_POLICY, timeout=0.3)
     host("vm", "web")
     emulator.faults.script("imds", [fault])
-    with credential_from_settings(clock=clock) as credential:
+    with credential_from_settings(clock=clock, identity_policy=quick) as credential:
         assert credential.get_token(STORAGE).token
     assert len(clock.sleeps) == 1
     assert emulator.counters["entra-token"] == 1

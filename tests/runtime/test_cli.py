@@ -1,0 +1,106 @@
+"""``python -m certless token`` and ``doctor``."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+
+from certless._cli import main
+from emulator import Emulator
+
+from .support import CLUSTER_ISSUER, IDS, ISSUER
+
+HostFn = Callable[..., dict[str, str]]
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def test_token_prints_expiry_and_claims_but_not_the_token(emulator: Emulator, host: HostFn) -> None:
+    host("appservice", "web")
+    code, text = run("token", "--scope", "https://storage.azure.com/.default")
+    assert code == 0
+    assert "expires" in text and "UTC" in text
+    assert IDS.app in text  # the appid claim
+    assert "eyJ" not in text  # no JWT in the output
+
+
+def test_token_with_show_token_prints_it(emulator: Emulator, host: HostFn) -> None:
+    host("appservice", "web")
+    code, text = run("token", "--scope", "https://storage.azure.com/.default", "--show-token")
+    assert code == 0
+    assert text.strip().splitlines()[-1].startswith("eyJ")
+
+
+def test_doctor_shows_the_fic_the_app_must_hold_next_to_the_assertion(
+    emulator: Emulator, host: HostFn
+) -> None:
+    host("appservice", "web")
+    code, text = run("doctor")
+    assert code == 0
+    assert "host: appservice" in text
+    assert (
+        f"must hold a FIC: issuer={ISSUER} subject={IDS.identity_principal} audience=api://AzureADTokenExchange"
+        in text
+    )
+    assert "[FAIL]" not in text
+
+
+def test_doctor_on_aks_shows_both_hops(emulator: Emulator, host: HostFn) -> None:
+    host("aks-via-identity", "reports")
+    code, text = run("doctor")
+    assert code == 0
+    assert f"issuer={CLUSTER_ISSUER} subject=system:serviceaccount:reports:reports-sa" in text
+    assert f"subject={IDS.aks_principal}" in text
+
+
+def test_doctor_turns_a_fic_mismatch_into_a_fix_and_exits_non_zero(emulator: Emulator, host: HostFn) -> None:
+    host("appservice", "lonely")
+    code, text = run("doctor")
+    assert code == 1
+    assert "[FAIL] token for" in text
+    assert "AADSTS70021" in text
+    assert "fix: " in text and "principal (object) ID" in text
+    assert text.count("Compare the federated identity credentials") == 1
+
+
+def test_doctor_off_azure_lists_each_source_and_its_fix(
+    emulator: Emulator, host: HostFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host("appservice", "web")
+    monkeypatch.delenv("IDENTITY_ENDPOINT")
+    monkeypatch.delenv("IDENTITY_HEADER")
+    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9")  # nothing listens there
+    code, text = run("doctor")
+    assert code == 1
+    assert "no credential source could be loaded" in text
+    assert "fallback" in text
+
+
+def test_doctor_with_bad_settings_names_the_setting_and_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AzureAd__ClientId", "not-a-guid")
+    monkeypatch.setenv("AzureAd__TenantId", IDS.tenant)
+    code, text = run("doctor")
+    assert code == 2
+    assert "AzureAd:ClientId='not-a-guid'" in text
+
+
+def test_module_entry_point_runs_without_a_traceback_on_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AzureAd__ClientId", "not-a-guid")
+    result = subprocess.run(
+        [sys.executable, "-m", "certless", "token", "--scope", "https://storage.azure.com/.default"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "AzureAd:ClientId" in result.stderr

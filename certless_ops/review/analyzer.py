@@ -29,6 +29,7 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from certless_ops.review.pack_config import PackConfig
 from policy.rules import ALL_POLICIES, PACK_NAME
+from policy.rules._props import STACK_CONFIG_KEYS
 
 PACK_DIR = Path(__file__).resolve().parents[2] / "policy"
 
@@ -164,8 +165,9 @@ def configure_request(policies: Sequence[Policy], config: PackConfig) -> proto.C
 
 
 def _config_env(plan: Mapping[str, Any]) -> str:
-    # The CLI passes config values as strings; structured values as JSON text.
-    values = plan.get("config") or {}
+    # The CLI passes config values as strings, structured values as JSON text. Only the keys the
+    # rules read are passed: the servicer re-parses PULUMI_CONFIG on every Analyze call.
+    values = {k: v for k, v in (plan.get("config") or {}).items() if k in STACK_CONFIG_KEYS}
     return json.dumps({k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()})
 
 

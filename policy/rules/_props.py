@@ -9,6 +9,7 @@ instead of failing the whole policy (the engine reports a raised ``UnknownValueE
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -122,6 +123,12 @@ FIC_TYPES = frozenset({APP_FIC, APP_FLEX_FIC, IDENTITY_FIC})
 WEB_TYPES = frozenset({WEB_APP, WEB_APP_SLOT})
 
 
+K8S_WORKLOADS = frozenset({K8S_POD, K8S_CRONJOB, *K8S_TEMPLATED})
+SETTINGS_TYPES = frozenset(
+    {WEB_APP, WEB_APP_SLOT, WEB_APP_SETTINGS, WEB_APP_CONNECTION_STRINGS, CONTAINER_APP, *K8S_WORKLOADS}
+)
+
+
 def pod_template(resource_type: str, props: dict[str, Any]) -> dict[str, Any] | None:
     """The pod (metadata + spec) a Kubernetes workload runs, or None for other types."""
     if resource_type == K8S_POD:
@@ -179,20 +186,29 @@ GUID_RE: Final = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9
 ENTRA_ISSUER_RE: Final = re.compile(r"^https://(?P<host>[^/]+)/(?P<tenant>[^/]+)/v2\.0/?$")
 
 
+STACK_CONFIG_KEYS: Final = ("certless:cloud", "certless:tenantId", "certless:color")
+"""The stack config keys the rules read (the offline review passes only these to the pack)."""
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_config(raw: str) -> dict[str, Any]:
+    try:
+        config = json.loads(raw)
+    except ValueError:
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
 def stack_config(key: str) -> Any:
     """A value of the stack's own configuration (``certless:<key>``), as the Pulumi CLI passes it.
 
     The CLI starts a policy pack with the stack config as JSON in ``PULUMI_CONFIG`` (values are
     strings; structured values are JSON text). The offline review sets the same variable.
     """
-    raw = os.environ.get("PULUMI_CONFIG")
-    if not raw:
-        return None
-    try:
-        config = json.loads(raw)
-    except ValueError:
-        return None
-    return config.get(f"certless:{key}") if isinstance(config, dict) else None
+    name = f"certless:{key}"
+    if name not in STACK_CONFIG_KEYS:
+        raise KeyError(f"{name} is not in STACK_CONFIG_KEYS; add it there so that the review passes it")
+    return _parse_config(os.environ.get("PULUMI_CONFIG") or "{}").get(name)
 
 
 def current_stack() -> str | None:

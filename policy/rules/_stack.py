@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from pulumi_policy import PolicyResource
@@ -25,10 +26,15 @@ from ._props import (
 
 @dataclass
 class Node:
-    """One resource of the stack with its props as plain data (unknowns are UNKNOWN)."""
+    """One resource of the stack; its props as plain data (unknowns are UNKNOWN) on first use only,
+    since a stack policy looks at the props of a few resource types."""
 
     resource: PolicyResource
-    props: dict[str, Any]
+
+    @cached_property
+    def props(self) -> dict[str, Any]:
+        value = plain(self.resource.props)
+        return value if isinstance(value, dict) else {}
 
     @property
     def urn(self) -> str:
@@ -97,7 +103,7 @@ def _identity_for_fic(node: Node, identities: list[Identity]) -> Identity | None
 
 
 def build(resources: Iterable[PolicyResource]) -> StackView:
-    view = StackView(nodes=[Node(r, plain(r.props)) for r in resources])
+    view = StackView(nodes=[Node(r) for r in resources])
     view.by_urn = {n.urn: n for n in view.nodes}
     for node in view.nodes:
         if node.type == IDENTITY:

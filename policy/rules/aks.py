@@ -14,7 +14,7 @@ from pulumi_policy import (
 )
 
 from . import _stack
-from ._props import GUID_RE, K8S_SERVICE_ACCOUNT, UNKNOWN, dig, pod_template, settings_of
+from ._props import GUID_RE, K8S_SERVICE_ACCOUNT, K8S_WORKLOADS, UNKNOWN, dig, pod_template, settings_of
 
 WORKLOAD_IDENTITY = "certless-aks-workload-identity"
 
@@ -57,6 +57,8 @@ def _workload_identity(args: StackValidationArgs, report: ReportViolation) -> No
                     node.urn,
                 )
     for node in view.nodes:
+        if node.type not in K8S_WORKLOADS:
+            continue
         pod = pod_template(node.type, node.props)
         if pod is None:
             continue

@@ -20,6 +20,7 @@ from . import _stack
 from ._props import (
     CONTAINER_APP,
     K8S_SERVICE_ACCOUNT,
+    SETTINGS_TYPES,
     UNKNOWN,
     WEB_TYPES,
     Setting,
@@ -67,6 +68,8 @@ def _client_id(args: StackValidationArgs, report: ReportViolation) -> None:
     identities_by_client = {i.client_id: i for i in view.identities if isinstance(i.client_id, str)}
     identities_by_principal = {i.principal_id: i for i in view.identities if isinstance(i.principal_id, str)}
     for node in view.nodes:
+        if node.type not in SETTINGS_TYPES:
+            continue
         credentials = client_credentials(settings_of(node.type, node.props))
         if not credentials:
             continue
@@ -175,6 +178,8 @@ def secret_reason(setting: Setting) -> str | None:
 
 
 def _no_secrets(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type not in SETTINGS_TYPES:
+        return
     props = plain(args.props)
     allowed = {normalized_setting_name(n) for n in args.get_config().get("allowedNames") or []}
     for setting in settings_of(args.resource_type, props):

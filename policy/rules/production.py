@@ -9,8 +9,8 @@ from pulumi_policy import (
     Policy,
     PolicyConfigSchema,
     ReportViolation,
-    StackValidationArgs,
-    StackValidationPolicy,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
 )
 
 from ._props import APP, APP_FIC, APP_FLEX_FIC, IDENTITY, current_stack, short_type
@@ -30,21 +30,20 @@ def _is_production(config: dict[str, object]) -> bool:
     return stack is not None and isinstance(stacks, list) and stack in stacks
 
 
-def _protected(args: StackValidationArgs, report: ReportViolation) -> None:
-    if not _is_production(dict(args.get_config())):
+def _protected(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type not in GUARDED_TYPES or args.opts.protect:
         return
-    for resource in args.resources:
-        if resource.resource_type in GUARDED_TYPES and not resource.opts.protect:
-            report(
-                f"{short_type(resource.resource_type)} '{resource.name}' is not protected in a production "
-                "stack: a replace or accidental destroy would cut every app using it off from Entra. Set "
-                "protect=True (policy packs cannot see retain_on_delete: the analyzer protocol omits it).",
-                resource.urn,
-            )
+    if _is_production(dict(args.get_config())):
+        report(
+            f"{short_type(args.resource_type)} '{args.name}' is not protected in a production "
+            "stack: a replace or accidental destroy would cut every app using it off from Entra. Set "
+            "protect=True (policy packs cannot see retain_on_delete: the analyzer protocol omits it).",
+            None,
+        )
 
 
 POLICIES: list[Policy] = [
-    StackValidationPolicy(
+    ResourceValidationPolicy(
         name=PROTECTED,
         description=(
             "In production stacks the user-assigned identities, app registrations and app FICs are "

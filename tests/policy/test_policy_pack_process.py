@@ -140,19 +140,22 @@ def test_analyze_stack_catches_the_client_id_as_subject(analyzer: analyzer_pb2_g
     assert "the CLIENT ID of identity 'orders-id'" in diagnostics[0].message
 
 
-def test_analyze_stack_uses_dependencies_and_the_stack_name(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
+def test_dependencies_and_the_stack_name_reach_the_pack(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
     _configure(analyzer)
     plan = good_plan()
     extra = copy.deepcopy(find(plan, "billing-cluster"))
     extra["name"], extra["urn"] = "billing-second", extra["urn"].replace("billing-cluster", "billing-second")
     set_prop(extra, "subject", "system:serviceaccount:billing:second")
     plan["resources"].append(extra)
-    find(plan, "reports-id")["protect"] = False  # the pack sees PULUMI_STACK=prod: a production stack
+    identity = find(plan, "reports-id")
+    identity["protect"] = False  # the pack sees PULUMI_STACK=prod: a production stack
     found = {(d.policyName, d.urn) for d in _stack_diagnostics(analyzer, plan)}
-    assert found == {
-        ("certless-identity-fics-serialized", extra["urn"]),
-        ("certless-production-protected", find(plan, "reports-id")["urn"]),
-    }
+    assert found == {("certless-identity-fics-serialized", extra["urn"])}
+    request = next(r for r in analyze_requests(plan) if r.urn == identity["urn"])
+    diagnostics = list(analyzer.Analyze(request).diagnostics)
+    assert [(d.policyName, d.enforcementLevel) for d in diagnostics] == [
+        ("certless-production-protected", proto.MANDATORY)
+    ]
 
 
 def test_unknown_values_in_preview_produce_no_diagnostic(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:

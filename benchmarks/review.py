@@ -1,0 +1,134 @@
+"""Review time: the shipped prod stack and a generated 100-workload stack. Prints figures; asserts nothing.
+
+    .venv/bin/python benchmarks/review.py [--repeat N]
+
+Each stack's offline plan is produced once by the plan tool (its time is printed apart); the policy
+evaluation (``review_plan``: Configure, Analyze per resource, AnalyzeStack through pulumi_policy's
+servicer) is then timed N times and the median and worst runs are printed. The issue's budget is
+under 1 s for 100 workloads, excluding the plan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from certless_ops.review import load_pack_config, review_plan
+from policy.rules import ALL_POLICIES
+
+REPO = Path(__file__).resolve().parents[1]
+KINDS = ("appservice", "containerapp", "aks")
+
+
+def hundred_workload_config() -> dict[str, Any]:
+    """Pulumi.prod.yaml's shape with 100 workloads, each with its own identity and app registration."""
+    base = yaml.safe_load((REPO / "Pulumi.prod.yaml").read_text(encoding="utf-8"))["config"]
+    identities: dict[str, Any] = {}
+    apps: dict[str, Any] = {}
+    workloads: dict[str, Any] = {}
+    for n in range(100):
+        kind = KINDS[n % len(KINDS)]
+        identities[f"id{n}"] = {"name": f"id-bench-{n}", "protect": True}
+        apps[f"app{n}"] = {"displayName": f"certless-bench-{n}", "protect": True}
+        workload: dict[str, Any] = {"kind": kind, "app": f"app{n}", "identity": f"id{n}"}
+        if kind == "appservice":
+            workload["appService"] = {
+                "name": f"certless-bench-web-{n}",
+                "planName": f"plan-certless-bench-{n}",
+                "sku": "P1v3",
+                "linuxFxVersion": "PYTHON|3.12",
+            }
+        elif kind == "containerapp":
+            workload["containerApp"] = {
+                "name": f"bench-api-{n}",
+                "image": "mcr.microsoft.com/azuredocs/containerapps-helloworld:latest",
+                "environmentName": f"cae-certless-bench-{n}",
+                "targetPort": 80,
+            }
+        else:
+            workload["aks"] = {
+                "clusterResourceGroup": "rg-certless-aks-bench",
+                "clusterName": "aks-certless-bench",
+                "namespace": f"bench-{n}",
+                "serviceAccount": f"worker-{n}",
+                "deploymentName": f"worker-{n}",
+                "image": "mcr.microsoft.com/azuredocs/aks-helloworld:v1",
+                "replicas": 1,
+                "mode": "via-identity",
+            }
+        workloads[f"w{n}"] = workload
+    config = {k: v for k, v in base.items() if k not in ("certless:workloads",)}
+    config.update(
+        {
+            "certless:resourceGroupName": "rg-certless-bench",
+            "certless:identities": identities,
+            "certless:apps": apps,
+            "certless:workloads": workloads,
+        }
+    )
+    return {"config": config}
+
+
+def make_plan(stack: str, out: Path, config_file: Path | None = None) -> float:
+    command = [sys.executable, "-m", "certless_ops", "plan", "--stack", stack, "--json", str(out), "--quiet"]
+    if config_file is not None:
+        command += ["--config-file", str(config_file)]
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        sys.exit(f"plan for {stack} failed:\n{result.stderr}")
+    return time.perf_counter() - started
+
+
+def time_review(plan_path: Path, repeat: int) -> tuple[float, float, int, int, int]:
+    plan = json.loads(plan_path.read_text(encoding="utf-8"))
+    config_file = REPO / "policy" / "config" / "prod.json"
+    config = load_pack_config(config_file, ALL_POLICIES)
+    review_plan(plan, config)  # warm-up: imports and first-call costs are not the steady state
+    seconds = []
+    for _ in range(repeat):
+        review = review_plan(plan, config)
+        seconds.append(review.seconds)
+    return (
+        statistics.median(seconds),
+        max(seconds),
+        len(plan["resources"]),
+        len(review.mandatory),
+        len(review.advisory),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="timed review runs per stack (default 5)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="certless-bench-") as tmp:
+        folder = Path(tmp)
+        cases = []
+        prod_plan = folder / "prod.json"
+        cases.append(("shipped prod stack", make_plan("prod", prod_plan), prod_plan))
+        config_file = folder / "Pulumi.bench100.yaml"
+        config_file.write_text(yaml.safe_dump(hundred_workload_config()), encoding="utf-8")
+        big_plan = folder / "bench100.json"
+        cases.append(("100 workloads", make_plan("bench100", big_plan, config_file), big_plan))
+        header = ("stack", "resources", "plan (s)", "review median (s)", "worst (s)")
+        print(f"{header[0]:<20} {header[1]:>9} {header[2]:>9} {header[3]:>18} {header[4]:>10}  result")
+        for label, plan_seconds, path in cases:
+            median, worst, resources, mandatory, advisory = time_review(path, args.repeat)
+            print(
+                f"{label:<20} {resources:>9} {plan_seconds:>9.2f} {median:>18.3f} {worst:>10.3f}  "
+                f"{mandatory} mandatory, {advisory} advisory"
+            )
+
+
+if __name__ == "__main__":
+    main()

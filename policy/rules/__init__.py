@@ -19,6 +19,7 @@ RULE_MODULES: tuple[str, ...] = (
     "compute",
     "aks",
     "production",
+    "blue_green",
 )
 
 

@@ -1,0 +1,123 @@
+"""The two blue-green policy rules.
+
+The shared-layer rule runs through pulumi_policy's analyzer servicer (certless_ops.review). The colour
+rule reads ``certless:color`` from the stack config the Pulumi CLI hands the pack (PULUMI_CONFIG); the
+offline review passes only the keys in ``policy.rules._props.STACK_CONFIG_KEYS``, so it is evaluated
+here as the CLI would run it: the policy's own validate with the stack config in the environment.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pulumi_policy import EnforcementLevel, PolicyResource, PolicyResourceOptions, StackValidationArgs
+
+from certless_ops.review import review_plan
+from certless_ops.review.pack_config import parse_pack_config
+from policy.rules import ALL_POLICIES
+from policy.rules.blue_green import COLOUR_OWNS_LAYER, SHARED_LAYER_PROTECTED
+
+from . import planbuilder as pb
+
+
+def violations(
+    plan: dict[str, Any], policy: str, config: dict[str, Any] | None = None
+) -> list[tuple[str, str, str]]:
+    """(enforcement, resource name, message) of one policy's violations."""
+    review = review_plan(plan, parse_pack_config(config or {}, ALL_POLICIES))
+    return [(v.enforcement, v.resource_name, v.message) for v in review.violations if v.policy == policy]
+
+
+def colour_violations(plan: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """(resource name, message) reported by the colour rule, with the plan's config as the CLI passes it."""
+    config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in plan["config"].items()}
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+    resources = [
+        PolicyResource(
+            r["type"],
+            r["outputs"],
+            r["urn"],
+            r["name"],
+            PolicyResourceOptions(r["protect"], [], False, [], None, []),
+            None,
+            None,
+            [],
+            {},
+        )
+        for r in plan["resources"]
+    ]
+    by_urn = {r.urn: r for r in resources}
+    found: list[tuple[str, str]] = []
+    policy = next(p for p in ALL_POLICIES if p.name == COLOUR_OWNS_LAYER)
+    policy.validate(
+        StackValidationArgs(resources, {}), lambda message, urn: found.append((by_urn[urn].name, message))
+    )
+    return found
+
+
+def owner(color: str = "") -> dict[str, Any]:
+    plan = pb.owner_plan()
+    plan["config"] = {"certless:color": color, "certless:tenantId": pb.TENANT}
+    return plan
+
+
+def test_both_rules_are_registered_in_the_pack() -> None:
+    names = {p.name for p in ALL_POLICIES}
+    assert {COLOUR_OWNS_LAYER, SHARED_LAYER_PROTECTED} <= names
+
+
+def test_colour_stack_referencing_the_layer_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    green = pb.colour_plan()
+    assert green["config"]["certless:color"] == "green"
+    assert colour_violations(green, monkeypatch) == []
+
+
+def test_owner_without_colour_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert colour_violations(owner(), monkeypatch) == []
+
+
+def test_colour_stack_that_owns_the_layer_is_reported_per_resource(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = colour_violations(owner("green"), monkeypatch)
+    assert sorted(name for name, _ in found) == ["app-orders", "app-orders", "id-orders", pb.APP_FIC_NAME]
+    message = next(m for name, m in found if name == "id-orders")
+    assert message.startswith(
+        "colour stack (certless:color 'green') owns UserAssignedIdentity 'id-orders' of the shared "
+        "identity layer"
+    )
+    assert "certless:identityOwner" in message
+    assert "python -m certless_ops duplicate --from <owner stack> --color green" in message
+
+
+def test_colour_rule_is_mandatory() -> None:
+    policy = next(p for p in ALL_POLICIES if p.name == COLOUR_OWNS_LAYER)
+    assert policy.enforcement_level is EnforcementLevel.MANDATORY
+
+
+def test_cluster_fic_of_a_colour_is_not_part_of_the_shared_layer(monkeypatch: pytest.MonkeyPatch) -> None:
+    green = pb.colour_plan(aks=True)
+    direct = pb.copy_plan(pb.shared_layer("prod-green")[4])
+    direct["inputs"]["issuer"] = direct["outputs"]["issuer"] = pb.cluster_issuer("green")
+    direct["inputs"]["subject"] = direct["outputs"]["subject"] = "system:serviceaccount:orders:orders-green"
+    green["resources"].append(direct)
+    assert colour_violations(green, monkeypatch) == []
+
+
+def test_protected_shared_layer_passes() -> None:
+    assert violations(owner(), SHARED_LAYER_PROTECTED, {SHARED_LAYER_PROTECTED: {"sharedLayer": True}}) == []
+
+
+def test_unprotected_shared_layer_fails_when_the_stack_is_an_owner() -> None:
+    plan = pb.owner_plan(protect=False)
+    plan["config"] = {"certless:tenantId": pb.TENANT}
+    assert violations(plan, SHARED_LAYER_PROTECTED) == []  # not marked as a shared-layer owner
+    found = violations(plan, SHARED_LAYER_PROTECTED, {SHARED_LAYER_PROTECTED: {"sharedLayer": True}})
+    assert {level for level, _, _ in found} == {"mandatory"}
+    assert sorted(name for _, name, _ in found) == ["app-orders", "app-orders", "id-orders", pb.APP_FIC_NAME]
+    message = next(m for _, name, m in found if name == "id-orders")
+    assert message.startswith(
+        "UserAssignedIdentity 'id-orders' belongs to the identity layer that colour stacks reference, "
+        "but it is not protected"
+    )
+    assert "Set protect: true on its entry in certless:identities or certless:apps" in message

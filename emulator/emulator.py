@@ -91,6 +91,7 @@ class Emulator:
         return self
 
     async def _bind(self, ctx: ssl.SSLContext) -> None:
+        self._services.reset_holding()
         apps = (
             (self._services.entra_app(), ctx),
             (self._services.imds_app(), None),
@@ -118,6 +119,7 @@ class Emulator:
             self._loop.close()
         self._loop = None
         self._thread = None
+        self._bound = []
         if self._own_work_dir and self._work_dir is not None:
             shutil.rmtree(self._work_dir, ignore_errors=True)
             self._work_dir = None

@@ -167,6 +167,9 @@ class Services:
     def stop_holding(self) -> None:
         self._stopping.set()
 
+    def reset_holding(self) -> None:
+        self._stopping = asyncio.Event()  # on the loop that serves from now on
+
     # ---- Entra ------------------------------------------------------------------------------------------
 
     def entra_app(self) -> web.Application:

@@ -4,13 +4,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import msal
 import pytest
 import requests
 from azure.identity import ManagedIdentityCredential
 from emu_helpers import aadsts, appservice, claims, exchange, imds
 
-from emulator import Fault, FaultPlan, RecordsError
+from emulator import Emulator, Fault, FaultPlan, RecordsError
 
 EXCHANGE = "api://AzureADTokenExchange"
 
@@ -149,3 +151,29 @@ def test_fault_specs_are_validated():
     assert plan.latency_for("entra-token") == pytest.approx(0.02)
     assert plan.lifetime_for("imds") == 120
     assert Fault.parse("timeout=1.5s") == Fault("timeout", hold_seconds=1.5)
+
+
+def test_stop_releases_held_connections_and_restart_works(records, monkeypatch):
+    emu = Emulator(records).start()
+    emu.faults.script("imds", ["timeout=60s"])
+    outcome: list[str] = []
+
+    def call() -> None:
+        try:
+            imds(emu, client_id=records.workload("orders").identity_client_id)
+            outcome.append("answered")
+        except requests.exceptions.RequestException:
+            outcome.append("dropped")
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    while emu.counters["imds"] == 0:
+        threading.Event().wait(0.01)
+    emu.stop()  # must not wait for the 60 s hold
+    caller.join(timeout=10)
+    assert outcome == ["dropped"]
+    emu.start()
+    try:
+        assert imds(emu, client_id=records.workload("orders").identity_client_id).status_code == 200
+    finally:
+        emu.stop()

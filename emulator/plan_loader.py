@@ -6,6 +6,7 @@ clusters, hosts and AzureAd settings come from `outputs.workloads`.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -149,17 +150,20 @@ def records_from_plan(plan: Mapping[str, Any]) -> Records:
         aks = obj(w.get("aks") or {}, f"{path}.aks")
         w_tenant = text(w, "tenantId", path, required=False) or tenant
         identity_client = text(w, "identityClientId", path, required=False)
+        system = w.get("identityType") == "SystemAssigned"
+        principal = text(w, "identityPrincipalId", path, required=system)
+        if system and not identity_client:
+            # A system-assigned identity's client ID is not always exported; tokens still need one.
+            identity_client = str(uuid.uuid5(uuid.NAMESPACE_URL, f"system-assigned:{principal}"))
         if identity_client and not any(i.client_id == identity_client for i in identities):
             identities.append(
                 Identity(
-                    name=f"{name}-system"
-                    if w.get("identityType") == "SystemAssigned"
-                    else f"{name}-identity",
+                    name=f"{name}-system" if system else f"{name}-identity",
                     client_id=identity_client,
-                    principal_id=text(w, "identityPrincipalId", path),
+                    principal_id=principal or text(w, "identityPrincipalId", path),
                     tenant_id=w_tenant,
                     resource_id=text(w, "identityResourceId", path, required=False),
-                    system_assigned=w.get("identityType") == "SystemAssigned",
+                    system_assigned=system,
                 )
             )
         cluster_name = ""

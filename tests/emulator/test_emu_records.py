@@ -197,3 +197,22 @@ def test_records_in_code_and_lookup_errors():
             emu.host_env("iis", "nope")
         with pytest.raises(RecordsError, match="identity: got missing"):
             emu.attach_identity("default", "missing")
+
+
+def test_adopted_identity_and_system_assigned_without_client_id(plan_doc):
+    doc = copy.deepcopy(plan_doc)
+    uami = next(r for r in doc["resources"] if r["name"] == "id-orders")
+    uami.update(read=True, inputs={}, import_id=uami["id"])  # Resource.get: only outputs are known
+    legacy = doc["outputs"]["workloads"]["legacy"]
+    legacy["identityClientId"] = ""
+    records = Records.from_plan(doc)
+    orders = records.identity(doc["outputs"]["workloads"]["orders"]["identityClientId"])
+    assert orders.name == "id-orders"
+    assert [
+        f.name
+        for f in records.app(doc["outputs"]["workloads"]["orders"]["appClientId"]).federated_credentials
+    ] == ["orders-api-fic"]
+    system = records.identity(legacy["identityPrincipalId"])
+    assert system.system_assigned
+    assert system.client_id  # synthesised, stable
+    assert Records.from_plan(doc).identity(legacy["identityPrincipalId"]).client_id == system.client_id

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.ops.support import MINI, plan_of
+from .support import MINI, plan_of
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from certless_ops.__main__ import main
-from tests.ops.support import MINI, run_cli
+
+from .support import MINI, run_cli
 
 
 def _one_error_line(stderr: str) -> str:

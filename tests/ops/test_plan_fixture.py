@@ -7,7 +7,8 @@ import re
 from typing import Any
 
 from certless_ops.plan.writer import dumps
-from tests.ops.support import MINI, by_name, plan_of
+
+from .support import MINI, by_name, plan_of
 
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 TENANT = "0d2b6f3e-6a3c-4e1e-9d7b-1a2b3c4d5e6f"  # from Pulumi.test.yaml

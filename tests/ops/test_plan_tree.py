@@ -8,7 +8,8 @@ from typing import Any
 from rich.console import Console
 
 from certless_ops.plan.tree import render
-from tests.ops.support import by_name
+
+from .support import by_name
 
 
 def _text(plan: dict[str, Any]) -> str:

@@ -1,5 +1,6 @@
 """The ways users break certificateless auth, end to end: each app fails with certless's one clear error
-naming the cause, never a traceback or a token.
+naming the cause, never a traceback or a token, and `python -m certless doctor` run in the same
+environment shows the mismatch.
 
 Broken deployments are built the way users break them: a copy of the plan JSON with the FIC edited (what
 `pulumi up` of a wrong stack config would deploy), app settings edited, a second identity attached, a
@@ -9,6 +10,8 @@ pod without the workload-identity label, a token file nobody rotates.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -26,6 +29,12 @@ POD = "ingest-direct"  # e2e stack: AKS direct mode
 WEBHOOK_VARS = ("AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_AUTHORITY_HOST")
 
 
+@dataclass(frozen=True)
+class Failure:
+    error: str  # the app's one-line diagnosis (certless's exception message)
+    doctor: str  # `python -m certless doctor` in the same environment
+
+
 def _failing_run(
     plan: Plan,
     emu: Emulator,
@@ -33,48 +42,72 @@ def _failing_run(
     workload: str,
     host: str,
     env_edit: Callable[[dict[str, str]], object] | None = None,
-) -> str:
+) -> Failure:
     env = Chain(plan, emu, azurite).env(workload, host)
     if env_edit is not None:
         env_edit(env)
-    run = chain.run_app(env)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the app and the doctor side by side
+        app_future = pool.submit(chain.run_app, env)
+        doctor = pool.submit(chain.run_doctor, env).result()
+        run = app_future.result()
     assert run.returncode == 1, f"the app should fail; it printed {run.result}"
-    assert "Traceback" not in run.stderr
-    assert not JWT.search(run.stderr), "a token leaked into the error"
-    return run.error
+    assert doctor.returncode == 1, doctor.stdout + doctor.stderr
+    for text in (run.stderr, doctor.stdout, doctor.stderr):
+        assert "Traceback" not in text
+        assert not JWT.search(text), "a token leaked into the output"
+    return Failure(run.error, doctor.stdout)
 
 
-def _fic_case(plans: dict[str, Plan], azurite: Azurite, **fields: Any) -> tuple[str, dict[str, Any]]:
+def _required_fic(w: dict[str, Any]) -> str:
+    """What the doctor says the app must trust: the presented issuer, principal ID and exchange audience."""
+    issuer = next(f for f in w["federatedCredentials"] if f["on"] == "app")["issuer"]
+    return (
+        f"the app registration {w['appClientId']} must hold a FIC: issuer={issuer} "
+        f"subject={w['identityPrincipalId']} audience=api://AzureADTokenExchange"
+    )
+
+
+def _fic_case(plans: dict[str, Plan], azurite: Azurite, **fields: Any) -> Failure:
     plan = plans["e2e"]
     broken = plan.broken(set_app_fic(WEB, **fields))
     with emulator_for(broken) as emu:
-        return _failing_run(plan, emu, azurite, WEB, "appservice"), plan.workload(WEB)
+        failure = _failing_run(plan, emu, azurite, WEB, "appservice")
+    # The doctor prints the FIC the presented assertion needs, next to Entra's refusal: the deployed
+    # FIC (the broken field) differs from it.
+    assert _required_fic(plan.workload(WEB)) in failure.doctor
+    assert "[FAIL] token for" in failure.doctor and "AADSTS70021" in failure.doctor
+    return failure
 
 
 def test_fic_subject_set_to_the_identity_client_id(plans: dict[str, Plan], azurite: Azurite) -> None:
     w = plans["e2e"].workload(WEB)
-    error, _ = _fic_case(plans, azurite, subject=w["identityClientId"])
+    failure = _fic_case(plans, azurite, subject=w["identityClientId"])
+    error = failure.error
     assert "AADSTS70021" in error and "No matching federated identity record" in error
     # It names the app and what was presented: the principal ID, which the FIC must hold.
     assert w["appClientId"] in error
     assert f"Assertion Subject: '{w['identityPrincipalId']}'" in error
     assert "principal (object) ID, not its client ID" in error
+    assert f"subject={w['identityPrincipalId']}" in failure.doctor
+    assert f"subject={w['identityClientId']}" not in failure.doctor
 
 
 def test_fic_issuer_with_a_trailing_slash(plans: dict[str, Plan], azurite: Azurite) -> None:
     w = plans["e2e"].workload(WEB)
     issuer = w["federatedCredentials"][0]["issuer"]
-    error, _ = _fic_case(plans, azurite, issuer=issuer + "/")
-    assert "AADSTS70021" in error
-    assert f"Assertion Issuer: '{issuer}'" in error
-    assert "trailing '/'" in error
+    failure = _fic_case(plans, azurite, issuer=issuer + "/")
+    assert "AADSTS70021" in failure.error
+    assert f"Assertion Issuer: '{issuer}'" in failure.error
+    assert "trailing '/'" in failure.error
+    assert f"issuer={issuer} " in failure.doctor and f"issuer={issuer}/" not in failure.doctor
 
 
 def test_fic_with_the_wrong_audience(plans: dict[str, Plan], azurite: Azurite) -> None:
     # A FIC copied from a US Government sample into a public-cloud tenant.
-    error, _ = _fic_case(plans, azurite, audiences=["api://AzureADTokenExchangeUSGov"])
-    assert "AADSTS70021" in error
-    assert "audience must be api://AzureADTokenExchange" in error
+    failure = _fic_case(plans, azurite, audiences=["api://AzureADTokenExchangeUSGov"])
+    assert "AADSTS70021" in failure.error
+    assert "audience must be api://AzureADTokenExchange" in failure.error
+    assert "audience=api://AzureADTokenExchange\n" in failure.doctor
 
 
 def test_two_identities_attached_and_no_managed_identity_client_id(
@@ -84,7 +117,7 @@ def test_two_identities_attached_and_no_managed_identity_client_id(
     other = plan.workload("audit-api")["identityClientId"]
     with emulator_for(plan.doc) as emu:
         emu.attach_identity(WEB, other)  # the VM now carries the batch and the audit identities
-        error = _failing_run(
+        failure = _failing_run(
             plan,
             emu,
             azurite,
@@ -92,8 +125,10 @@ def test_two_identities_attached_and_no_managed_identity_client_id(
             "vm",
             lambda env: env.pop("AzureAd__ClientCredentials__0__ManagedIdentityClientId"),
         )
-    assert "Multiple user assigned identities exist" in error
-    assert "set ManagedIdentityClientId" in error
+    for text in (failure.error, failure.doctor):
+        assert "Multiple user assigned identities exist" in text
+        assert "set ManagedIdentityClientId" in text
+    assert "[FAIL] no credential source could be loaded" in failure.doctor
 
 
 def test_app_settings_pointing_at_another_apps_client_id(plans: dict[str, Plan], azurite: Azurite) -> None:
@@ -104,9 +139,14 @@ def test_app_settings_pointing_at_another_apps_client_id(plans: dict[str, Plan],
         env["AzureAd__ClientId"] = other_app
 
     with emulator_for(plan.doc) as emu:
-        error = _failing_run(plan, emu, azurite, WEB, "appservice", edit)
-    assert "AADSTS70021" in error
-    assert f"app registration {other_app}" in error
+        failure = _failing_run(plan, emu, azurite, WEB, "appservice", edit)
+    assert "AADSTS70021" in failure.error
+    assert f"app registration {other_app}" in failure.error
+    # The doctor shows which app the settings name, and that it would need to trust this identity.
+    assert f"[ ok ] settings: client {other_app}," in failure.doctor
+    w = plan.workload(WEB)
+    assert f"the app registration {other_app} must hold a FIC" in failure.doctor
+    assert f"subject={w['identityPrincipalId']}" in failure.doctor
 
 
 def test_pod_without_the_workload_identity_label(plans: dict[str, Plan], azurite: Azurite) -> None:
@@ -118,9 +158,11 @@ def test_pod_without_the_workload_identity_label(plans: dict[str, Plan], azurite
             env.pop(name)
 
     with emulator_for(plan.doc) as emu:
-        error = _failing_run(plan, emu, azurite, POD, "aks-direct", unlabelled)
-    assert "no token file" in error and "AZURE_FEDERATED_TOKEN_FILE" in error
-    assert "workload identity" in error
+        failure = _failing_run(plan, emu, azurite, POD, "aks-direct", unlabelled)
+    for text in (failure.error, failure.doctor):
+        assert "no token file" in text and "AZURE_FEDERATED_TOKEN_FILE" in text
+        assert "workload identity" in text
+    assert "[ ok ] host: imds" in failure.doctor  # no AKS variables: the pod looks like a plain VM
 
 
 def test_token_file_not_rotated_past_its_expiry(plans: dict[str, Plan], azurite: Azurite) -> None:
@@ -142,6 +184,7 @@ def test_token_file_not_rotated_past_its_expiry(plans: dict[str, Plan], azurite:
             projector.stop()
             emu.clock_skew(0)
 
-        error = _failing_run(plan, emu, azurite, POD, "aks-direct", stale_token)
-    assert "expired" in error and aks["serviceAccount"] in error
-    assert "rotates the projected token" in error
+        failure = _failing_run(plan, emu, azurite, POD, "aks-direct", stale_token)
+    for text in (failure.error, failure.doctor):
+        assert "expired" in text and aks["serviceAccount"] in text
+        assert "rotates the projected token" in text

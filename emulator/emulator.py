@@ -73,7 +73,6 @@ class Emulator:
         if self._thread is not None:
             return self
         tls = process_tls()
-        self._ca_bundle = tls.ca_bundle_path
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.server_cert.configure_cert(ctx)
         if self._work_dir is None:

@@ -6,9 +6,11 @@ and shared by every emulator the process starts; the private key objects are kep
 
 from __future__ import annotations
 
+import atexit
 import base64
 import datetime as dt
 import hashlib
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -128,6 +130,7 @@ def process_tls() -> Tls:
             ca = trustme.CA(organization_name="certless emulator")
             leaf = ca.issue_cert("127.0.0.1", "localhost")
             folder = Path(tempfile.mkdtemp(prefix="certless-emulator-"))
+            atexit.register(shutil.rmtree, folder, True)
             bundle = folder / "ca.pem"
             ca.cert_pem.write_to_path(str(bundle))
             _tls.append(Tls(ca, leaf, bundle))

@@ -52,7 +52,7 @@ class ManagedIdentityEndpoints:
     def imds(
         self, host: Host, query: Mapping[str, str], headers: Mapping[str, str], log: dict[str, Any]
     ) -> dict[str, Any]:
-        if headers.get("Metadata", "").lower() != "true":
+        if headers.get("Metadata") != "true":  # exactly "true": IMDS's guard against SSRF
             raise ImdsError(400, "bad_request_102", "Required metadata header not specified")
         version = query.get("api-version", "")
         if not version:

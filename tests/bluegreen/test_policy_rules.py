@@ -12,7 +12,14 @@ import json
 from typing import Any
 
 import pytest
-from pulumi_policy import EnforcementLevel, PolicyResource, PolicyResourceOptions, StackValidationArgs
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 
 from certless_ops.review import review_plan
 from certless_ops.review.pack_config import parse_pack_config
@@ -40,7 +47,7 @@ def colour_violations(plan: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> 
             r["outputs"],
             r["urn"],
             r["name"],
-            PolicyResourceOptions(r["protect"], [], False, [], None, []),
+            PolicyResourceOptions(r["protect"], [], False, [], PolicyCustomTimeouts(0, 0, 0), []),
             None,
             None,
             [],
@@ -51,8 +58,10 @@ def colour_violations(plan: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> 
     by_urn = {r.urn: r for r in resources}
     found: list[tuple[str, str]] = []
     policy = next(p for p in ALL_POLICIES if p.name == COLOUR_OWNS_LAYER)
+    assert isinstance(policy, StackValidationPolicy)
     policy.validate(
-        StackValidationArgs(resources, {}), lambda message, urn: found.append((by_urn[urn].name, message))
+        StackValidationArgs(resources, {}),
+        lambda message, urn: found.append((by_urn[urn or ""].name, message)),
     )
     return found
 

@@ -22,12 +22,11 @@ from certless_ops.commands.duplicate import offline_planner
 REPO = Path(__file__).resolve().parents[2]
 
 SHOP = """\
-# shop: owns the shared identity layer; blue serves traffic today.
+# shop: owns the shared identity layer (no colour: it is the layer's home) and serves traffic today.
 config:
   azure-native:location: westeurope
   certless:tenantId: 6f1c1ad3-6a35-4c5b-9f4e-2d8f2a7c0b11
   certless:resourceGroupName: rg-shop
-  certless:color: blue
   certless:identities:
     shop:
       name: id-shop
@@ -59,25 +58,31 @@ config:
 
 
 def scratch_project(tmp: Path, *, protect: bool = True, create_namespace: bool = False) -> Path:
+    tmp.mkdir(parents=True, exist_ok=True)
     for name in ("__main__.py", "stackconfig", "components", "Pulumi.yaml"):
         (tmp / name).symlink_to(REPO / name)
     text = SHOP.format(protect=str(protect).lower(), create_namespace=str(create_namespace).lower())
-    (tmp / "Pulumi.shop-blue.yaml").write_text(text)
+    (tmp / "Pulumi.shop.yaml").write_text(text)
     return tmp
 
 
-def release_of(project: Path) -> Release:
-    """Duplicate shop-blue into green with the real planner, write it, and plan both colours."""
-    result = prepare(DuplicateRequest(project, "shop-blue", "green", org="acme"), offline_planner(project))
+def plans_of(project: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Duplicate shop into green with the real planner, write it, and plan both colours."""
+    result = prepare(DuplicateRequest(project, "shop", "green", org="acme"), offline_planner(project))
     result.path.write_text(result.text)
-    blue = plan_stack(project, "shop-blue")
+    blue = plan_stack(project, "shop")
     green = plan_stack(
         project,
         "shop-green",
-        outputs={"acme/certless/shop-blue": blue["outputs"]},
+        outputs={"acme/certless/shop": blue["outputs"]},
         subscription=subscription_of(blue),
     )
-    return Release(Plan.from_json(blue, "blue (shop-blue)"), Plan.from_json(green, "green (shop-green)"))
+    return blue, green
+
+
+def release_of(project: Path) -> Release:
+    blue, green = plans_of(project)
+    return Release(Plan.from_json(blue, "blue (shop)"), Plan.from_json(green, "green (shop-green)"))
 
 
 @pytest.fixture(scope="module")
@@ -94,10 +99,10 @@ def test_duplicated_stack_passes_every_check_on_real_plans(
     assert (project / "Pulumi.shop-green.yaml").read_text().count("certless:identityOwner:") == 1
     # both colours put their own cluster FIC on the one shared identity
     aks = results["aks-fics"].details
-    assert any(d.startswith("blue (shop-blue): workload 'worker' has cluster FIC") for d in aks)
+    assert any(d.startswith("blue (shop): workload 'worker' has cluster FIC") for d in aks)
     assert any(d.startswith("green (shop-green): workload 'worker' has cluster FIC") for d in aks)
     limit = " ".join(results["fic-limit"].details)
-    assert "2 FICs (1 from blue (shop-blue), 1 from green (shop-green))" in limit
+    assert "2 FICs (1 from blue (shop), 1 from green (shop-green))" in limit
     # the owner colour cannot simply be destroyed: its protected shared layer stays
     assert any("refuses while" in d and "--exclude-protected" in d for d in results["destroy-blue"].details)
 
@@ -106,11 +111,11 @@ def test_command_plans_both_stacks_and_reports_json(
     sound: tuple[Path, dict[str, CheckResult]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     project, _ = sound
-    args = ["bluegreen-check", "--blue", "shop-blue", "--green", "shop-green", "--project-dir", str(project)]
+    args = ["bluegreen-check", "--blue", "shop", "--green", "shop-green", "--project-dir", str(project)]
     assert main([*args, "--json"]) == 0
     report: dict[str, Any] = json.loads(capsys.readouterr().out)
     assert report["passed"] is True
-    assert report["blue"] == "shop-blue" and report["green"] == "shop-green"
+    assert report["blue"] == "shop" and report["green"] == "shop-green"
     assert len(report["checks"]) == 8
 
 
@@ -133,3 +138,26 @@ def test_unprotected_shared_layer_is_caught_on_real_plans(tmp_path: Path) -> Non
     assert failed == {"shared-protected", "destroy-blue"}
     assert any(f.startswith("identity /subscriptions/") for f in results["shared-protected"].findings)
     assert any("deleted as UserAssignedIdentity" in f for f in results["destroy-blue"].findings)
+
+
+def test_policy_review_of_the_real_owner_plan(tmp_path: Path) -> None:
+    from certless_ops.review import review_plan
+    from certless_ops.review.pack_config import parse_pack_config
+    from policy.rules import ALL_POLICIES
+    from policy.rules.blue_green import SHARED_LAYER_PROTECTED
+
+    config = parse_pack_config({SHARED_LAYER_PROTECTED: {"sharedLayer": True}}, ALL_POLICIES)
+    protected, _ = plans_of(scratch_project(tmp_path / "protected"))
+    assert [v for v in review_plan(protected, config).violations if v.policy == SHARED_LAYER_PROTECTED] == []
+    unprotected, _ = plans_of(scratch_project(tmp_path / "unprotected", protect=False))
+    found = {
+        v.resource_type.rsplit(":", 1)[-1]
+        for v in review_plan(unprotected, config).violations
+        if v.policy == SHARED_LAYER_PROTECTED
+    }
+    assert found == {
+        "UserAssignedIdentity",
+        "Application",
+        "ServicePrincipal",
+        "ApplicationFederatedIdentityCredential",
+    }

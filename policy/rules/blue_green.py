@@ -31,6 +31,18 @@ COLOUR_OWNS_LAYER = "certless-bluegreen-colour-owns-identity-layer"
 SHARED_LAYER_PROTECTED = "certless-bluegreen-shared-layer-protected"
 
 SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
+# Policy config property (both rules) marking the stack that owns the shared layer, in
+# policy/config/<owner stack>.json: exempt from the colour rule, bound by the protection rule.
+OWNER_PROPERTY = "sharedLayerOwner"
+OWNER_SCHEMA = PolicyConfigSchema(
+    {
+        OWNER_PROPERTY: {
+            "type": "boolean",
+            "description": "This stack owns the identity layer that colour stacks reference "
+            "(set it in policy/config/<owner stack>.json).",
+        }
+    }
+)
 
 
 def _shared_layer(resources: list[PolicyResource]) -> Iterator[PolicyResource]:
@@ -66,7 +78,7 @@ def _label(resource: PolicyResource) -> str:
 
 def _colour_owns_layer(args: StackValidationArgs, report: ReportViolation) -> None:
     colour = _colour()
-    if colour is None:
+    if colour is None or args.get_config().get(OWNER_PROPERTY) is True:
         return
     for resource in _shared_layer(list(args.resources)):
         report(
@@ -74,7 +86,8 @@ def _colour_owns_layer(args: StackValidationArgs, report: ReportViolation) -> No
             "layer: destroying this colour would delete what the other colour signs in with, and a second "
             "copy of the app's FIC is rejected by Entra. Reference the owner's layer instead "
             "(certless:identityOwner: {stack: org/project/<owner stack>}); "
-            f"`python -m certless_ops duplicate --from <owner stack> --color {colour}` writes it.",
+            f"`python -m certless_ops duplicate --from <owner stack> --color {colour}` writes it. If this "
+            f"stack is the layer's one owner, mark it with {OWNER_PROPERTY}: true in its policy config.",
             resource.urn,
         )
 
@@ -83,7 +96,7 @@ def _colour_owns_layer(args: StackValidationArgs, report: ReportViolation) -> No
 
 
 def _layer_protected(args: StackValidationArgs, report: ReportViolation) -> None:
-    if args.get_config().get("sharedLayer") is not True:
+    if args.get_config().get(OWNER_PROPERTY) is not True:
         return
     for resource in _shared_layer(list(args.resources)):
         if resource.opts.protect:
@@ -106,6 +119,7 @@ POLICIES: list[Policy] = [
         ),
         validate=_colour_owns_layer,
         enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=OWNER_SCHEMA,
     ),
     StackValidationPolicy(
         name=SHARED_LAYER_PROTECTED,
@@ -115,14 +129,6 @@ POLICIES: list[Policy] = [
         ),
         validate=_layer_protected,
         enforcement_level=EnforcementLevel.MANDATORY,
-        config_schema=PolicyConfigSchema(
-            {
-                "sharedLayer": {
-                    "type": "boolean",
-                    "description": "This stack owns an identity layer that colour stacks reference "
-                    "(set it in policy/config/<owner stack>.json).",
-                }
-            }
-        ),
+        config_schema=OWNER_SCHEMA,
     ),
 ]

@@ -37,7 +37,9 @@ def violations(
     return [(v.enforcement, v.resource_name, v.message) for v in review.violations if v.policy == policy]
 
 
-def colour_violations(plan: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+def colour_violations(
+    plan: dict[str, Any], monkeypatch: pytest.MonkeyPatch, policy_config: dict[str, Any] | None = None
+) -> list[tuple[str, str]]:
     """(resource name, message) reported by the colour rule, with the plan's config as the CLI passes it."""
     config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in plan["config"].items()}
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
@@ -60,7 +62,7 @@ def colour_violations(plan: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> 
     policy = next(p for p in ALL_POLICIES if p.name == COLOUR_OWNS_LAYER)
     assert isinstance(policy, StackValidationPolicy)
     policy.validate(
-        StackValidationArgs(resources, {}),
+        StackValidationArgs(resources, policy_config or {}),
         lambda message, urn: found.append((by_urn[urn or ""].name, message)),
     )
     return found
@@ -97,6 +99,12 @@ def test_colour_stack_that_owns_the_layer_is_reported_per_resource(monkeypatch: 
     )
     assert "certless:identityOwner" in message
     assert "python -m certless_ops duplicate --from <owner stack> --color green" in message
+    assert "mark it with sharedLayerOwner: true in its policy config" in message
+
+
+def test_a_coloured_owner_marked_in_its_policy_config_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert colour_violations(owner("blue"), monkeypatch, {"sharedLayerOwner": True}) == []
+    assert colour_violations(owner("blue"), monkeypatch, {"sharedLayerOwner": False}) != []
 
 
 def test_colour_rule_is_mandatory() -> None:
@@ -114,14 +122,17 @@ def test_cluster_fic_of_a_colour_is_not_part_of_the_shared_layer(monkeypatch: py
 
 
 def test_protected_shared_layer_passes() -> None:
-    assert violations(owner(), SHARED_LAYER_PROTECTED, {SHARED_LAYER_PROTECTED: {"sharedLayer": True}}) == []
+    assert (
+        violations(owner(), SHARED_LAYER_PROTECTED, {SHARED_LAYER_PROTECTED: {"sharedLayerOwner": True}})
+        == []
+    )
 
 
 def test_unprotected_shared_layer_fails_when_the_stack_is_an_owner() -> None:
     plan = pb.owner_plan(protect=False)
     plan["config"] = {"certless:tenantId": pb.TENANT}
     assert violations(plan, SHARED_LAYER_PROTECTED) == []  # not marked as a shared-layer owner
-    found = violations(plan, SHARED_LAYER_PROTECTED, {SHARED_LAYER_PROTECTED: {"sharedLayer": True}})
+    found = violations(plan, SHARED_LAYER_PROTECTED, {SHARED_LAYER_PROTECTED: {"sharedLayerOwner": True}})
     assert {level for level, _, _ in found} == {"mandatory"}
     assert sorted(name for _, name, _ in found) == ["app-orders", "app-orders", "id-orders", pb.APP_FIC_NAME]
     message = next(m for _, name, m in found if name == "id-orders")

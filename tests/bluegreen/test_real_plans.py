@@ -146,7 +146,7 @@ def test_policy_review_of_the_real_owner_plan(tmp_path: Path) -> None:
     from policy.rules import ALL_POLICIES
     from policy.rules.blue_green import SHARED_LAYER_PROTECTED
 
-    config = parse_pack_config({SHARED_LAYER_PROTECTED: {"sharedLayer": True}}, ALL_POLICIES)
+    config = parse_pack_config({SHARED_LAYER_PROTECTED: {"sharedLayerOwner": True}}, ALL_POLICIES)
     protected, _ = plans_of(scratch_project(tmp_path / "protected"))
     assert [v for v in review_plan(protected, config).violations if v.policy == SHARED_LAYER_PROTECTED] == []
     unprotected, _ = plans_of(scratch_project(tmp_path / "unprotected", protect=False))

@@ -16,12 +16,11 @@ from emulator.errors import RecordsError
 
 ENDPOINTS = ("entra-discovery", "entra-keys", "entra-token", "imds", "appservice", "oidc")
 FAULT_STATUSES = (404, 410, 429, 500, 502, 503, 504)
-_KINDS = ("ok", "status", "timeout", "reset", "malformed")
 
 
 @dataclass(frozen=True)
 class Fault:
-    """One scripted answer. kind: ok | status | timeout | reset | malformed."""
+    """One scripted answer. kind: ok | status | timeout | reset | malformed | unreachable."""
 
     kind: str
     status: int = 0
@@ -30,13 +29,13 @@ class Fault:
 
     @classmethod
     def parse(cls, text: str | int | Fault) -> Fault:
-        """`429`, `429:retry-after=2`, `503`, `ok`/`200`, `timeout`, `timeout=5s`, `reset`, `malformed`."""
+        """`429`, `429:retry-after=2`, `ok`/`200`, `timeout[=5s]`, `reset`, `malformed`, `unreachable`."""
         if isinstance(text, Fault):
             return text
         raw = str(text).strip().lower()
         if raw in ("ok", "200"):
             return cls("ok")
-        if raw in ("reset", "malformed"):
+        if raw in ("reset", "malformed", "unreachable"):
             return cls(raw)
         if raw.startswith("timeout"):
             hold = raw.partition("=")[2]
@@ -50,7 +49,7 @@ class Fault:
             "fault step",
             repr(text),
             f"ok, 200, one of {', '.join(map(str, FAULT_STATUSES))} (optionally ':retry-after=N'), "
-            "timeout[=DURATION], reset or malformed",
+            "timeout[=DURATION], reset, malformed or unreachable",
         )
 
 

@@ -153,6 +153,14 @@ class Services:
     ) -> web.StreamResponse:
         if fault.kind == "status":
             return self._status_fault(shape, fault, entry)
+        if fault.kind == "unreachable":
+            # What a container runtime's proxy answers when no IMDS exists (e.g. Docker Desktop).
+            return web.Response(
+                status=403,
+                text="connecting to 169.254.169.254:80: connecting to 169.254.169.254:80: dial tcp "
+                "169.254.169.254:80: connect: host is unreachable",
+                content_type="text/plain",
+            )
         if fault.kind == "malformed":
             return web.Response(
                 status=200, text='{"access_token": "eyJ0eXAi', content_type="application/json"

@@ -177,3 +177,18 @@ def test_stop_releases_held_connections_and_restart_works(records, monkeypatch):
         assert imds(emu, client_id=records.workload("orders").identity_client_id).status_code == 200
     finally:
         emu.stop()
+
+
+def test_unreachable_answer_is_what_azure_identity_treats_as_no_imds(monkeypatch, emu, records):
+    from azure.identity import CredentialUnavailableError
+
+    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", emu.host_imds_url("orders"))
+    emu.faults.script("imds", ["unreachable"])
+    resp = imds(emu, client_id=records.workload("orders").identity_client_id)
+    assert resp.status_code == 403
+    assert "unreachable" in resp.text
+    emu.faults.script("imds", ["unreachable"])
+    with pytest.raises(CredentialUnavailableError):
+        ManagedIdentityCredential(client_id=records.workload("orders").identity_client_id).get_token(
+            f"{EXCHANGE}/.default"
+        )

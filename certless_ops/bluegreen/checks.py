@@ -142,12 +142,41 @@ def check_shared_reference(release: Release) -> CheckResult:
             result.details.append(f"{piece.name.display}: owned by {stacks[0]}")
         elif piece.role in {"identity", "app registration"}:
             result.details.append(f"{piece.name.display}: owned by no stack checked here")
+    _check_trusts(release, bool(owners), result)
     owner_labels = {o.plan.label for o in owners}
     if release.owner is not None and release.owner.label not in owner_labels:
         result.fail(f"{release.owner.label} was given as the owner but creates none of the shared layer")
     if result.passed:
         result.details.insert(0, "both colours resolve the same identity and app registration")
     return result
+
+
+def _check_trusts(release: Release, owner_checked: bool, result: CheckResult) -> None:
+    # The owner creates an app's FIC trusting an identity only for the (app, identity) pairs its own
+    # workloads use; a colour workload pairing them differently would sign in with no trust at all.
+    trusts = {
+        (fic.target_key, fic.subject)
+        for plan in release.plans
+        for fic in planned_fics(plan)
+        if fic.resource.type == APP_FIC
+    }
+    for plan in release.colours:
+        for w in plan.workloads:
+            if w.identity_type != "UserAssigned" or w.aks_mode == "direct":
+                continue
+            if not w.app_object_id or not w.identity_principal_id:
+                continue
+            if (f"app:{w.app_object_id.lower()}", w.identity_principal_id) in trusts:
+                continue
+            message = (
+                f"{plan.label}: workload {w.name!r} signs in as app {w.app_object_id} with identity "
+                f"{w.identity_resource_id}, but no stack checked here creates the app's FIC trusting that "
+                "identity (the owner creates one per app and identity its own workloads pair)"
+            )
+            if owner_checked:
+                result.fail(message)
+            else:
+                result.details.append(message)
 
 
 # --- physical names ---------------------------------------------------------------------------------

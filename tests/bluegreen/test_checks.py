@@ -216,3 +216,18 @@ def test_plans_from_different_subscriptions_are_flagged() -> None:
     results = run(pb.owner_plan(), green)
     assert "shared-layer" in failing(results)
     assert any("simulated in different subscriptions" in f for f in results["shared-layer"].findings)
+
+
+def test_colour_workload_whose_app_does_not_trust_its_identity_fails() -> None:
+    green = pb.colour_plan()
+    other = dict(green["outputs"]["workloads"]["orders"])
+    other["appObjectId"] = "0fd0a0c0-5555-4e6f-8a9b-0c1d2e3f4a5b"
+    green["outputs"]["workloads"]["reports"] = other
+    results = run(pb.owner_plan(), green)
+    assert failing(results) == {"shared-layer"}
+    (finding,) = results["shared-layer"].findings
+    assert finding.startswith(
+        "green (prod-green): workload 'reports' signs in as app 0fd0a0c0-5555-4e6f-8a9b-0c1d2e3f4a5b "
+        "with identity"
+    )
+    assert "no stack checked here creates the app's FIC trusting that identity" in finding

@@ -96,6 +96,8 @@ class CertlessCredential:
             if now < entry.usable_until:  # the hot path: no lock, no network
                 if now >= entry.refresh_at and now >= entry.next_attempt:
                     self._cache.refresh_in_background(key, self._fetcher(key))
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("token cache: hit for %s (%.0f s left)", scopes, entry.result.expires_on - now)
                 return entry.value[0]
         return self._slow(key).value[0]
 
@@ -108,6 +110,8 @@ class CertlessCredential:
             if now < entry.usable_until:
                 if now >= entry.refresh_at and now >= entry.next_attempt:
                     self._cache.refresh_in_background(key, self._fetcher(key))
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("token cache: hit for %s (%.0f s left)", scopes, entry.result.expires_on - now)
                 return entry.value[1]
         return self._slow(key).value[1]
 

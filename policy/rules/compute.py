@@ -72,6 +72,8 @@ def _client_id(args: StackValidationArgs, report: ReportViolation) -> None:
             continue
         credentials = client_credentials(settings_of(node.type, node.props))
         if not credentials:
+            if node.type in WEB_TYPES and dig(node.props, "siteConfig", "appSettings") is None:
+                _settings_follow_attached_identity(node, view, report)
             continue
         pod = pod_template(node.type, node.props)
         if node.type in WEB_TYPES or node.type == CONTAINER_APP:
@@ -125,6 +127,25 @@ def _client_id(args: StackValidationArgs, report: ReportViolation) -> None:
             else:
                 reason = f"matches no user-assigned identity {where}"
             report(f"'{node.name}': {key} = '{value}' {reason}.", node.urn)
+
+
+def _settings_follow_attached_identity(
+    node: _stack.Node, view: _stack.StackView, report: ReportViolation
+) -> None:
+    """App Service never returns app settings (a write-only property), so a stack policy cannot read
+    the client ID the app was given. What the engine does send is which resources each input took
+    values from: the identities feeding ``siteConfig`` must be among those feeding ``identity``."""
+    identities = {i.node.urn: i for i in view.identities}
+    feeding = node.resource.property_dependencies
+    settings_from = [identities[d.urn] for d in feeding.get("siteConfig") or [] if d.urn in identities]
+    attached = {d.urn for d in feeding.get("identity") or []}
+    for identity in settings_from:
+        if identity.node.urn not in attached:
+            report(
+                f"'{node.name}': siteConfig takes a value from identity '{identity.node.name}', which is not "
+                "attached to it (its identity property does not reference that identity).",
+                node.urn,
+            )
 
 
 # --- certless-no-secrets-in-settings --------------------------------------------------------------

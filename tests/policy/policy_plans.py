@@ -169,6 +169,7 @@ class PlanBuilder:
                 },
             },
             dependencies=[identity["urn"]],
+            property_dependencies={"siteConfig": [identity["urn"]], "identity": [identity["urn"]]},
         )
 
     def container_app(self, name: str = "reports") -> None:

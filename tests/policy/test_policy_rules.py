@@ -324,6 +324,26 @@ def test_managed_identity_client_id_must_name_an_attached_identity(plan: dict[st
     ]
 
 
+def _as_app_service_returns_it(web: dict[str, Any]) -> None:
+    """App Service does not return app settings: the engine's outputs have none (azure-native 3.29)."""
+    del web["outputs"]["siteConfig"]["appSettings"]
+
+
+def test_without_app_settings_in_outputs_the_wiring_decides(plan: dict[str, Any]) -> None:
+    web = find(plan, "orders-web", "WebApp")
+    _as_app_service_returns_it(web)
+    assert review(plan).violations == []
+    web["property_dependencies"]["siteConfig"] = [find(plan, "reports-id")["urn"]]
+    assert only(review(plan), "certless-compute-names-attached-identity") == [
+        (
+            "mandatory",
+            "orders-web",
+            "'orders-web': siteConfig takes a value from identity 'reports-id', which is not attached to it "
+            "(its identity property does not reference that identity).",
+        )
+    ]
+
+
 def test_principal_id_instead_of_client_id_in_container_env(plan: dict[str, Any]) -> None:
     app = find(plan, "reports-app", "ContainerApp")
     set_prop(app, "template.containers.0.env.4.value", IDS["reports"][0])

@@ -13,7 +13,8 @@ import hashlib
 import shutil
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +41,14 @@ class SigningKey:
     private_key: rsa.RSAPrivateKey
     kid: str
     jwk: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)  # JOSE header fields besides typ/alg/kid
 
-    @property
+    @cached_property
     def public_key(self) -> rsa.RSAPublicKey:
         return self.private_key.public_key()
 
-    def sign(self, claims: dict[str, Any], extra_headers: dict[str, str] | None = None) -> str:
-        headers = {"typ": "JWT", "kid": self.kid, **(extra_headers or {})}
+    def sign(self, claims: dict[str, Any]) -> str:
+        headers = {"typ": "JWT", **self.headers, "kid": self.kid}
         return jwt.encode(claims, self.private_key, algorithm="RS256", headers=headers)
 
 
@@ -89,7 +91,7 @@ def entra_signing_key(index: int = 0) -> SigningKey:
         "e": _int_b64url(numbers.e),
         "x5c": [base64.b64encode(der).decode("ascii")],
     }
-    return SigningKey(key, x5t, jwk)
+    return SigningKey(key, x5t, jwk, {"x5t": x5t})  # Entra's tokens carry both x5t and kid
 
 
 def cluster_signing_key(index: int) -> SigningKey:

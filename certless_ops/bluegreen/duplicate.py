@@ -251,6 +251,5 @@ def _plan_colour(
         if owner_ref is None:
             raise
         raise UserError(
-            f"stack {stack!r} cannot be planned against the outputs of its owner stack {owner_ref!r} "
-            f"(does the owner export everything the colour stack reads?): {exc}"
+            f"stack {stack!r} cannot be planned against the outputs of its owner stack {owner_ref!r}: {exc}"
         ) from None

@@ -257,9 +257,8 @@ def test_refuses_when_the_owner_does_not_export_what_the_colour_reads(project: P
     with pytest.raises(UserError) as err:
         prepare(DuplicateRequest(project, "prod", "green"), FakePlanner(colour=colour))
     assert str(err.value) == (
-        "stack 'prod-green' cannot be planned against the outputs of its owner stack 'prod' (does the owner "
-        "export everything the colour stack reads?): the program failed: Required output 'identities' does "
-        "not exist on stack 'prod'"
+        "stack 'prod-green' cannot be planned against the outputs of its owner stack 'prod': the program "
+        "failed: Required output 'identities' does not exist on stack 'prod'"
     )
 
 

@@ -161,3 +161,20 @@ def test_policy_review_of_the_real_owner_plan(tmp_path: Path) -> None:
         "ServicePrincipal",
         "ApplicationFederatedIdentityCredential",
     }
+
+
+def test_duplicate_refuses_an_owner_that_does_not_export_the_shared_layer(tmp_path: Path) -> None:
+    from certless_ops.errors import UserError
+
+    project = scratch_project(tmp_path)
+    blue, _ = plans_of(project)  # writes Pulumi.shop-green.yaml, which references acme/certless/shop
+    stale = {**blue, "outputs": {k: v for k, v in blue["outputs"].items() if k != "sharedIdentity"}}
+    request = DuplicateRequest(project, "shop-green", "blue", owner_plan=stale)
+    with pytest.raises(UserError) as err:
+        prepare(request, offline_planner(project))
+    message = str(err.value)
+    assert message.startswith(
+        "stack 'shop-green' cannot be planned against the outputs of its owner stack 'acme/certless/shop':"
+    )
+    assert "has no output 'sharedIdentity'" in message
+    assert not (project / "Pulumi.shop-blue.yaml").exists()

@@ -113,8 +113,12 @@ def _wait_for(lines: queue.Queue[str], text: str, seen: list[str], timeout: floa
     pytest.fail(f"the demo never printed {text!r}; it printed:\n{''.join(seen)}")
 
 
-@pytest.mark.parametrize("when", ["while-running", "while-starting"])
-def test_ctrl_c_stops_everything(demo_env: DemoRun, plans: dict[str, Plan], when: str) -> None:
+@pytest.mark.parametrize(
+    ("when", "signum"),
+    [("while-running", signal.SIGINT), ("while-starting", signal.SIGINT), ("while-running", signal.SIGTERM)],
+    ids=["ctrl-c-while-running", "ctrl-c-while-starting", "sigterm-while-running"],
+)
+def test_ctrl_c_stops_everything(demo_env: DemoRun, plans: dict[str, Plan], when: str, signum: int) -> None:
     proc = subprocess.Popen(
         _demo("--plan", str(plans["dev"].path), "--keep-running"),
         cwd=REPO_ROOT,
@@ -133,7 +137,7 @@ def test_ctrl_c_stops_everything(demo_env: DemoRun, plans: dict[str, Plan], when
             assert running and files, "the demo should have Azurite and its temp dir while it runs"
         else:
             _wait_for(lines, "Stack dev (tenant", seen)  # the emulator and Azurite are starting now
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         assert proc.wait(timeout=60) == 130
     finally:
         if proc.poll() is None:

@@ -44,7 +44,13 @@ def _serve_parser() -> argparse.ArgumentParser:
     src.add_argument("--plan", type=Path, help="offline plan JSON (certless.plan/v1)")
     src.add_argument("--records", type=Path, help="records JSON (certless.emulator-records/v1)")
     p.add_argument("--host", default="127.0.0.1", help="bind address; only 127.0.0.1 is accepted")
-    p.add_argument("--state", type=Path, default=None, help="state file for 'env' (default: %(default)s)")
+    p.add_argument(
+        "--ports",
+        default="0,0,0",
+        metavar="ENTRA,IMDS,APPSERVICE",
+        help="fixed ports (0 = any free port), e.g. 8443,8080,8081 for stable settings",
+    )
+    p.add_argument("--state", type=Path, default=None, help="state file for 'env'")
     p.add_argument(
         "--fault",
         action="append",
@@ -109,7 +115,9 @@ def serve(argv: Sequence[str]) -> int:
     state_path.parent.mkdir(parents=True, exist_ok=True)
     work_dir = state_path.parent / f"emulator-{os.getpid()}"
     limits = None if args.no_rate_limit else IdentityLimits()
-    emu = Emulator(records, faults=faults, identity_limits=limits, host=bind, work_dir=work_dir)
+    emu = Emulator(
+        records, faults=faults, identity_limits=limits, host=bind, ports=_ports(args.ports), work_dir=work_dir
+    )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -151,6 +159,16 @@ def serve(argv: Sequence[str]) -> int:
         shutil.rmtree(work_dir, ignore_errors=True)  # the projected token files
         print("emulator stopped", flush=True)
     return 0
+
+
+def _ports(text: str) -> tuple[int, int, int]:
+    parts = text.split(",")
+    if len(parts) != 3 or not all(p.strip().isdigit() and int(p) <= 65535 for p in parts):
+        raise RecordsError(
+            "--ports", repr(text), "three port numbers ENTRA,IMDS,APPSERVICE (0 = any free port)"
+        )
+    entra, imds, appservice = (int(p) for p in parts)
+    return entra, imds, appservice
 
 
 def _write_private(path: Path, text: str) -> None:

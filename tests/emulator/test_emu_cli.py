@@ -165,3 +165,19 @@ def test_env_refuses_a_different_plan(served, tmp_path):
     assert result.returncode == 2
     assert "--plan: got" in result.stderr
     assert os.environ.get("IDENTITY_HEADER") is None
+
+
+def test_port_in_use_and_bad_ports_are_clear():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli("--plan", str(PLAN), "--ports", f"{port},0,0")
+    assert result.returncode == 2
+    assert "cannot listen on 127.0.0.1" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = run_cli("--plan", str(PLAN), "--ports", "8443,http")
+    assert result.returncode == 2
+    assert "--ports: got '8443,http', expected three port numbers" in result.stderr

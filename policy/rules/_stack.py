@@ -85,7 +85,9 @@ def _identity_for_fic(node: Node, identities: list[Identity]) -> Identity | None
     """The user-assigned identity a managed-identity FIC is created under.
 
     Preferred: the engine's property dependency of ``resourceName`` on the identity. Else the
-    ``resourceName`` value matched against the identities' names (same resource group when known).
+    identity's name, from ``resourceName`` (an input, not always among the outputs) or from the FIC's
+    ARM ID ``.../userAssignedIdentities/<name>/federatedIdentityCredentials/<fic>``, matched against
+    the identities' names (same resource group when known).
     """
     deps = node.resource.property_dependencies.get("resourceName") or []
     for dep in deps:
@@ -94,6 +96,15 @@ def _identity_for_fic(node: Node, identities: list[Identity]) -> Identity | None
                 return identity
     parent_name = dig(node.props, "resourceName")
     group = dig(node.props, "resourceGroupName")
+    arm_id = dig(node.props, "id")
+    if not isinstance(parent_name, str) and isinstance(arm_id, str):
+        parts = arm_id.split("/")
+        lowered = [p.lower() for p in parts]
+        if "userassignedidentities" in lowered:
+            at = lowered.index("userassignedidentities")
+            parent_name = parts[at + 1] if at + 1 < len(parts) else None
+            if "resourcegroups" in lowered:
+                group = parts[lowered.index("resourcegroups") + 1]
     if not isinstance(parent_name, str):
         return None
     matches = [i for i in identities if dig(i.node.props, "name") == parent_name]

@@ -17,6 +17,8 @@ from policy_plans import (
     DELETE,
     ENTRA_ISSUER,
     IDS,
+    RG,
+    SUB,
     TENANT,
     PlanBuilder,
     find,
@@ -300,6 +302,22 @@ def test_parallel_fics_under_one_identity_are_reported(plan: dict[str, Any]) -> 
             "depends_on.",
         )
     ]
+
+
+def test_the_parent_identity_is_found_from_the_arm_id_alone(plan: dict[str, Any]) -> None:
+    """Outputs as azure-native returns them: no resourceName, no property dependency, an ARM ID."""
+    _more_identity_fics(plan, 1, chained=False)
+    for name in ("billing-cluster", "billing-extra-0"):
+        fic = find(plan, name)
+        fic["property_dependencies"] = {}
+        for key in ("resourceName", "resourceGroupName"):
+            del fic["outputs"][key]
+        fic["outputs"]["id"] = (
+            f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.ManagedIdentity/"
+            f"userAssignedIdentities/id-billing/federatedIdentityCredentials/{name}"
+        )
+    found = only(review(plan), "certless-identity-fics-serialized")
+    assert [(level, name) for level, name, _ in found] == [("mandatory", "billing-extra-0")]
 
 
 def test_chained_fics_under_one_identity_pass(plan: dict[str, Any]) -> None:

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from certless import _http
+from emulator import Emulator
 
 from .support import HOST_VARS, FakeClock, build_records
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[object]:
-    from emulator import Emulator
-
+def emu() -> Iterator[Emulator]:
     # No IMDS rate limit: fault tests retry through a fake clock, i.e. without really waiting, and
     # would trip the emulator's (realistic) 20 requests/s limit. Scripted 429s cover throttling.
     with Emulator(build_records(), identity_limits=None) as emulator:
@@ -24,11 +23,11 @@ def emu() -> Iterator[object]:
 
 
 @pytest.fixture
-def emulator(emu: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+def emulator(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     """The module's emulator, with faults, skew and counters reset and no host variables set."""
-    emu.faults.clear()  # type: ignore[attr-defined]
-    emu.clock_skew(0)  # type: ignore[attr-defined]
-    emu.reset_log()  # type: ignore[attr-defined]
+    emu.faults.clear()
+    emu.clock_skew(0)
+    emu.reset_log()
     for name in HOST_VARS:
         monkeypatch.delenv(name, raising=False)
     for name in list(os.environ):
@@ -39,11 +38,11 @@ def emulator(emu: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 
 
 @pytest.fixture
-def host(emulator: object, monkeypatch: pytest.MonkeyPatch):
+def host(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, str]]:
     """``host("appservice", "web")``: make this process look like that host running that workload."""
 
     def apply(kind: str, workload: str, **overrides: str) -> dict[str, str]:
-        env = emulator.host_env(host=kind, workload=workload)  # type: ignore[attr-defined]
+        env = emulator.host_env(host=kind, workload=workload)
         env.update(overrides)
         for k, v in env.items():
             monkeypatch.setenv(k, v)

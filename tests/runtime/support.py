@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 from certless import _http
+from emulator import Records
 
 TENANT = "7f4c2a10-3b1d-4e55-9a21-5c0d9e8b1a01"
 ISSUER = f"https://login.microsoftonline.com/{TENANT}/v2.0"
@@ -68,8 +69,8 @@ def azure_ad_env(
     return env
 
 
-def build_records():  # -> emulator.Records
-    from emulator import App, Cluster, FederatedCredential, Identity, Records, Workload
+def build_records() -> Records:
+    from emulator import App, Cluster, FederatedCredential, Identity, Workload
 
     identity = Identity(
         "id-web", IDS.identity, IDS.identity_principal, TENANT, resource_id="/subscriptions/x/id-web"

@@ -7,31 +7,39 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+from collections.abc import Callable
 
 import pytest
 
 from certless import _http, credential_from_settings
 from certless.errors import (
+    CertlessError,
     CredentialUnavailableError,
     IdentityEndpointError,
     NoCredentialError,
     TokenRequestError,
 )
+from emulator import Emulator
 
 from .support import IDS, ISSUER, STORAGE, FakeClock
 
+HostFn = Callable[..., dict[str, str]]
 
-def _source_error(exc: NoCredentialError) -> BaseException:
+
+def _source_error(exc: NoCredentialError) -> CertlessError:
     assert len(exc.failures) == 1
-    assert exc.failures[0].error is not None
-    return exc.failures[0].error
+    error = exc.failures[0].error
+    assert isinstance(error, CertlessError)
+    return error
 
 
 # ------------------------------------------------------------------------------------- identity endpoint
 
 
 @pytest.mark.parametrize("kind", ["vm", "appservice"])
-def test_transient_statuses_are_retried_until_the_endpoint_answers(emulator, host, clock, kind):
+def test_transient_statuses_are_retried_until_the_endpoint_answers(
+    emulator: Emulator, host: HostFn, clock: FakeClock, kind: str
+) -> None:
     endpoint = "imds" if kind == "vm" else "appservice"
     host(kind, "web")
     emulator.faults.script(endpoint, [404, 410, "429:retry-after=3", 500, 503])
@@ -43,7 +51,7 @@ def test_transient_statuses_are_retried_until_the_endpoint_answers(emulator, hos
     assert emulator.counters["entra-token"] == 1
 
 
-def test_410_is_retried_for_at_least_70_seconds(emulator, host, clock):
+def test_410_is_retried_for_at_least_70_seconds(emulator: Emulator, host: HostFn, clock: FakeClock) -> None:
     host("vm", "web")
     emulator.faults.script("imds", [410] * 5)
     with credential_from_settings(clock=clock) as credential:
@@ -57,7 +65,9 @@ def test_410_is_retried_for_at_least_70_seconds(emulator, host, clock):
     assert 70 <= sum(clock.sleeps) <= _http.IDENTITY_POLICY.total_budget
 
 
-def test_persistent_5xx_gives_up_within_a_bounded_time_with_a_clear_error(emulator, host, clock):
+def test_persistent_5xx_gives_up_within_a_bounded_time_with_a_clear_error(
+    emulator: Emulator, host: HostFn, clock: FakeClock
+) -> None:
     host("vm", "web")
     emulator.faults.script("imds", [500] * 50)
     with credential_from_settings(clock=clock) as credential, pytest.raises(NoCredentialError) as info:
@@ -72,7 +82,9 @@ def test_persistent_5xx_gives_up_within_a_bounded_time_with_a_clear_error(emulat
 
 
 @pytest.mark.parametrize("fault", ["timeout=3s", "reset"])
-def test_timeouts_and_resets_are_retried(emulator, host, clock, monkeypatch, fault):
+def test_timeouts_and_resets_are_retried(
+    emulator: Emulator, host: HostFn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
     quick = dataclasses.replace(_http.IDENTITY_POLICY, timeout=0.3)
     host("vm", "web")
     emulator.faults.script("imds", [fault])
@@ -82,7 +94,9 @@ def test_timeouts_and_resets_are_retried(emulator, host, clock, monkeypatch, fau
     assert emulator.counters["entra-token"] == 1
 
 
-def test_malformed_answer_is_reported_not_crashed_on(emulator, host, clock):
+def test_malformed_answer_is_reported_not_crashed_on(
+    emulator: Emulator, host: HostFn, clock: FakeClock
+) -> None:
     host("vm", "web")
     emulator.faults.script("imds", ["malformed"])
     with credential_from_settings(clock=clock) as credential, pytest.raises(NoCredentialError) as info:
@@ -90,30 +104,34 @@ def test_malformed_answer_is_reported_not_crashed_on(emulator, host, clock):
     assert "not JSON" in str(info.value)
 
 
-def test_identity_not_assigned_to_the_host_names_the_identity_and_the_fix(emulator, host, clock):
+def test_identity_not_assigned_to_the_host_names_the_identity_and_the_fix(
+    emulator: Emulator, host: HostFn, clock: FakeClock
+) -> None:
     host("vm", "web", AzureAd__ClientCredentials__0__ManagedIdentityClientId=IDS.other_identity)
     with credential_from_settings(clock=clock) as credential, pytest.raises(NoCredentialError) as info:
         credential.get_token(STORAGE)
     error = _source_error(info.value)
     assert isinstance(error, IdentityEndpointError) and error.status == 400
-    assert IDS.other_identity in error.fix
-    assert "ManagedIdentityClientId" in error.fix
+    assert IDS.other_identity in (error.fix or "")
+    assert "ManagedIdentityClientId" in (error.fix or "")
     assert clock.sleeps == []  # a 400 is not transient: no retries
 
 
 def test_several_identities_and_none_chosen_says_set_managed_identity_client_id(
-    emulator, host, clock, monkeypatch
-):
+    emulator: Emulator, host: HostFn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     host("vm", "web")
     monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.imds_url)  # the VM with every identity
     monkeypatch.delenv("AzureAd__ClientCredentials__0__ManagedIdentityClientId")
     with credential_from_settings(clock=clock) as credential, pytest.raises(NoCredentialError) as info:
         credential.get_token(STORAGE)
     error = _source_error(info.value)
-    assert "Several identities" in error.fix and "ManagedIdentityClientId" in error.fix
+    assert "Several identities" in (error.fix or "") and "ManagedIdentityClientId" in (error.fix or "")
 
 
-def test_no_identity_endpoint_at_all_says_configure_a_fallback(emulator, host, clock, monkeypatch):
+def test_no_identity_endpoint_at_all_says_configure_a_fallback(
+    emulator: Emulator, host: HostFn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
@@ -126,7 +144,9 @@ def test_no_identity_endpoint_at_all_says_configure_a_fallback(emulator, host, c
     assert "fallback" in (error.fix or "")
 
 
-def test_transient_token_endpoint_failures_are_retried(emulator, host, clock):
+def test_transient_token_endpoint_failures_are_retried(
+    emulator: Emulator, host: HostFn, clock: FakeClock
+) -> None:
     host("appservice", "web")
     emulator.faults.script("entra-token", ["503", "429:retry-after=2"])
     with credential_from_settings(clock=clock) as credential:
@@ -138,7 +158,9 @@ def test_transient_token_endpoint_failures_are_retried(emulator, host, clock):
 # ---------------------------------------------------------------------------------------------- Entra
 
 
-def test_expired_assertion_is_retried_once_then_explained(emulator, host, clock):
+def test_expired_assertion_is_retried_once_then_explained(
+    emulator: Emulator, host: HostFn, clock: FakeClock
+) -> None:
     host("aks-direct", "ingest")
     emulator.clock_skew(2 * 3600)  # Entra's clock is two hours ahead: the token file looks expired to it
     with credential_from_settings(clock=clock) as credential, pytest.raises(TokenRequestError) as info:
@@ -150,7 +172,9 @@ def test_expired_assertion_is_retried_once_then_explained(emulator, host, clock)
     assert emulator.counters["entra-token"] == 2  # the one retry with a freshly read assertion
 
 
-def test_a_rejected_assertion_is_replaced_by_a_fresh_one_once(emulator, host, clock):
+def test_a_rejected_assertion_is_replaced_by_a_fresh_one_once(
+    emulator: Emulator, host: HostFn, clock: FakeClock
+) -> None:
     host("appservice", "web")
     with credential_from_settings(clock=clock) as credential:
         credential.get_token(STORAGE)  # the identity token (the assertion) is now cached
@@ -162,20 +186,24 @@ def test_a_rejected_assertion_is_replaced_by_a_fresh_one_once(emulator, host, cl
     assert emulator.counters["appservice"] == 2
 
 
-def test_fic_mismatch_shows_the_assertion_issuer_subject_and_audience(emulator, host, clock):
+def test_fic_mismatch_shows_the_assertion_issuer_subject_and_audience(
+    emulator: Emulator, host: HostFn, clock: FakeClock
+) -> None:
     host("appservice", "lonely")
     with credential_from_settings(clock=clock) as credential, pytest.raises(TokenRequestError) as info:
         credential.get_token(STORAGE)
     error = info.value
     assert error.aadsts == 70021
-    assert IDS.other_principal in error.fix  # the subject the FIC must carry
-    assert ISSUER in error.fix
-    assert "api://AzureADTokenExchange" in error.fix
-    assert "principal (object) ID" in error.fix
-    assert error.correlation_id in str(error)
+    assert IDS.other_principal in (error.fix or "")  # the subject the FIC must carry
+    assert ISSUER in (error.fix or "")
+    assert "api://AzureADTokenExchange" in (error.fix or "")
+    assert "principal (object) ID" in (error.fix or "")
+    assert str(error.correlation_id) in str(error)
 
 
-def test_fic_propagation_is_retried_when_opted_in_with_fresh_requests(emulator, host):
+def test_fic_propagation_is_retried_when_opted_in_with_fresh_requests(
+    emulator: Emulator, host: HostFn
+) -> None:
     clock = FakeClock(scale=0.3)  # Entra's propagation delay runs on real time: sleep 30 % of each wait
     emulator.faults.fic_propagation(1.0)
     emulator.add_federated_credential(
@@ -189,7 +217,9 @@ def test_fic_propagation_is_retried_when_opted_in_with_fresh_requests(emulator, 
     assert clock.sleeps == [5.0]
 
 
-def test_fic_propagation_is_not_retried_unless_opted_in(emulator, host, clock):
+def test_fic_propagation_is_not_retried_unless_opted_in(
+    emulator: Emulator, host: HostFn, clock: FakeClock
+) -> None:
     emulator.faults.fic_propagation(600)
     emulator.add_federated_credential(
         IDS.app_unfederated, name="new", issuer=ISSUER, subject=IDS.other_principal
@@ -198,20 +228,24 @@ def test_fic_propagation_is_not_retried_unless_opted_in(emulator, host, clock):
     with credential_from_settings(clock=clock) as credential, pytest.raises(TokenRequestError) as info:
         credential.get_token(STORAGE)
     assert info.value.aadsts == 70021
-    assert "FicPropagationRetrySeconds" in info.value.fix
+    assert "FicPropagationRetrySeconds" in (info.value.fix or "")
     assert emulator.counters["entra-token"] == 1
 
 
-def test_unknown_client_id_is_700016_with_client_and_tenant_in_the_fix(emulator, host, clock):
+def test_unknown_client_id_is_700016_with_client_and_tenant_in_the_fix(
+    emulator: Emulator, host: HostFn, clock: FakeClock
+) -> None:
     unknown = "00000000-1111-2222-3333-444444444444"
     host("appservice", "web", AzureAd__ClientId=unknown)
     with credential_from_settings(clock=clock) as credential, pytest.raises(TokenRequestError) as info:
         credential.get_token(STORAGE)
     assert info.value.aadsts == 700016
-    assert unknown in info.value.fix and IDS.tenant in info.value.fix
+    assert unknown in (info.value.fix or "") and IDS.tenant in (info.value.fix or "")
 
 
-def test_wrong_client_secret_is_7000215_and_the_secret_is_never_shown(emulator, host, clock, certless_logs):
+def test_wrong_client_secret_is_7000215_and_the_secret_is_never_shown(
+    emulator: Emulator, host: HostFn, clock: FakeClock, certless_logs: pytest.LogCaptureFixture
+) -> None:
     secret = "wrong-secret-value-123456789"
     host(
         "appservice",
@@ -227,7 +261,9 @@ def test_wrong_client_secret_is_7000215_and_the_secret_is_never_shown(emulator, 
     assert any("client secret" in r.getMessage() and r.levelname == "WARNING" for r in certless_logs.records)
 
 
-def test_right_client_secret_works_for_local_development(emulator, host, clock):
+def test_right_client_secret_works_for_local_development(
+    emulator: Emulator, host: HostFn, clock: FakeClock
+) -> None:
     host(
         "appservice",
         "web",

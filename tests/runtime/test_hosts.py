@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from azure.core.credentials import AccessToken, AccessTokenInfo
 
 from certless import _jwt, credential_from_settings
+from emulator import Emulator
 
 from .support import IDS, STORAGE
 
@@ -17,11 +20,13 @@ HOSTS = [
     ("aks-direct", "ingest", None),
 ]
 
+HostFn = Callable[..., dict[str, str]]
+
 
 @pytest.mark.parametrize(("kind", "workload", "identity_endpoint"), HOSTS)
 def test_each_host_kind_gets_an_app_token_with_one_request_per_hop(
-    emulator, host, kind, workload, identity_endpoint
-):
+    emulator: Emulator, host: HostFn, kind: str, workload: str, identity_endpoint: str | None
+) -> None:
     host(kind, workload)
     with credential_from_settings() as credential:
         token = credential.get_token(STORAGE)
@@ -43,7 +48,7 @@ def test_each_host_kind_gets_an_app_token_with_one_request_per_hop(
     assert counters["entra-discovery"] <= 1
 
 
-def test_get_token_info_has_the_same_token_shape(emulator, host):
+def test_get_token_info_has_the_same_token_shape(emulator: Emulator, host: HostFn) -> None:
     host("appservice", "web")
     with credential_from_settings() as credential:
         info = credential.get_token_info(STORAGE)
@@ -53,18 +58,25 @@ def test_get_token_info_has_the_same_token_shape(emulator, host):
     assert info.token not in repr(info)
 
 
-def test_assertion_for_the_app_is_the_identity_token_with_the_exchange_audience(emulator, host):
+def test_assertion_for_the_app_is_the_identity_token_with_the_exchange_audience(
+    emulator: Emulator, host: HostFn
+) -> None:
     host("appservice", "web")
     with credential_from_settings() as credential:
         credential.get_token(STORAGE)
-        claims = credential.selected_source.assertion_claims()
+        source = credential.selected_source
+        assert source is not None
+        claims = source.assertion_claims()
+        assert claims is not None
     assert claims["sub"] == IDS.identity_principal
     assert claims["iss"].endswith("/v2.0")
     token_requests = [r for r in emulator.requests if r.get("endpoint") == "appservice"]
     assert token_requests and all(r.get("resource") == "api://AzureADTokenExchange" for r in token_requests)
 
 
-def test_a_second_credential_in_the_same_process_does_not_repeat_oidc_discovery(emulator, host):
+def test_a_second_credential_in_the_same_process_does_not_repeat_oidc_discovery(
+    emulator: Emulator, host: HostFn
+) -> None:
     host("appservice", "web")
     for _ in range(3):
         with credential_from_settings() as credential:
@@ -73,7 +85,7 @@ def test_a_second_credential_in_the_same_process_does_not_repeat_oidc_discovery(
     assert emulator.counters["entra-token"] == 3
 
 
-def test_tokens_for_different_scopes_are_cached_separately(emulator, host):
+def test_tokens_for_different_scopes_are_cached_separately(emulator: Emulator, host: HostFn) -> None:
     host("vm", "web")
     with credential_from_settings() as credential:
         storage = credential.get_token(STORAGE)

@@ -373,3 +373,19 @@ def test_403_unreachable_from_the_identity_endpoint_means_no_azure_host(
     error = info.value.failures[0].error
     assert isinstance(error, CredentialUnavailableError)
     assert "fallback" in (error.fix or "")
+
+
+def test_a_rotated_token_file_is_read_again(emulator: Emulator, host: HostFn) -> None:
+    env = host("aks-direct", "ingest")
+    with credential_from_settings() as credential:
+        credential.get_token(STORAGE)
+        source = credential.selected_source
+        assert source is not None
+        before = _jwt.fingerprint(source.assertion())  # type: ignore[attr-defined]
+        # kubelet's rotation: a new token replaces the file
+        emulator.project_service_account_token(
+            "aks-prod", "ingest", "ingest-sa", env["AZURE_FEDERATED_TOKEN_FILE"]
+        )
+        after = _jwt.fingerprint(source.assertion())  # type: ignore[attr-defined]
+        assert credential.get_token("https://vault.azure.net/.default").token
+    assert before != after

@@ -15,6 +15,7 @@ from ._props import (
     APP_FIC,
     APP_FLEX_FIC,
     CONTAINER_APP,
+    GUID_RE,
     IDENTITY,
     IDENTITY_FIC,
     UNKNOWN,
@@ -78,6 +79,8 @@ class StackView:
     cluster_issuers: list[Any] = field(default_factory=list)
     # principal ID of a system-assigned identity -> the compute that owns it
     system_principals: dict[str, Node] = field(default_factory=dict)
+    # principal IDs another stack exports through a StackReference (an adopted identity layer)
+    referenced_principals: set[str] = field(default_factory=set)
     by_urn: dict[str, Node] = field(default_factory=dict)
 
 
@@ -113,6 +116,20 @@ def _identity_for_fic(node: Node, identities: list[Identity]) -> Identity | None
     return matches[0] if len(matches) == 1 else None
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
+def _exported_principals(value: Any, key: str = "") -> set[str]:
+    """GUIDs under keys naming a principal ID (e.g. ``identityPrincipalId``) in a stack's exports."""
+    if isinstance(value, dict):
+        return {p for k, v in value.items() for p in _exported_principals(v, str(k))}
+    if isinstance(value, list):
+        return {p for v in value for p in _exported_principals(v, key)}
+    if isinstance(value, str) and "principalid" in key.lower() and GUID_RE.match(value):
+        return {value}
+    return set()
+
+
 def build(resources: Iterable[PolicyResource]) -> StackView:
     view = StackView(nodes=[Node(r) for r in resources])
     view.by_urn = {n.urn: n for n in view.nodes}
@@ -129,6 +146,8 @@ def build(resources: Iterable[PolicyResource]) -> StackView:
             )
         elif node.type == AKS_CLUSTER:
             view.cluster_issuers.append(dig(node.props, "oidcIssuerProfile", "issuerUrl"))
+        elif node.type == STACK_REFERENCE:
+            view.referenced_principals |= _exported_principals(dig(node.props, "outputs"))
         elif node.type == AKS_BINDING:
             # The issuer the program read from the cluster through the AKS API (an invoke, which policy
             # packs cannot see), registered as the binding component's output.

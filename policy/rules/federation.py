@@ -224,6 +224,8 @@ def _subject_is_identity(args: StackValidationArgs, report: ReportViolation) -> 
         subject = fic.subject
         if not isinstance(subject, str) or subject in principals or subject in view.system_principals:
             continue
+        if subject in view.referenced_principals:
+            continue  # an identity the owner stack of the shared layer exports
         if subject in clients:
             identity = clients[subject]
             principal = f" {identity.principal_id}" if isinstance(identity.principal_id, str) else ""

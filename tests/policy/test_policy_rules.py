@@ -234,6 +234,30 @@ def test_subject_that_is_no_identity_of_the_stack_is_reported(plan: dict[str, An
     ]
 
 
+def test_a_principal_exported_by_the_referenced_owner_stack_counts_as_adopted(
+    plan: dict[str, Any],
+) -> None:
+    shared = "8b9c0d1e-2f3a-4b5c-8d6e-7f8091a2b3c4"
+    set_prop(find(plan, "reports-fic"), "subject", shared)
+    assert only(review(plan), "certless-app-fic-trusts-user-assigned-identity")
+    ref_type = "pulumi:pulumi:StackReference"
+    outputs = {
+        "workloads": {"reports": {"identityPrincipalId": shared, "identityClientId": IDS["orders"][1]}}
+    }
+    plan["resources"].append(
+        {
+            "urn": f"urn:pulumi:prod::certless::{ref_type}::org/certless/shared",
+            "type": ref_type,
+            "name": "org/certless/shared",
+            "custom": True,
+            "read": True,
+            "inputs": {"name": "org/certless/shared"},
+            "outputs": {"name": "org/certless/shared", "outputs": outputs},
+        }
+    )
+    assert review(plan).violations == []
+
+
 def test_system_assigned_principal_gives_only_an_advisory(plan: dict[str, Any]) -> None:
     web = find(plan, "orders-web", "WebApp")
     system_principal = "7a8b9c0d-1e2f-4a3b-9c4d-5e6f7a8b9c0d"

@@ -112,6 +112,7 @@ def prepare(request: DuplicateRequest, planner: Planner) -> DuplicateResult:
                 "pass --org ORG to write the fully qualified org/project/stack name"
             )
     ownership.set_color(new.config, color, project)
+    notes.extend(_shared_namespace_notes(new.config, project))
     header = (
         f"# Written by `python -m certless_ops duplicate --from {request.source} --color {color}` from "
         f"{source.path.name}:\n# same settings, colour {color!r}, shared identity layer "
@@ -253,3 +254,22 @@ def _plan_colour(
         raise UserError(
             f"stack {stack!r} cannot be planned against the outputs of its owner stack {owner_ref!r}: {exc}"
         ) from None
+
+
+def _shared_namespace_notes(config: Mapping[str, Any], project: str | None) -> list[str]:
+    """AKS workloads whose namespace both colours would create on the same cluster."""
+    workloads = ownership.get(config, ownership.WORKLOADS, project)
+    notes: list[str] = []
+    if not isinstance(workloads, Mapping):
+        return notes
+    for name, workload in workloads.items():
+        aks = workload.get("aks") if isinstance(workload, Mapping) else None
+        if not isinstance(aks, Mapping) or aks.get("createNamespace") is False:
+            continue
+        notes.append(
+            f"workload {name!r} creates namespace {aks.get('namespace')!r} on cluster "
+            f"{aks.get('clusterName')!r} in both colours: destroying one colour would delete the "
+            "namespace with the other's pods. Give the new colour its own cluster (aks.clusterName), or "
+            "set aks.createNamespace: false in both stacks and create the namespace outside them"
+        )
+    return notes

@@ -102,9 +102,11 @@ def _summary(result: DuplicateResult, *, written: bool, out: Any) -> None:
         print(f"  FICs after the release: {count.explain()}, limit 20", file=out)
     for note in result.notes:
         print(f"  note: {note}", file=out)
+    owner = result.owner_ref.rsplit("/", 1)[-1] if result.owner_ref else None
+    owner_arg = f" --owner {owner}" if owner and owner != result.source else ""
     print(
         f"next: pulumi stack init {result.target} && pulumi up -s {result.target}, then "
-        f"python -m certless_ops bluegreen-check --blue {result.source} --green {result.target} "
+        f"python -m certless_ops bluegreen-check --blue {result.source} --green {result.target}{owner_arg} "
         "(docs/blue-green.md)",
         file=out,
     )

@@ -210,6 +210,20 @@ def test_refuses_more_than_twenty_fics_on_the_identity_explaining_the_count(proj
     assert "one FIC per AKS workload on the identity" in message
 
 
+def test_aks_workload_creating_its_namespace_in_both_colours_gets_a_note(project: Path) -> None:
+    (project / "Pulumi.prod.yaml").write_text(
+        PROD.replace(
+            "      kind: appservice\n",
+            "      kind: aks\n      aks:\n        clusterName: aks-shop\n        namespace: orders\n",
+        )
+    )
+    result = prepare(DuplicateRequest(project, "prod", "green"), FakePlanner())
+    assert any(
+        n.startswith("workload 'orders' creates namespace 'orders' on cluster 'aks-shop' in both colours")
+        for n in result.notes
+    )
+
+
 def test_within_the_limit_reports_the_count(project: Path) -> None:
     planner = FakePlanner(
         owner=pb.owner_plan(aks=True), colour=lambda stack: pb.colour_plan(stack=stack, aks=True)

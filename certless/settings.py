@@ -47,7 +47,6 @@ SUPPORTED_SOURCE_TYPES = (
     "Base64Encoded",
     "ClientSecret",
 )
-SECRET_KEYS = frozenset({"clientsecret", "certificatepassword", "base64encodedvalue"})
 _NON_TENANTS = frozenset({"common", "organizations", "consumers"})
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}$")
@@ -447,10 +446,3 @@ def _is_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return None
-
-
-def redact(key: str, value: str | None) -> str | None:
-    """The value to show for a key in messages: secrets become ``<redacted>``."""
-    if value is None:
-        return None
-    return "<redacted>" if key.rsplit(":", 1)[-1].lower() in SECRET_KEYS else value

@@ -172,7 +172,7 @@ def test_expired_assertion_is_retried_once_then_explained(
     assert emulator.counters["entra-token"] == 2  # the one retry with a freshly read assertion
 
 
-def test_a_rejected_assertion_is_replaced_by_a_fresh_one_once(
+def test_a_not_yet_valid_assertion_is_replaced_by_a_fresh_one_once(
     emulator: Emulator, host: HostFn, clock: FakeClock
 ) -> None:
     host("appservice", "web")

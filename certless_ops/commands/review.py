@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -76,10 +77,15 @@ def run(args: argparse.Namespace) -> int:
         default = PACK_CONFIG_DIR / f"{plan.get('stack')}.json"
         config_path = default if default.is_file() else None
     config = load_pack_config(config_path, ALL_POLICIES) if config_path else PackConfig()
+    if config_path is not None and config_path.resolve().is_relative_to(Path.cwd()):
+        config_path = config_path.resolve().relative_to(Path.cwd())
 
     review = review_plan(plan, config)
     if args.json:
         print_json(review, sys.stdout, {"packConfig": str(config_path) if config_path else None})
     else:
-        print_table(review, Console(), str(config_path) if config_path else None)
+        # In CI logs (no terminal, no COLUMNS) rich would assume 80 columns and fold every message.
+        wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+        console = Console(width=160) if wide else Console()
+        print_table(review, console, str(config_path) if config_path else None)
     return 1 if review.mandatory else 0

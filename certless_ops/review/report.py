@@ -19,11 +19,11 @@ def print_json(review: Review, out: IO[str], extra: dict[str, object] | None = N
 
 def print_table(review: Review, console: Console, config_source: str | None) -> None:
     if review.violations:
-        table = Table(title=f"Policy violations - stack {review.stack}", show_lines=True)
+        table = Table(title=f"Policy violations - stack {review.stack}", show_lines=True, expand=True)
         table.add_column("Policy", style="bold", no_wrap=True)
         table.add_column("Enforcement", no_wrap=True)
-        table.add_column("Resource")
-        table.add_column("Message")
+        table.add_column("Resource", overflow="fold", ratio=1)
+        table.add_column("Message", overflow="fold", ratio=2)
         order = {"mandatory": 0, "advisory": 1}
         for v in sorted(review.violations, key=lambda v: (order.get(v.enforcement, 2), v.policy, v.urn)):
             level = "[red]mandatory[/red]" if v.enforcement == "mandatory" else "[yellow]advisory[/yellow]"

@@ -128,11 +128,21 @@ def _kind_of_hop(hop: Mapping[str, Any]) -> str:
     return "other"
 
 
+def _audiences(aud: object) -> list[str]:
+    # `aud` is a string or, in service-account tokens, a list of strings.
+    return [str(a) for a in aud] if isinstance(aud, list) else [str(aud)] if aud is not None else []
+
+
 def _audience_matches(aud: object, fic_audience: str) -> bool:
-    if aud == fic_audience:
-        return True
-    # Entra puts the token-exchange app's ID in `aud` and treats it as the same audience as its URI.
-    return fic_audience == TOKEN_EXCHANGE_AUDIENCE and aud == TOKEN_EXCHANGE_APP_ID
+    accepted = {fic_audience}
+    if fic_audience == TOKEN_EXCHANGE_AUDIENCE:
+        # Entra puts the token-exchange app's ID in `aud` and treats it as the same audience as its URI.
+        accepted.add(TOKEN_EXCHANGE_APP_ID)
+    return any(a in accepted for a in _audiences(aud))
+
+
+def _fic_owner(client_id: str, fics: list[Fic]) -> str:
+    return next((f.owner for f in fics if f.owner_client_id == client_id), "app")
 
 
 def _fic_table(assertion: Mapping[str, Any], client_id: str, fics: list[Fic]) -> Table:
@@ -155,7 +165,7 @@ def _fic_table(assertion: Mapping[str, Any], client_id: str, fics: list[Fic]) ->
         for key in ("iss", "sub", "aud"):
             table.add_row(key, str(assertion.get(key, "")), "-", _BAD)
         return table
-    aud = assertion.get("aud")
+    aud = ", ".join(_audiences(assertion.get("aud")))
     aud_note = " (the ID of api://AzureADTokenExchange)" if aud == TOKEN_EXCHANGE_APP_ID else ""
     table.add_row(
         "issuer",
@@ -170,7 +180,10 @@ def _fic_table(assertion: Mapping[str, Any], client_id: str, fics: list[Fic]) ->
         _OK if assertion.get("sub") == best.subject else _BAD,
     )
     table.add_row(
-        "audience", f"{aud}{aud_note}", best.audience, _OK if _audience_matches(aud, best.audience) else _BAD
+        "audience",
+        f"{aud}{aud_note}",
+        best.audience,
+        _OK if _audience_matches(assertion.get("aud"), best.audience) else _BAD,
     )
     return table
 
@@ -229,6 +242,9 @@ def hops(console: Console, trace: Mapping[str, Any], plan: Mapping[str, Any], ho
         if kind == "exchange":
             step += 1
             form = hop.get("form", {})
+            # Via-identity AKS exchanges twice: first for the identity's token, then for the app's.
+            owner = _fic_owner(str(form.get("client_id", "")), fics)
+            obtained = "the managed identity's token" if owner == "identity" else "the app's access token"
             form_table = Table(show_header=False, box=None, pad_edge=False)
             form_table.add_column(style="cyan", no_wrap=True)
             form_table.add_column(overflow="fold")
@@ -250,9 +266,13 @@ def hops(console: Console, trace: Mapping[str, Any], plan: Mapping[str, Any], ho
                     )
                 )
                 parts.append(
-                    _claims_table(hop["access_token_claims"], "access token claims (the token is not shown)")
+                    _claims_table(hop["access_token_claims"], f"{obtained}: claims (the token is not shown)")
                 )
-            console.print(Panel(Group(*parts), title=f"{step}. Token exchange at Entra", title_align="left"))
+            console.print(
+                Panel(
+                    Group(*parts), title=f"{step}. Token exchange at Entra for {obtained}", title_align="left"
+                )
+            )
             continue
         step += 1
         console.print(Panel(Group(*parts), title=f"{step}. {hop.get('method')} request", title_align="left"))

@@ -6,6 +6,7 @@ also when interrupted with Ctrl-C.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -23,7 +24,7 @@ import pytest
 from certless_ops.demo.chain import REPO_ROOT
 
 from .conftest import require_azurite
-from .support import JWT, Plan, processes_with_env
+from .support import JWT, Plan, processes_with_env, set_app_fic
 
 pytestmark = pytest.mark.e2e
 
@@ -71,9 +72,9 @@ def test_demo_shows_each_hop_then_stops_everything(demo_env: DemoRun) -> None:
         "Stack dev (tenant",
         "Managed identity token from the appservice identity endpoint",
         "identity token claims",
-        "Token exchange at Entra",
+        "Token exchange at Entra for the app's access token",
         "The assertion next to the federated credential",
-        "access token claims",
+        "the app's access token: claims",
         "BlobServiceClient → Azurite",
         "stopped the emulator and Azurite and removed the temp dir.",
     ]
@@ -149,6 +150,36 @@ def test_ctrl_c_stops_everything(demo_env: DemoRun, plans: dict[str, Plan], when
     output = "".join(seen)
     assert "Interrupted: stopped the emulator and Azurite and removed the temp dir." in output, output
     assert "Traceback" not in output
+    assert demo_env.leftovers() == ([], [])
+
+
+def test_demo_marks_the_field_that_differs_when_the_fic_is_wrong(
+    demo_env: DemoRun, plans: dict[str, Plan]
+) -> None:
+    plan = plans["dev"]
+    w = plan.workload("orders-web")
+    broken = demo_env.tmpdir.parent / f"broken-{demo_env.tmpdir.name}.json"
+    broken.write_text(json.dumps(plan.broken(set_app_fic("orders-web", subject=w["identityClientId"]))))
+    try:
+        proc = subprocess.run(
+            _demo("--plan", str(broken)),
+            cwd=REPO_ROOT,
+            env=demo_env.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        broken.unlink()
+    out = proc.stdout
+    assert proc.returncode == 1, proc.stderr + out
+    # Issuer and audience match; the subject row shows the principal ID presented vs the client ID trusted.
+    assert out.count("✓ match") == 2 and out.count("✗ differs") == 1
+    subject_row = next(line for line in out.splitlines() if "subject" in line and "differs" in line)
+    assert w["identityPrincipalId"] in subject_row and w["identityClientId"] in subject_row
+    assert "AADSTS70021" in out and "The app failed" in out
+    assert not JWT.search(out + proc.stderr)
     assert demo_env.leftovers() == ([], [])
 
 

@@ -60,8 +60,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     args = _parser().parse_args(argv)
-    if args.verbose:
-        logging.basicConfig(level=logging.INFO, format="certless: %(message)s", stream=sys.stderr)
+    if args.verbose:  # certless' own logger only: libraries below may log request details
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("certless: %(message)s"))
+        logger = logging.getLogger("certless")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
     if args.command == "token":
         return _token(args, out)
     return _doctor(args, out)

@@ -125,9 +125,13 @@ class Apps:
                 token_cache=msal.TokenCache(),
             )
         except TransportError as exc:
+            tls = not exc.retryable
             raise TokenRequestError(
                 f"Microsoft Entra at {authority} could not be reached for OIDC discovery ({exc}).",
-                fix="Check outbound HTTPS to the login host (firewall, proxy, DNS).",
+                fix="The server's certificate is not trusted: for a local emulator set AzureAd:CaBundle "
+                "to its CA file; behind a TLS-inspecting proxy set REQUESTS_CA_BUNDLE."
+                if tls
+                else "Check outbound HTTPS to the login host (firewall, proxy, DNS).",
             ) from None
         except ValueError as exc:
             text = str(exc)

@@ -59,9 +59,10 @@ class HttpStatusError(Exception):
 class TransportError(OSError):
     """No response: connection refused, reset, DNS failure or timeout."""
 
-    def __init__(self, message: str, *, timeout: bool = False) -> None:
+    def __init__(self, message: str, *, timeout: bool = False, retryable: bool = True) -> None:
         super().__init__(message)
         self.timeout = timeout
+        self.retryable = retryable  # False for TLS verification failures: retrying cannot help
 
 
 class Transport(Protocol):
@@ -121,6 +122,8 @@ class RequestsTransport:
             raise TransportError(
                 f"timed out after {timeout:g} s ({exc.__class__.__name__})", timeout=True
             ) from None
+        except requests.exceptions.SSLError as exc:
+            raise TransportError(_describe(exc), retryable=False) from None
         except requests.RequestException as exc:
             raise TransportError(_describe(exc)) from None
         return Response(r.status_code, r.text, dict(r.headers))
@@ -281,7 +284,7 @@ class HttpClient:
                     verify=self.verify,
                 )
             except TransportError as exc:
-                if not policy.retry_transport_errors:
+                if not (policy.retry_transport_errors and exc.retryable):
                     raise
                 failure = str(exc)
                 last_exc: TransportError | None = exc

@@ -389,3 +389,27 @@ def test_a_rotated_token_file_is_read_again(emulator: Emulator, host: HostFn) ->
         after = _jwt.fingerprint(source.assertion())  # type: ignore[attr-defined]
         assert credential.get_token("https://vault.azure.net/.default").token
     assert before != after
+
+
+def test_an_emulator_without_its_ca_bundle_fails_once_with_the_fix(
+    emulator: Emulator, host: HostFn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    host("appservice", "web")
+    monkeypatch.delenv("AzureAd__CaBundle")
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    empty = tmp_path / "none.pem"
+    empty.write_text("", encoding="utf-8")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(_certifi_or(empty)))
+    with credential_from_settings(clock=clock) as credential, pytest.raises(TokenRequestError) as info:
+        credential.get_token(STORAGE)
+    assert "AzureAd:CaBundle" in (info.value.fix or "")
+    assert clock.sleeps == []  # a TLS verification failure is not retried
+    assert emulator.counters["entra-discovery"] == 0
+
+
+def _certifi_or(fallback: Path) -> Path:
+    try:
+        import certifi
+    except ImportError:
+        return fallback
+    return Path(certifi.where())

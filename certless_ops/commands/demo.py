@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _choose_workload(workloads: dict[str, dict[str, Any]], wanted: str | None, stack: str) -> str:
+def _choose_workload(workloads: dict[str, dict[str, Any]], wanted: str | None, source: str) -> str:
     if not workloads:
-        raise UserError(f"stack {stack!r}: the plan has no workloads in outputs.workloads; nothing to demo")
+        raise UserError(f"{source}: the plan has no workloads in outputs.workloads; nothing to demo")
     if wanted is not None:
         if wanted not in workloads:
             raise UserError(
@@ -60,10 +61,25 @@ def _write_env_file(path: Path, env: dict[str, str]) -> None:
     path.touch(mode=0o600)
     with open(path, "w", encoding="utf-8") as fh:
         for key, value in sorted(env.items()):
-            fh.write(f"export {key}='{value}'\n")
+            fh.write(f"export {key}={shlex.quote(value)}\n")
 
 
 def run(args: argparse.Namespace) -> int:
+    from certless_ops.azurite import AzuriteError
+    from certless_ops.demo.chain import ChainError
+    from emulator import EmulatorError, RecordsError
+
+    try:
+        return _run(args)
+    except RecordsError as exc:
+        # The plan does not describe what the emulator needs (a hand-edited or foreign plan).
+        source = f"--plan {str(args.plan)!r}" if args.plan else f"the plan of stack {args.stack!r}"
+        raise UserError(f"{source}: {exc}") from None
+    except (ChainError, AzuriteError, EmulatorError) as exc:
+        raise UserError(str(exc)) from None
+
+
+def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from certless_ops.azurite import locate_azurite
@@ -83,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
                 ):
                     plan_path, plan = session.write_plan(args.stack, args.config_file)
             workloads = chain.workloads(plan)
-            name = _choose_workload(workloads, args.workload, str(plan.get("stack", args.stack)))
+            source = f"--plan {str(args.plan)!r}" if args.plan else f"stack {args.stack!r}"
+            name = _choose_workload(workloads, args.workload, source)
             render.plan_table(console, plan)
 
             with console.status("Starting the identity emulator and Azurite…"):

@@ -34,6 +34,7 @@ from ._props import (
 )
 
 CLIENT_ID = "certless-compute-names-attached-identity"
+CLIENT_ID_SET = "certless-compute-sets-identity-client-id"
 NO_SECRETS = "certless-no-secrets-in-settings"
 APP_SERVICE = "certless-app-service-hardening"
 
@@ -105,13 +106,7 @@ def _client_id(args: StackValidationArgs, report: ReportViolation) -> None:
             if value is UNKNOWN:
                 continue
             if not value:
-                if pod is None:
-                    report(
-                        f"'{node.name}' has a user-assigned identity but {key} is not set: the identity "
-                        "endpoint cannot tell which identity to use. Set it to the identity's client ID.",
-                        node.urn,
-                    )
-                continue
+                continue  # certless-compute-sets-identity-client-id reports it, from the inputs
             if value in attached:
                 continue
             if value in identities_by_principal:
@@ -127,6 +122,26 @@ def _client_id(args: StackValidationArgs, report: ReportViolation) -> None:
             else:
                 reason = f"matches no user-assigned identity {where}"
             report(f"'{node.name}': {key} = '{value}' {reason}.", node.urn)
+
+
+def _client_id_set(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """From the inputs, which every engine sends (App Service never returns its app settings)."""
+    if args.resource_type not in WEB_TYPES and args.resource_type != CONTAINER_APP:
+        return
+    props = plain(args.props)
+    identity_type = dig(props, "identity", "type")
+    if not isinstance(identity_type, str) or "userassigned" not in identity_type.replace(" ", "").lower():
+        return
+    for index, fields in sorted(client_credentials(settings_of(args.resource_type, props)).items()):
+        source = fields.get("sourcetype")
+        from_identity = isinstance(source, str) and source.lower() == FROM_MANAGED_IDENTITY
+        if from_identity and fields.get("managedidentityclientid") in (None, ""):
+            key = f"AzureAd__ClientCredentials__{index}__ManagedIdentityClientId"
+            report(
+                f"'{args.name}' has a user-assigned identity but {key} is not set: the identity "
+                "endpoint cannot tell which identity to use. Set it to the identity's client ID.",
+                None,
+            )
 
 
 def _settings_follow_attached_identity(
@@ -257,6 +272,15 @@ POLICIES: list[Policy] = [
             "the client ID annotated on the pod's service account)."
         ),
         validate=_client_id,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name=CLIENT_ID_SET,
+        description=(
+            "A compute binding (App Service, Container Apps) with a user-assigned identity whose AzureAd "
+            "credential is SignedAssertionFromManagedIdentity sets its ManagedIdentityClientId."
+        ),
+        validate=_client_id_set,
         enforcement_level=EnforcementLevel.MANDATORY,
     ),
     ResourceValidationPolicy(

@@ -400,8 +400,17 @@ def test_missing_managed_identity_client_id_with_a_user_assigned_identity(plan: 
     web = find(plan, "orders-web", "WebApp")
     for side in ("inputs", "outputs"):
         web[side]["siteConfig"]["appSettings"] = web[side]["siteConfig"]["appSettings"][:4]
-    found = only(review(plan), "certless-compute-names-attached-identity")
-    assert "AzureAd__ClientCredentials__0__ManagedIdentityClientId is not set" in found[0][2]
+    _as_app_service_returns_it(web)  # found from the inputs, which the engine always sends
+    found = only(review(plan), "certless-compute-sets-identity-client-id")
+    assert found == [
+        (
+            "mandatory",
+            "orders-web",
+            "'orders-web' has a user-assigned identity but AzureAd__ClientCredentials__0__"
+            "ManagedIdentityClientId is not set: the identity endpoint cannot tell which identity to use. "
+            "Set it to the identity's client ID.",
+        )
+    ]
 
 
 def test_aks_pod_client_id_must_match_its_service_account(plan: dict[str, Any]) -> None:

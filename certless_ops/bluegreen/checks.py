@@ -378,8 +378,8 @@ def check_destroy(release: Release) -> list[CheckResult]:
             result.fail(f"pulumi destroy -s {plan.stack}: {line}")
         if outcome.protected:
             result.details.append(
-                f"pulumi destroy -s {plan.stack} refuses while {len(outcome.protected)} protected "
-                "resources remain; "
+                f"pulumi destroy -s {plan.stack} fails on its {len(outcome.protected)} protected "
+                "resources; "
                 f"with --exclude-protected it deletes {len(outcome.deleted)} physical resources and keeps "
                 f"{len(outcome.protected)} protected + {len(outcome.kept_as_dependency)} they depend on"
             )

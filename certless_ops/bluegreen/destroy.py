@@ -1,6 +1,6 @@
 """Simulate ``pulumi destroy`` of one stack on its plan.
 
-``pulumi destroy`` refuses while the stack holds protected resources; the release runbook then uses
+``pulumi destroy`` fails when it reaches a protected resource; the release runbook then uses
 ``pulumi destroy --exclude-protected``, which keeps protected resources and everything they depend on
 and deletes the rest. Resources with ``retain_on_delete`` leave the state but stay in the cloud.
 Deleting a physical resource also deletes what it contains (see physical.py).

@@ -47,7 +47,7 @@ def test_sound_release_passes_every_check(aks: bool) -> None:
 def test_destroying_the_protected_owner_reports_exclude_protected() -> None:
     results = run(pb.owner_plan(), pb.colour_plan())
     details = " ".join(results["destroy-blue"].details)
-    assert "pulumi destroy -s prod refuses while 4 protected resources remain" in details
+    assert "pulumi destroy -s prod fails on its 4 protected resources" in details
     # the identity's resource group is kept because the protected identity depends on it
     assert "keeps 4 protected + 1 they depend on" in details
 

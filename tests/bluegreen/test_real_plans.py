@@ -104,7 +104,7 @@ def test_duplicated_stack_passes_every_check_on_real_plans(
     limit = " ".join(results["fic-limit"].details)
     assert "2 FICs (1 from blue (shop), 1 from green (shop-green))" in limit
     # the owner colour cannot simply be destroyed: its protected shared layer stays
-    assert any("refuses while" in d and "--exclude-protected" in d for d in results["destroy-blue"].details)
+    assert any("fails on its" in d and "--exclude-protected" in d for d in results["destroy-blue"].details)
 
 
 def test_command_plans_both_stacks_and_reports_json(

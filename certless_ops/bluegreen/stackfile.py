@@ -99,7 +99,8 @@ def encrypted_entries(document: Mapping[str, Any]) -> list[str]:
 
 def _secure_paths(node: Any, path: str) -> Iterator[str]:
     if isinstance(node, Mapping):
-        if "secure" in node:
+        # Pulumi writes an encrypted value as a mapping with the single key `secure`.
+        if set(node) == {"secure"}:
             yield path
             return
         for key, value in node.items():

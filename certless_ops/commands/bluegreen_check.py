@@ -65,6 +65,12 @@ def _pick(args: argparse.Namespace, role: str, required: bool) -> tuple[str | No
     return stack, plan
 
 
+def _label(document: dict[str, Any]) -> str:
+    """How messages name a stack: ``prod``, ``prod-green (green)``."""
+    colour = (document.get("config") or {}).get("certless:color")
+    return f"{document['stack']} ({colour})" if isinstance(colour, str) and colour else str(document["stack"])
+
+
 def load_release(args: argparse.Namespace) -> Release:
     from certless_ops.plan.file import load_plan
 
@@ -86,7 +92,7 @@ def load_release(args: argparse.Namespace) -> Release:
             continue
         known_outputs[documents[role]["stack"]] = documents[role]["outputs"]
         subscription = subscription or subscription_of(documents[role])
-    plans = {role: Plan.from_json(doc, f"{role} ({doc['stack']})") for role, doc in documents.items()}
+    plans = {role: Plan.from_json(doc, _label(doc)) for role, doc in documents.items()}
     if plans["blue"].stack == plans["green"].stack:
         raise UserError(f"blue and green are the same stack {plans['blue'].stack!r}; expected two colours")
     return Release(plans["blue"], plans["green"], plans.get("owner"))

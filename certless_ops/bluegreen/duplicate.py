@@ -87,7 +87,7 @@ def prepare(request: DuplicateRequest, planner: Planner) -> DuplicateResult:
         raise UserError(
             f"--to {target!r} is not a valid stack name: expected letters, digits, '-', '_' or '.'"
         )
-    if target == request.source:
+    if target == request.source or source_color == color:
         raise UserError(f"stack {request.source!r} already has colour {color!r}; expected another colour")
     _refuse_encrypted(source, target, request.org, project)
     path = stack_file_path(request.project_dir, target)

@@ -244,6 +244,13 @@ def test_refuses_a_bad_colour_format(project: Path, color: str) -> None:
     )
 
 
+def test_refuses_the_colour_the_source_already_has(project: Path) -> None:
+    (project / "Pulumi.prod-green.yaml").write_text(GREEN_REFERENCING)
+    with pytest.raises(UserError) as err:
+        prepare(DuplicateRequest(project, "prod-green", "green", force=True), FakePlanner())
+    assert str(err.value) == "stack 'prod-green' already has colour 'green'; expected another colour"
+
+
 def test_refuses_a_source_stack_that_does_not_exist(project: Path) -> None:
     with pytest.raises(UserError) as err:
         prepare(DuplicateRequest(project, "prdo", "green"), FakePlanner())

@@ -15,12 +15,18 @@ import logging
 import re
 import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from certless._http import ENTRA_POLICY, Clock, HttpClient, Transport, TransportError
-from certless.errors import CertlessError, InsecureEndpointError, TokenRequestError
+from certless.errors import (
+    CertlessError,
+    CredentialUnavailableError,
+    InsecureEndpointError,
+    TokenRequestError,
+)
 from certless.settings import Settings, host_allowed
 
 log = logging.getLogger("certless")
@@ -54,15 +60,39 @@ class _App:
         self.http_cache = cache
 
 
+# One MSAL app per (authority, client, credential kind, CAE, TLS trust, transport, clock) per process:
+# credential objects built from the same settings share it (and its token cache). Assertion-based apps
+# do not hold the assertion itself: MSAL calls ``_current_assertion``, which asks the source of the
+# request in flight (a context variable set by ``acquire``), so a shared app never presents another
+# credential's assertion.
+_apps: dict[tuple[str, str, str, bool, str, int, int], _App] = {}
+_apps_lock = threading.Lock()
+_assertion_provider: ContextVar[Callable[[], str] | None] = ContextVar("certless_assertion", default=None)
+
+ASSERTION_CREDENTIAL_KEY = "signed-assertion"
+
+
+def forget_apps() -> None:
+    """Drop the process's MSAL apps and their token caches (tests; or after rotating credentials)."""
+    with _apps_lock:
+        _apps.clear()
+
+
+def current_assertion() -> str:
+    """The ``client_assertion`` callable given to MSAL for every assertion-based source."""
+    provider = _assertion_provider.get()
+    if provider is None:  # only reachable if MSAL called back outside ``acquire``
+        raise CredentialUnavailableError("No assertion source is active for this token request.")
+    return provider()
+
+
 class Apps:
-    """Builds and keeps MSAL ``ConfidentialClientApplication`` objects for one credential."""
+    """Finds or builds the MSAL ``ConfidentialClientApplication`` objects one credential uses."""
 
     def __init__(self, settings: Settings, transport: Transport, clock: Clock) -> None:
         self.settings = settings
         self.transport = transport
         self.clock = clock
-        self._apps: dict[tuple[str, str, str, bool], _App] = {}
-        self._lock = threading.Lock()
 
     def check_authority(self, authority: str, what: str = "authority") -> None:
         parts = urlsplit(authority)
@@ -89,26 +119,27 @@ class Apps:
         *,
         cae: bool = False,
     ) -> _App:
-        key = (authority, client_id, credential_key, cae)
-        app = self._apps.get(key)
+        self.check_authority(authority)
+        verify = self._verify_for(authority)
+        key = (authority, client_id, credential_key, cae, str(verify), id(self.transport), id(self.clock))
+        app = _apps.get(key)
         if app is not None:
             return app
-        self.check_authority(authority)
-        with self._lock:
-            app = self._apps.get(key)
+        with _apps_lock:  # also makes concurrent first callers share one OIDC discovery
+            app = _apps.get(key)
             if app is None:
-                app = self._build(authority, client_id, make_credential(), cae)
-                self._apps[key] = app
+                app = self._build(authority, client_id, make_credential(), cae, verify)
+                _apps[key] = app
             return app
 
-    def _build(self, authority: str, client_id: str, credential: Any, cae: bool) -> _App:
+    def _build(self, authority: str, client_id: str, credential: Any, cae: bool, verify: str | bool) -> _App:
         import msal  # deferred: importing msal costs more than everything else in certless
 
         http = HttpClient(
             self.transport,
             policy=ENTRA_POLICY,
             clock=self.clock,
-            verify=self._verify_for(authority),
+            verify=verify,
             name="Entra",
         )
         cache = _ResponseCache()
@@ -143,10 +174,6 @@ class Apps:
             ) from None
         return _App(app, cache)
 
-    def close(self) -> None:
-        with self._lock:
-            self._apps.clear()
-
 
 def acquire(
     app: _App,
@@ -158,8 +185,38 @@ def acquire(
     describe_failure: Callable[[dict[str, Any]], TokenRequestError],
     fic_retry_seconds: float = 0.0,
     proactive: bool = False,
+    assertion: Callable[[], str] | None = None,
 ) -> TokenResult:
-    """One client-credentials token, with the two retries described in the module docstring."""
+    """One client-credentials token, with the two retries described in the module docstring.
+
+    ``assertion`` is the source's assertion getter, for apps built with ``current_assertion``."""
+    scope_token = _assertion_provider.set(assertion)
+    try:
+        return _acquire(
+            app,
+            scopes,
+            claims=claims,
+            clock=clock,
+            fresh_assertion=fresh_assertion,
+            describe_failure=describe_failure,
+            fic_retry_seconds=fic_retry_seconds,
+            proactive=proactive,
+        )
+    finally:
+        _assertion_provider.reset(scope_token)
+
+
+def _acquire(
+    app: _App,
+    scopes: list[str],
+    *,
+    claims: str | None,
+    clock: Clock,
+    fresh_assertion: Callable[[], None],
+    describe_failure: Callable[[dict[str, Any]], TokenRequestError],
+    fic_retry_seconds: float,
+    proactive: bool,
+) -> TokenResult:
     if proactive:
         # MSAL would answer from its own cache until 5 minutes before expiry; certless decides when.
         app.msal.remove_tokens_for_client()

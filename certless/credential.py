@@ -20,6 +20,11 @@ from certless.errors import CertlessError, SettingsError
 from certless.settings import Settings, load_settings
 
 log = logging.getLogger("certless")
+# Shared by every credential in the process: connection pools, and the MSAL apps keyed on them (_engine).
+_CLOCK = Clock()
+_ENTRA_TRANSPORT = RequestsTransport()
+_IDENTITY_TRANSPORT = RequestsTransport(trust_env=False)  # identity endpoints: never via a proxy
+
 _Key = tuple[tuple[str, ...], str | None, str | None, bool]  # scopes, claims, tenant, CAE
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{1,252}$")
 
@@ -66,10 +71,9 @@ class CertlessCredential:
         identity_policy: RetryPolicy | None = None,
     ) -> None:
         self.settings = settings
-        self._clock = clock or Clock()
-        entra = transport or RequestsTransport()
-        identity = transport or RequestsTransport(trust_env=False)
-        self._transports = {id(entra): entra, id(identity): identity}
+        self._clock = clock or _CLOCK
+        entra = transport or _ENTRA_TRANSPORT
+        identity = transport or _IDENTITY_TRANSPORT
         self._apps = Apps(settings, entra, self._clock)
         ctx = SourceContext(
             settings, self._clock, identity, entra, self._apps, identity_policy or IDENTITY_POLICY
@@ -116,10 +120,9 @@ class CertlessCredential:
         return self._slow(key).value[1]
 
     def close(self) -> None:
+        """Release this credential's sources. HTTP sessions and MSAL apps are shared by the process
+        (and a transport you passed in stays yours to close)."""
         self._chain.close()
-        self._apps.close()
-        for transport in self._transports.values():
-            transport.close()
 
     def __enter__(self) -> CertlessCredential:
         return self
@@ -193,6 +196,7 @@ class CertlessCredential:
                 ),
                 fic_retry_seconds=self.settings.fic_propagation_retry_seconds,
                 proactive=proactive,
+                assertion=source.assertion_provider(),
             )
 
         return fetch

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from certless import _jwt
+from certless._engine import ASSERTION_CREDENTIAL_KEY, current_assertion
 from certless._http import IDENTITY_POLICY, Clock, RetryPolicy, Transport
 from certless.errors import CredentialUnavailableError
 from certless.settings import CredentialDescription, Settings
@@ -63,6 +65,10 @@ class Source(ABC):
         """Claims of the last assertion presented (for error messages), if this source makes one."""
         return None
 
+    def assertion_provider(self) -> Callable[[], str] | None:
+        """For assertion sources: what MSAL's shared ``client_assertion`` callable asks during a request."""
+        return None
+
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release resources; most sources hold none."""
 
@@ -115,9 +121,17 @@ class AssertionSource(Source):
     def load(self) -> None:
         self.assertion()
 
+    @property
+    def key(self) -> str:
+        # Every assertion source shares one MSAL app per authority and client (see _engine).
+        return ASSERTION_CREDENTIAL_KEY
+
     def client_credential(self) -> Any:
-        # MSAL calls this only when it needs the network; a callable keeps the assertion current.
-        return {"client_assertion": self.assertion}
+        # MSAL calls this only when it needs the network; the request's source answers (see _engine).
+        return {"client_assertion": current_assertion}
+
+    def assertion_provider(self) -> Callable[[], str] | None:
+        return self.assertion
 
     def invalidate(self) -> None:
         with self._lock:

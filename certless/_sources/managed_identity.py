@@ -233,9 +233,7 @@ class ManagedIdentitySource(AssertionSource):
         sa = self._sa
         if fresh:
             sa.invalidate()
-        app = self.ctx.apps.get(
-            authority, identity_client_id, f"{self.key}:aks-identity", sa.client_credential
-        )
+        app = self.ctx.apps.get(authority, identity_client_id, sa.key, sa.client_credential)
         now = self.ctx.clock.time()
         result = acquire(
             app,
@@ -253,6 +251,7 @@ class ManagedIdentitySource(AssertionSource):
             ),
             fic_retry_seconds=self.ctx.settings.fic_propagation_retry_seconds,
             proactive=fresh,
+            assertion=sa.assertion,
         )
         return result.token, _expiry(result.token, float(result.expires_on) if result.expires_on else now)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from certless import _http
+from certless import _engine, _http
 from emulator import Emulator
 
 from .support import HOST_VARS, FakeClock, build_records
@@ -34,6 +34,7 @@ def emulator(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulato
         if name.lower().startswith("azuread__"):
             monkeypatch.delenv(name)
     _http.forget_discovery()
+    _engine.forget_apps()  # each test starts with a cold process: no MSAL app or token cached
     yield emu
 
 

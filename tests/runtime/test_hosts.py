@@ -8,6 +8,7 @@ import pytest
 from azure.core.credentials import AccessToken, AccessTokenInfo
 
 from certless import _jwt, credential_from_settings
+from certless.errors import TokenRequestError
 from emulator import Emulator
 
 from .support import IDS, STORAGE
@@ -74,15 +75,29 @@ def test_assertion_for_the_app_is_the_identity_token_with_the_exchange_audience(
     assert token_requests and all(r.get("resource") == "api://AzureADTokenExchange" for r in token_requests)
 
 
-def test_a_second_credential_in_the_same_process_does_not_repeat_oidc_discovery(
-    emulator: Emulator, host: HostFn
-) -> None:
+def test_credentials_from_the_same_settings_share_one_msal_app(emulator: Emulator, host: HostFn) -> None:
     host("appservice", "web")
+    tokens = set()
     for _ in range(3):
         with credential_from_settings() as credential:
-            credential.get_token(STORAGE)
+            tokens.add(credential.get_token(STORAGE).token)
+    assert len(tokens) == 1  # the second and third credential found the app's token in MSAL's cache
     assert emulator.counters["entra-discovery"] == 1
-    assert emulator.counters["entra-token"] == 3
+    assert emulator.counters["entra-token"] == 1
+
+
+def test_a_shared_msal_app_always_presents_the_asking_credentials_own_assertion(
+    emulator: Emulator, host: HostFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host("vm", "web")
+    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.imds_url)  # every identity attached
+    with credential_from_settings() as good:
+        assert good.get_token(STORAGE).token
+    monkeypatch.setenv("AzureAd__ClientCredentials__0__ManagedIdentityClientId", IDS.other_identity)
+    with credential_from_settings() as other, pytest.raises(TokenRequestError) as info:
+        other.get_token("https://vault.azure.net/.default")  # same app, other identity: no FIC for it
+    assert info.value.aadsts == 70021
+    assert IDS.other_principal in (info.value.fix or "")
 
 
 def test_tokens_for_different_scopes_are_cached_separately(emulator: Emulator, host: HostFn) -> None:

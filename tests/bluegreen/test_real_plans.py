@@ -178,3 +178,16 @@ def test_duplicate_refuses_an_owner_that_does_not_export_the_shared_layer(tmp_pa
     )
     assert "has no output 'sharedIdentity'" in message
     assert not (project / "Pulumi.shop-blue.yaml").exists()
+
+
+def test_duplicate_of_the_shipped_prod_stack(tmp_path: Path) -> None:
+    for name in ("__main__.py", "stackconfig", "components", "Pulumi.yaml", "Pulumi.prod.yaml"):
+        (tmp_path / name).symlink_to(REPO / name)
+    result = prepare(DuplicateRequest(tmp_path, "prod", "green", org="acme"), offline_planner(tmp_path))
+    assert result.target == "prod-green"
+    assert result.removed_keys == ["certless:identities", "certless:apps"]
+    counts = {c.target.split(" ", 1)[0]: c.by_stack for c in result.fic_counts}
+    # the orders-worker AKS workload puts one cluster FIC per colour on the shared identity
+    assert counts == {"app": {"prod": 1}, "identity": {"prod": 1, "prod-green (new)": 1}}
+    # prod's AKS workload creates its namespace; on one cluster both colours would
+    assert any("creates namespace 'orders' on cluster 'aks-certless-prod'" in n for n in result.notes)

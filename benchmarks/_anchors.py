@@ -82,11 +82,12 @@ def counts(emu: Emulator) -> dict[str, int]:
 
 
 def certless_contender(emu: Emulator) -> Callable[[], Any]:
-    from certless import _engine, credential_from_settings
+    from certless import credential_from_settings
+    from certless._engine import forget_apps
 
     # Credentials in one process share MSAL apps (and their token caches): start each contender cold,
     # as a fresh process would be. The OIDC document stays cached, as it would in a running app.
-    _engine.forget_apps()
+    forget_apps()
     credential = credential_from_settings()
     return lambda: credential.get_token(SCOPE).token
 

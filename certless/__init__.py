@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "CertlessCredential": "certless.credential",
     "credential_from_settings": "certless.credential",
+    "clear_process_caches": "certless.credential",
     "Settings": "certless.settings",
     "CredentialDescription": "certless.settings",
     "load_settings": "certless.settings",
@@ -31,7 +32,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from certless.credential import CertlessCredential, credential_from_settings
+    from certless.credential import CertlessCredential, clear_process_caches, credential_from_settings
     from certless.errors import (
         CertlessError,
         CredentialUnavailableError,
@@ -68,6 +69,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "TokenRequestError",
+    "clear_process_caches",
     "credential_from_settings",
     "load_settings",
     "settings_from_mapping",

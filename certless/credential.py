@@ -13,8 +13,8 @@ from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOpt
 from certless import _jwt
 from certless._cache import Entry, Fetch, Spawn, TokenCache
 from certless._chain import SourceChain
-from certless._engine import Apps, TokenResult, acquire, token_error
-from certless._http import IDENTITY_POLICY, Clock, RequestsTransport, RetryPolicy, Transport
+from certless._engine import Apps, TokenResult, acquire, forget_apps, token_error
+from certless._http import IDENTITY_POLICY, Clock, RequestsTransport, RetryPolicy, Transport, forget_discovery
 from certless._sources import Source, SourceContext, build_source
 from certless.errors import CertlessError, SettingsError
 from certless.settings import Settings, load_settings
@@ -200,6 +200,13 @@ class CertlessCredential:
             )
 
         return fetch
+
+
+def clear_process_caches() -> None:
+    """Forget what every credential in this process shares: MSAL apps with their token caches, and OIDC
+    documents. For tests that restart an emulator, or after moving an app to another tenant."""
+    forget_apps()
+    forget_discovery()
 
 
 def credential_from_settings(

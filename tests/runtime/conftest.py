@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from certless import _engine, _http
+from certless import clear_process_caches
 from emulator import Emulator
 
 from .support import HOST_VARS, FakeClock, build_records
@@ -33,8 +33,7 @@ def emulator(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulato
     for name in list(os.environ):
         if name.lower().startswith("azuread__"):
             monkeypatch.delenv(name)
-    _http.forget_discovery()
-    _engine.forget_apps()  # each test starts with a cold process: no MSAL app or token cached
+    clear_process_caches()  # each test starts like a new process: no MSAL app, token or OIDC document
     yield emu
 
 

@@ -62,3 +62,18 @@ def test_import_certless_loads_neither_msal_nor_azure_core() -> None:
     code = "import sys, certless; print([m for m in ('msal', 'azure.core', 'requests') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_identity_token_is_replaced_before_its_last_5_minutes(
+    emulator: Emulator, host: HostFn, clock: FakeClock
+) -> None:
+    host("appservice", "web")
+    with credential_from_settings(clock=clock) as credential:
+        credential.get_token(STORAGE)
+        source = credential.selected_source
+        assert source is not None
+        claims = source.assertion_claims()
+        assert claims is not None
+        clock.advance(claims["exp"] - clock.time() - 299)  # the assertion has 299 s left
+        credential.get_token("https://vault.azure.net/.default")
+    assert emulator.counters["appservice"] == 2  # a new identity token, not the nearly expired one

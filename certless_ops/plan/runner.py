@@ -11,7 +11,7 @@ import os
 import runpy
 import sys
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Coroutine, Iterator, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -89,8 +89,9 @@ def _run_program(cfg: StackConfig, monitor: RecordingMonitor, engine: RecordingE
     )
     rt.set_all_config(dict(cfg.wire), list(cfg.secret_keys))
 
-    def program() -> None:
+    def program() -> Coroutine[Any, Any, None]:
         runpy.run_path(str(cfg.main), run_name="__main__")
+        return _settle()
 
     loop = asyncio.new_event_loop()
     loop.set_exception_handler(_quiet_unobserved)
@@ -105,6 +106,27 @@ def _run_program(cfg: StackConfig, monitor: RecordingMonitor, engine: RecordingE
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
         asyncio.set_event_loop(None)
+
+
+async def _settle() -> None:
+    """Wait until every registration and output the program started has finished.
+
+    Pulumi's own final wait (`wait_for_rpcs`) re-arms a FIRST_COMPLETED wait over all pending outputs
+    after every single completion, which grows with the square of the outputs of a large program. Waiting
+    for all of them at once, then for whatever they started, takes a handful of rounds; Pulumi's wait
+    still runs afterwards and reports any failure exactly as before.
+    """
+    from pulumi.runtime import settings
+
+    while True:
+        with settings.SETTINGS.lock:
+            outputs = list(settings.SETTINGS.outputs)
+        pending = [
+            t for t in (*settings._get_rpc_manager().rpcs, *outputs) if not asyncio.ensure_future(t).done()
+        ]
+        if not pending:
+            return
+        await asyncio.wait([asyncio.ensure_future(t) for t in pending])
 
 
 def _quiet_unobserved(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -152,8 +174,9 @@ def run_plan(
             warnings.filterwarnings("ignore", "coroutine .* was never awaited", RuntimeWarning)
             try:
                 ctx.run(_run_program, cfg, monitor, engine)
-            finally:
-                gc.collect()
+            except BaseException:
+                gc.collect()  # while the filter above is active
+                raise
     except Exception as exc:
         user_error = _find_user_error(exc)
         if user_error is not None:

@@ -1,0 +1,215 @@
+"""How the offline plan scales with the number of workloads, next to Pulumi's bare mock engine.
+
+For 1, 10, 50 and 100 workloads in one stack this generates a stack config (a temporary
+Pulumi.<stack>.yaml for the real program), runs `python -m certless_ops plan` in a fresh process, then
+replays the same resources (types, names, inputs, parents, providers, options, taken from the plan
+JSON) through Pulumi's mock engine with a trivial Mocks and plain CustomResource / ComponentResource
+registrations, also in a fresh process that imports the same SDK classes and gives each resource as
+many output properties as its SDK class declares. It prints wall time, CPU time and peak RSS of both
+and their ratios (CPU time is the steadier figure on a shared machine).
+
+Targets: at 100 workloads the plan takes at most 1.25x the bare engine's time, cost per resource stays
+flat (linear growth), peak RSS under 400 MB.
+
+    .venv/bin/python benchmarks/plan_scaling.py [--sizes 1,10,50,100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+KINDS = ("appservice", "containerapp", "aks")
+
+
+def stack_config(n: int) -> str:
+    """A stack with n workloads, each with its own identity and app, kinds in turn."""
+    lines = [
+        "config:",
+        "  azure-native:location: westeurope",
+        "  certless:tenantId: 6f1c1ad3-6a35-4c5b-9f4e-2d8f2a7c0b11",
+        "  certless:resourceGroupName: rg-bench",
+        "  certless:identities:",
+    ]
+    lines += [f"    id{i}:\n      name: id-bench-{i}" for i in range(n)]
+    lines.append("  certless:apps:")
+    lines += [f"    app{i}:\n      displayName: bench-app-{i}" for i in range(n)]
+    lines.append("  certless:workloads:")
+    for i in range(n):
+        kind = KINDS[i % len(KINDS)]
+        lines += [f"    w{i}:", f"      kind: {kind}", f"      app: app{i}", f"      identity: id{i}"]
+        if kind == "appservice":
+            lines += [
+                "      appService:",
+                f"        name: bench-web-{i}",
+                f"        planName: plan-bench-{i}",
+            ]
+        elif kind == "containerapp":
+            lines += [
+                "      containerApp:",
+                f"        name: bench-ca-{i}",
+                "        image: mcr.microsoft.com/azuredocs/containerapps-helloworld:latest",
+                f"        environmentName: cae-bench-{i}",
+            ]
+        else:
+            lines += [
+                "      aks:",
+                "        clusterName: aks-bench",
+                f"        namespace: ns{i}",
+                f"        serviceAccount: sa{i}",
+                "        image: mcr.microsoft.com/azuredocs/aks-helloworld:v1",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MiB) of one fresh process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def _declared_outputs(token: str) -> list[str]:
+    """Import the SDK class for a type token, as the program does, and list the outputs it declares.
+
+    A typed SDK resource creates one Output per declared property, which is most of the engine's
+    per-resource cost (each is a task the engine waits for); the replay creates as many.
+    """
+    pkg, mod, typ = token.split(":")
+    try:
+        if pkg == "azure-native":
+            cls = getattr(importlib.import_module(f"pulumi_azure_native.{mod}"), typ)
+        elif pkg == "azuread":
+            cls = getattr(importlib.import_module("pulumi_azuread"), typ)
+        elif pkg == "kubernetes":
+            cls = getattr(importlib.import_module(f"pulumi_kubernetes.{mod.replace('/', '.')}"), typ)
+        elif pkg == "pulumi" and mod == "providers":
+            cls = importlib.import_module(f"pulumi_{typ.replace('-', '_')}").Provider
+        else:
+            return []
+    except (ImportError, AttributeError):
+        return []
+    return [name for name, attr in vars(cls).items() if isinstance(attr, property)]
+
+
+def floor(plan_path: str) -> None:
+    """Register the plan's resources with plain Pulumi resources and a trivial Mocks (child process)."""
+    import pulumi
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    plan: dict[str, Any] = json.loads(Path(plan_path).read_text())
+    declared = {token: _declared_outputs(token) for token in {r["type"] for r in plan["resources"]}}
+
+    class Trivial(pulumi.runtime.Mocks):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+            return f"{args.name}_id", args.inputs
+
+        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, None]:
+            return {}, None
+
+    pulumi.runtime.set_mocks(Trivial(), project=plan["project"], stack=plan["stack"], preview=False)
+
+    def register() -> None:
+        made: dict[str, pulumi.Resource] = {}
+        components: list[tuple[pulumi.ComponentResource, dict[str, Any]]] = []
+        for res in plan["resources"]:
+            if res["type"] == "pulumi:pulumi:Stack":
+                continue
+            parent = made.get(res["parent"] or "")
+            provider_urn = (res["provider"] or "").rsplit("::", 1)[0]
+            deps = [made[d] for d in res["dependencies"] if d in made and d != res["parent"]]
+            opts = pulumi.ResourceOptions(
+                parent=parent,
+                depends_on=deps,
+                protect=res["protect"],
+                retain_on_delete=res["retain_on_delete"],
+                provider=made.get(provider_urn),  # type: ignore[arg-type]
+                id=res["import_id"] if res["read"] else None,
+            )
+            if not res["custom"]:
+                comp = pulumi.ComponentResource(res["type"], res["name"], None, opts)
+                components.append((comp, res["outputs"]))
+                made[res["urn"]] = comp
+            elif res["type"].startswith("pulumi:providers:"):
+                pkg = res["type"].split(":")[-1]
+                made[res["urn"]] = pulumi.ProviderResource(pkg, res["name"], res["inputs"], opts)
+            else:
+                props = {**dict.fromkeys(declared[res["type"]]), **res["inputs"]}
+                made[res["urn"]] = pulumi.CustomResource(res["type"], res["name"], props, opts)
+        for comp, outputs in components:
+            comp.register_outputs(outputs)
+        for key, value in plan["outputs"].items():
+            pulumi.export(key, value)
+
+    _sync_await(run_pulumi_func(register))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1,10,50,100")
+    parser.add_argument("--floor", metavar="PLAN", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.floor:
+        floor(args.floor)
+        return
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        # The shared venv has no .pyc files and the environment may set PYTHONDONTWRITEBYTECODE; compile
+        # into a private cache once (warm-up run below) so that neither side pays for compiling imports.
+        env = {**os.environ, "PYTHONPYCACHEPREFIX": str(Path(tmp) / "pycache")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        for n in [sizes[0], *sizes]:
+            cfg = Path(tmp) / f"Pulumi.bench{n}.yaml"
+            cfg.write_text(stack_config(n))
+            plan_file = Path(tmp) / f"plan{n}.json"
+            plan_cmd = [sys.executable, "-m", "certless_ops", "plan", "--config-file", str(cfg)]
+            plan_cmd += ["--project-dir", str(REPO), "--json", str(plan_file), "--quiet"]
+            plan = measure(plan_cmd, env)
+            resources = len(json.loads(plan_file.read_text())["resources"])
+            engine = measure([sys.executable, __file__, "--floor", str(plan_file)], env)
+            rows.append((n, resources, plan, engine))
+            print(f"  measured {n} workloads ({resources} resources)", file=sys.stderr, flush=True)
+    rows = rows[1:]  # drop the warm-up
+
+    print(
+        f"{'workloads':>9} {'resources':>9} | {'plan wall s':>11} {'cpu s':>6} {'MiB':>5} | "
+        f"{'engine wall s':>13} {'cpu s':>6} {'MiB':>5} | {'ratio wall':>10} {'ratio cpu':>9}"
+    )
+    for n, resources, (pw, pc, pm), (ew, ec, em) in rows:
+        print(
+            f"{n:>9} {resources:>9} | {pw:>11.2f} {pc:>6.2f} {pm:>5.0f} | "
+            f"{ew:>13.2f} {ec:>6.2f} {em:>5.0f} | {pw / ew:>10.2f} {pc / ec:>9.2f}"
+        )
+    if len(rows) >= 3:
+        first, mid, last = rows[0], rows[len(rows) // 2], rows[-1]
+
+        def per_resource(a: tuple, b: tuple, side: int) -> float:
+            return (b[side][1] - a[side][1]) / (b[1] - a[1]) * 1000
+
+        print(
+            f"CPU ms per added resource ({first[0]}->{mid[0]} / {mid[0]}->{last[0]} workloads): "
+            f"plan {per_resource(first, mid, 2):.1f} / {per_resource(mid, last, 2):.1f}, "
+            f"engine {per_resource(first, mid, 3):.1f} / {per_resource(mid, last, 3):.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

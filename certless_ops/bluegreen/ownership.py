@@ -45,7 +45,7 @@ def get(config: Mapping[str, Any], name: str, project: str | None) -> Any:
 
 def ownership_of(config: Mapping[str, Any], project: str | None) -> Ownership:
     owner = get(config, IDENTITY_OWNER, project)
-    if isinstance(owner, Mapping):
+    if isinstance(owner, Mapping) and owner:  # `{}` is Pulumi.yaml's "not set"
         stack = owner.get("stack")
         if isinstance(stack, str) and stack:
             return Ownership(owns=False, owner_stack=stack, explicit_ids=False)
@@ -66,13 +66,14 @@ def reference_owner(config: CommentedMap, owner_ref: str, project: str | None) -
     """Replace the owned layer (identities, apps) by a reference to the owner stack; return removed keys."""
     removed: list[str] = []
     position = None
-    for name in (IDENTITIES, APPS):
+    for name in (IDENTITIES, APPS, IDENTITY_OWNER):
         key = key_in(config, name, project)
         if key is not None:
             index = list(config).index(key)
             position = index if position is None else min(position, index)
             del config[key]
-            removed.append(key)
+            if name != IDENTITY_OWNER:  # an empty identityOwner placeholder is replaced, not reported
+                removed.append(key)
     if position is None:
         position = _position_before(config, WORKLOADS, project)
     reference = CommentedMap()

@@ -111,6 +111,16 @@ def test_duplicate_references_the_owner_and_keeps_comments(project: Path) -> Non
     assert not (project / "Pulumi.prod-green.yaml").exists()  # prepare never writes
 
 
+def test_an_empty_identity_owner_placeholder_still_means_the_source_owns(project: Path) -> None:
+    (project / "Pulumi.prod.yaml").write_text(
+        PROD.replace("config:\n", "config:\n  certless:identityOwner: {}\n")
+    )
+    result = prepare(DuplicateRequest(project, "prod", "green", org="acme"), FakePlanner())
+    config = YAML(typ="safe").load(result.text)["config"]
+    assert config["certless:identityOwner"] == {"stack": "acme/certless/prod"}
+    assert result.removed_keys == ["certless:identities", "certless:apps"]
+
+
 def test_without_org_the_reference_is_the_bare_stack_name_with_a_note(project: Path) -> None:
     result = prepare(DuplicateRequest(project, "prod", "green"), FakePlanner())
     assert YAML(typ="safe").load(result.text)["config"]["certless:identityOwner"] == {"stack": "prod"}

@@ -8,7 +8,8 @@ then drives it from several client processes, each with a few threads on keep-al
 * imds: GET /metadata/identity/oauth2/token (a freshly signed token per request);
 * appservice: GET /msi/token with X-IDENTITY-HEADER.
 
-The identity endpoints' real limits (20/s, 5 concurrent) are switched off for this measurement.
+The identity endpoints' real limits (20/s, 5 concurrent) and their token cache are switched off for
+this measurement, so every request signs a token.
 
     .venv/bin/python benchmarks/emulator_throughput.py [--seconds 5] [--processes 2] [--threads 4]
 """
@@ -91,7 +92,17 @@ def measure(name: str, job: dict[str, Any], seconds: float, processes: int, thre
 
 def start_server(state: Path) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--plan", str(PLAN), "--state", str(state), "--no-rate-limit"],
+        [
+            sys.executable,
+            "-m",
+            "emulator",
+            "--plan",
+            str(PLAN),
+            "--state",
+            str(state),
+            "--no-rate-limit",
+            "--no-token-cache",
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -84,6 +84,11 @@ def _serve_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="disable the identity endpoints' 20 requests/s and 5 concurrent limits",
     )
+    p.add_argument(
+        "--no-token-cache",
+        action="store_true",
+        help="sign a new managed-identity token per request (real hosts hand out a cached one for ~24 h)",
+    )
     return p
 
 
@@ -116,7 +121,13 @@ def serve(argv: Sequence[str]) -> int:
     work_dir = state_path.parent / f"emulator-{os.getpid()}"
     limits = None if args.no_rate_limit else IdentityLimits()
     emu = Emulator(
-        records, faults=faults, identity_limits=limits, host=bind, ports=_ports(args.ports), work_dir=work_dir
+        records,
+        faults=faults,
+        identity_limits=limits,
+        host=bind,
+        ports=_ports(args.ports),
+        work_dir=work_dir,
+        cache_identity_tokens=not args.no_token_cache,
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -38,6 +38,7 @@ class Emulator:
         host: str = LOOPBACK,
         ports: tuple[int, int, int] = (0, 0, 0),
         work_dir: Path | None = None,
+        cache_identity_tokens: bool = True,
     ) -> None:
         self.records = records
         self.faults = faults or FaultPlan()
@@ -58,6 +59,7 @@ class Emulator:
             issuer_keys=by_issuer,
             cluster_keys=self._cluster_keys,
             limits=identity_limits,
+            cache_identity_tokens=cache_identity_tokens,
         )
         self._own_work_dir = work_dir is None
         self._work_dir = work_dir

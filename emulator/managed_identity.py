@@ -6,6 +6,7 @@ Both hand out tokens signed by the emulated Entra for the identities attached to
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from emulator.records import Identity
 from emulator.wire_errors import AppServiceError, EntraError, ImdsError
 
 MI_TOKEN_LIFETIME = 86399  # the managed-identity backend hands out ~24 h tokens
+CACHE_SLACK = 300  # the backend renews a cached token 5 minutes before it expires
 IMDS_API_VERSION_MIN = "2018-02-01"
 APPSERVICE_API_VERSION = "2019-08-01"
 _IMDS_SELECTORS = ("client_id", "object_id", "msi_res_id")
@@ -38,13 +40,29 @@ def _select(host: Host, selector: str, value: str) -> Identity | None:
 
 
 class ManagedIdentityEndpoints:
-    def __init__(self, entra: Entra, faults: FaultPlan) -> None:
+    def __init__(self, entra: Entra, faults: FaultPlan, *, cache_tokens: bool = True) -> None:
         self.entra = entra
         self.faults = faults
+        self.cache_tokens = cache_tokens
+        self._cache: dict[tuple[str, str, str, int], tuple[str, int, int]] = {}
+        self._lock = threading.Lock()
 
     def _issue(self, ident: Identity, resource: str, endpoint: str) -> tuple[str, int, int, int]:
+        """(token, iat, exp, seconds left). Like the real backend, a cached token is handed out again
+        until it is within 5 minutes of expiry, so a client cannot force a refresh."""
         lifetime = self.faults.lifetime_for(endpoint) or MI_TOKEN_LIFETIME
+        key = (endpoint, ident.client_id, resource, lifetime)
+        now = int(self.entra.clock.now())
+        if self.cache_tokens:
+            with self._lock:
+                cached = self._cache.get(key)
+            if cached is not None and cached[1] - CACHE_SLACK <= now < cached[2] - CACHE_SLACK:
+                token, iat, exp = cached
+                return token, iat, exp, exp - now
         token, iat, exp = self.entra.identity_token(ident, resource, lifetime)
+        if self.cache_tokens:
+            with self._lock:
+                self._cache[key] = (token, iat, exp)
         return token, iat, exp, lifetime
 
     # ---- IMDS ---------------------------------------------------------------------------------------
@@ -81,15 +99,15 @@ class ManagedIdentityEndpoints:
             ident = self._imds_default(host)
         log["identity"] = ident.client_id
         try:
-            token, iat, exp, lifetime = self._issue(ident, resource, "imds")
+            token, iat, exp, remaining = self._issue(ident, resource, "imds")
         except EntraError as exc:
             raise ImdsError(400, exc.error, f"AADSTS{exc.code}: {exc.message}") from None
         return {
             "access_token": token,
             "client_id": ident.client_id,
-            "expires_in": str(lifetime),
+            "expires_in": str(remaining),
             "expires_on": str(exp),
-            "ext_expires_in": str(lifetime),
+            "ext_expires_in": str(remaining),
             "not_before": str(iat),
             "resource": resource,
             "token_type": "Bearer",

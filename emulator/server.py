@@ -45,13 +45,14 @@ class Services:
         issuer_keys: dict[str, SigningKey],
         cluster_keys: dict[str, SigningKey],
         limits: IdentityLimits | None,
+        cache_identity_tokens: bool = True,
     ) -> None:
         self.directory = directory
         self.clock = clock
         self.faults = faults
         self.entra = Entra(directory, clock, faults, entra_key, issuer_keys)
         self.cluster_keys = cluster_keys  # cluster name -> key, for the AKS issuer endpoints
-        self.mi = ManagedIdentityEndpoints(self.entra, faults)
+        self.mi = ManagedIdentityEndpoints(self.entra, faults, cache_tokens=cache_identity_tokens)
         self.limiter = Limiter(limits)
         self._log_lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []

@@ -116,10 +116,35 @@ def test_short_lived_tokens_per_endpoint(emu, records):
 
 def test_clock_skew_shifts_issued_tokens(emu, records):
     w = records.workload("orders")
-    before = claims(imds(emu, client_id=w.identity_client_id).json()["access_token"])["iat"]
+    before = claims(emu.issue_identity_token(w.identity_client_id))["iat"]
     emu.clock_skew(3600)
-    after = claims(imds(emu, client_id=w.identity_client_id).json()["access_token"])["iat"]
+    after = claims(emu.issue_identity_token(w.identity_client_id))["iat"]
     assert after - before >= 3600
+
+
+def test_identity_endpoints_hand_out_a_cached_token_until_5_minutes_before_expiry(emu, records):
+    w = records.workload("orders")
+    first = imds(emu, client_id=w.identity_client_id).json()
+    emu.clock_skew(3600)
+    again = imds(emu, client_id=w.identity_client_id).json()
+    assert again["access_token"] == first["access_token"]  # a refresh cannot be forced
+    assert int(again["expires_in"]) <= 86399 - 3600
+    assert again["expires_on"] == first["expires_on"]
+    # Another resource, or the App Service endpoint, has its own token.
+    storage = imds(emu, client_id=w.identity_client_id, resource="https://storage.azure.com").json()
+    assert storage["access_token"] != first["access_token"]
+    emu.clock_skew(86399 - 299)  # inside the last 5 minutes: the backend renews it
+    renewed = imds(emu, client_id=w.identity_client_id).json()
+    assert renewed["access_token"] != first["access_token"]
+    assert renewed["expires_in"] == "86399"
+
+
+def test_token_cache_can_be_switched_off(records, monkeypatch):
+    with Emulator(records, cache_identity_tokens=False) as emu:
+        w = records.workload("orders")
+        one = imds(emu, client_id=w.identity_client_id).json()["access_token"]
+        two = imds(emu, client_id=w.identity_client_id).json()["access_token"]
+        assert one != two
 
 
 def test_request_log_has_no_token_values(emu, records):

@@ -17,6 +17,9 @@ from typing import Any, Protocol
 
 log = logging.getLogger("certless")
 
+# Local endpoints either accept a connection at once or are not there: don't wait long to find out.
+CONNECT_TIMEOUT = 2.0
+
 # OIDC discovery documents, shared by every MSAL app in the process: MSAL's constructor fetches the
 # document eagerly, so without this each credential object would cost one extra request.
 _DISCOVERY_TTL = 24 * 3600.0
@@ -59,9 +62,12 @@ class HttpStatusError(Exception):
 class TransportError(OSError):
     """No response: connection refused, reset, DNS failure or timeout."""
 
-    def __init__(self, message: str, *, timeout: bool = False, retryable: bool = True) -> None:
+    def __init__(
+        self, message: str, *, timeout: bool = False, retryable: bool = True, connect: bool = False
+    ) -> None:
         super().__init__(message)
         self.timeout = timeout
+        self.connect = connect  # no connection at all: nothing listens there (e.g. no IMDS off Azure)
         self.retryable = retryable  # False for TLS verification failures: retrying cannot help
 
 
@@ -114,16 +120,30 @@ class RequestsTransport:
         import requests
 
         session = self._get_session()
+        connect_timeout = min(CONNECT_TIMEOUT, timeout)
         try:
             r = session.request(
-                method, url, params=params, data=data, headers=dict(headers), timeout=timeout, verify=verify
+                method,
+                url,
+                params=params,
+                data=data,
+                headers=dict(headers),
+                timeout=(connect_timeout, timeout),
+                verify=verify,
             )
+        except requests.ConnectTimeout:
+            raise TransportError(
+                f"no connection within {connect_timeout:g} s", timeout=True, connect=True
+            ) from None
         except requests.Timeout as exc:
             raise TransportError(
-                f"timed out after {timeout:g} s ({exc.__class__.__name__})", timeout=True
+                f"no answer within {timeout:g} s ({exc.__class__.__name__})", timeout=True
             ) from None
         except requests.exceptions.SSLError as exc:
             raise TransportError(_describe(exc), retryable=False) from None
+        except requests.ConnectionError as exc:
+            refused = "refused" in str(exc).lower() or "unreachable" in str(exc).lower()
+            raise TransportError(_describe(exc), connect=refused) from None
         except requests.RequestException as exc:
             raise TransportError(_describe(exc)) from None
         return Response(r.status_code, r.text, dict(r.headers))
@@ -167,6 +187,9 @@ class RetryPolicy:
     total_budget: float = 100.0
     timeout: float = 5.0
     retry_transport_errors: bool = True
+    # Nothing listening (refused, unreachable, no connection in time) means "not on such a host", not
+    # "busy": one quick retry, so that a fallback source gets its turn in seconds, not minutes.
+    max_connect_retries: int = 1
 
     def delay(self, attempt: int, status: int | None, retry_after: float | None) -> float:
         factor = self.backoff_410 if status == 410 else self.backoff
@@ -268,6 +291,7 @@ class HttpClient:
         policy = self.policy
         start = self.clock.monotonic()
         attempt = 0
+        connect_failures = 0
         while True:
             attempt += 1
             self.attempts += 1
@@ -285,6 +309,10 @@ class HttpClient:
                 )
             except TransportError as exc:
                 if not (policy.retry_transport_errors and exc.retryable):
+                    raise
+                connect_failures += exc.connect
+                if connect_failures > policy.max_connect_retries:
+                    log.info("%s: no connection (%s); giving up after %d attempts", self.name, exc, attempt)
                     raise
                 failure = str(exc)
                 last_exc: TransportError | None = exc

@@ -142,6 +142,7 @@ def test_no_identity_endpoint_at_all_says_configure_a_fallback(
     error = _source_error(info.value)
     assert isinstance(error, CredentialUnavailableError)
     assert "fallback" in (error.fix or "")
+    assert len(clock.sleeps) == 1  # nothing listens: one quick retry, not the 100-s transient budget
 
 
 def test_transient_token_endpoint_failures_are_retried(

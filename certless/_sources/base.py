@@ -47,7 +47,8 @@ class Source(ABC):
 
     @property
     def key(self) -> str:
-        """Identifies the MSAL app built for this source (one app per source)."""
+        """What this source bakes into an MSAL app: sources with equal keys share one app (per authority
+        and client) in the process."""
         return f"{self.description.index}:{self.description.source_type}"
 
     @abstractmethod

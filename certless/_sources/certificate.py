@@ -111,7 +111,7 @@ class CertificateSource(Source):
     @property
     def key(self) -> str:
         thumb = self.certificate.sha256_thumbprint if self.certificate else "unloaded"
-        return f"{super().key}:{thumb}"
+        return f"certificate:{thumb}"
 
     def client_credential(self) -> Any:
         if self.certificate is None:

@@ -20,7 +20,7 @@ class ClientSecretSource(Source):
     def key(self) -> str:
         # Like Microsoft.Identity.Web's Id: a hash, so a rotated secret gets a new MSAL app.
         digest = hashlib.sha256((self.description.client_secret or "").encode("utf-8")).hexdigest()[:12]
-        return f"{super().key}:{digest}"
+        return f"client-secret:{digest}"
 
     def client_credential(self) -> Any:
         return self.description.client_secret

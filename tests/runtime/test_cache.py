@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -69,8 +70,10 @@ def test_many_concurrent_callers_on_a_cold_cache_cause_one_upstream_call(clock: 
     ]
     for t in threads:
         t.start()
-    while len(cache._inflight) == 0:
-        pass
+    deadline = time.monotonic() + 5
+    while not cache._inflight and time.monotonic() < deadline:
+        time.sleep(0.001)
+    time.sleep(0.05)  # let the other callers reach the in-flight request
     upstream.gate.set()
     for t in threads:
         t.join(5)

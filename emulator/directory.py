@@ -66,7 +66,8 @@ class Directory:
         app = self.records.app(client_id)
         if app is not None:
             return app
-        ident = next((i for i in self.records.identities if i.client_id == client_id), None)
+        wanted = client_id.lower()
+        ident = next((i for i in self.records.identities if i.client_id.lower() == wanted), None)
         return ident if ident is not None and not ident.system_assigned else None
 
     def visible_fics(self, owner: App | Identity, propagation: float) -> list[FederatedCredential]:

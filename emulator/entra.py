@@ -81,8 +81,9 @@ class Entra:
     # ---- tenants and discovery ----------------------------------------------------------------------
 
     def tenant(self, segment: str, *, allow_common: bool = False) -> str:
-        if segment in self.directory.records.tenants:
-            return segment
+        for tid in self.directory.records.tenants:
+            if segment.lower() == tid.lower():  # a tenant GUID in any letter case
+                return tid
         if allow_common and segment in ("common", "organizations"):
             return "{tenantid}"
         raise EntraError(

@@ -151,7 +151,9 @@ class Records:
     # ---- lookups -------------------------------------------------------------------------------
 
     def app(self, client_id: str) -> App | None:
-        return next((a for a in self.apps if a.client_id == client_id), None)
+        # Entra parses client IDs as GUIDs: letter case does not matter (unlike FIC subjects).
+        wanted = client_id.lower()
+        return next((a for a in self.apps if a.client_id.lower() == wanted), None)
 
     def identity(self, key: str) -> Identity | None:
         """By client ID, principal ID, resource ID (case-insensitive, as ARM IDs are) or name."""

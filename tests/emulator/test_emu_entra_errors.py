@@ -227,3 +227,11 @@ def test_error_responses_never_echo_the_assertion(emu, records):
     resp = app_exchange(emu, records, "orders", assertion)
     assert assertion not in resp.text
     assert assertion.split(".")[2] not in str(emu.requests)
+
+
+def test_guids_in_the_request_are_case_insensitive_but_fic_subjects_are_not(emu, records, tenant):
+    w = records.workload("orders")
+    assertion = mi_token(emu, records, "orders")
+    resp = exchange(emu, tenant.upper(), w.app_client_id.upper(), assertion, STORAGE_SCOPE)
+    assert resp.status_code == 200, resp.text
+    assert claims(resp.json()["access_token"])["appid"] == w.app_client_id

@@ -33,14 +33,26 @@ def _round_trip(c: Chain, workload: str, host: str) -> list[dict]:
     return c.log_since(mark)
 
 
-@pytest.mark.parametrize(
-    ("stack", "workload", "host", "endpoint"),
-    [
-        ("dev", "orders-web", "appservice", "appservice"),
-        ("prod", "orders-api", "containerapp", "appservice"),  # same identity endpoint protocol
-        ("dev", "orders-web", "vm", "imds"),  # the workload's user-assigned identity through IMDS
-    ],
-)
+MANAGED_IDENTITY_CASES = [
+    ("dev", "orders-web", "appservice", "appservice"),
+    ("prod", "orders-api", "containerapp", "appservice"),  # same identity endpoint protocol
+    ("e2e", "batch-web", "appservice", "appservice"),
+    ("e2e", "audit-api", "containerapp", "appservice"),
+    ("dev", "orders-web", "vm", "imds"),  # the workload's user-assigned identity through IMDS
+]
+AKS_CASES = [("prod", "orders-worker"), ("e2e", "ingest-direct")]
+
+
+def test_every_planned_workload_runs_on_its_own_host_kind(chains: dict[str, Chain]) -> None:
+    """A workload added to a stack without an end-to-end case here fails this test."""
+    planned = {(stack, name) for stack, c in chains.items() for name in c.plan.doc["outputs"]["workloads"]}
+    covered = {(stack, name) for stack, name, host, _ in MANAGED_IDENTITY_CASES if host != "vm"} | set(
+        AKS_CASES
+    )
+    assert planned == covered
+
+
+@pytest.mark.parametrize(("stack", "workload", "host", "endpoint"), MANAGED_IDENTITY_CASES)
 def test_managed_identity_hosts(
     chains: dict[str, Chain], stack: str, workload: str, host: str, endpoint: str
 ) -> None:

@@ -160,7 +160,7 @@ def test_app_without_federated_credentials_gives_70025(emu, records, tenant):
     resp = exchange(
         emu, tenant, "9a1c51f0-9a2d-4c53-8d1a-6a1f4a0e0b77", mi_token(emu, records, "orders"), STORAGE_SCOPE
     )
-    assert aadsts(resp) == 70025
+    assert (resp.status_code, resp.json()["error"], aadsts(resp)) == (401, "invalid_client", 70025)
 
 
 @pytest.mark.parametrize("assertion", ["not-a-jwt", "a.b.c", "eyJhbGciOiJub25lIn0.e30."])

@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     outcome: dict[str, Any] = {}
     try:
         if args.trace:
+            # certless's transport seam (the `transport=` argument), wrapped around its default transport.
             from certless._http import RequestsTransport
 
             recorder = RecordingTransport(RequestsTransport(trust_env=False))

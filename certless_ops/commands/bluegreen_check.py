@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -65,6 +66,25 @@ def _pick(args: argparse.Namespace, role: str, required: bool) -> tuple[str | No
     return stack, plan
 
 
+def _plan(
+    project_dir: Path, role: str, stack: str, known_outputs: dict[str, Any], subscription: str | None
+) -> dict[str, Any]:
+    from certless_ops.plan.simulator import SimulationError
+
+    try:
+        return plan_stack(project_dir, stack, outputs=dict(known_outputs), subscription=subscription)
+    except SimulationError as exc:
+        referenced = re.search(r"reads stack '([^']+)' through a StackReference", str(exc))
+        if referenced is None:
+            raise
+        name = referenced.group(1)
+        raise UserError(
+            f"the {role} stack {stack!r} references stack {name!r}, which is not planned here; expected "
+            f"the owner of the shared identity layer as --owner {name.rsplit('/', 1)[-1]} "
+            "(or --plan-owner FILE)"
+        ) from None
+
+
 def _label(document: dict[str, Any]) -> str:
     """How messages name a stack: ``prod``, ``prod-green (green)``."""
     colour = (document.get("config") or {}).get("certless:color")
@@ -85,9 +105,7 @@ def load_release(args: argparse.Namespace) -> Release:
         if plan_file is not None:
             documents[role] = load_plan(plan_file)
         elif stack is not None:
-            documents[role] = plan_stack(
-                args.project_dir, stack, outputs=dict(known_outputs), subscription=subscription
-            )
+            documents[role] = _plan(args.project_dir, role, stack, known_outputs, subscription)
         else:
             continue
         known_outputs[documents[role]["stack"]] = documents[role]["outputs"]

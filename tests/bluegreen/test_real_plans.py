@@ -191,3 +191,21 @@ def test_duplicate_of_the_shipped_prod_stack(tmp_path: Path) -> None:
     assert counts == {"app": {"prod": 1}, "identity": {"prod": 1, "prod-green (new)": 1}}
     # prod's AKS workload creates its namespace; on one cluster both colours would
     assert any("creates namespace 'orders' on cluster 'aks-certless-prod'" in n for n in result.notes)
+
+
+def test_check_names_the_missing_owner_when_neither_colour_owns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = scratch_project(tmp_path)
+    plans_of(project)  # writes Pulumi.shop-green.yaml
+    blue = prepare(DuplicateRequest(project, "shop-green", "blue"), offline_planner(project))
+    blue.path.write_text(blue.text)
+    args = ["bluegreen-check", "--blue", "shop-green", "--green", "shop-blue", "--project-dir", str(project)]
+    assert main(args) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: the blue stack 'shop-green' references stack 'acme/certless/shop', which is not planned "
+        "here; expected the owner of the shared identity layer as --owner shop (or --plan-owner FILE)"
+    )
+    assert main([*args, "--owner", "shop", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["owner"] == "shop" and report["passed"] is True

@@ -13,6 +13,17 @@ if TYPE_CHECKING:
 TOKEN_FILE_NAME = "azure-identity-token"
 
 
+def _default_credential(emu: Emulator, host: str, workload: Workload, env: dict[str, str]) -> None:
+    """For records without AzureAd settings: the credential source the plan would export."""
+    if host == "aks-direct":
+        env["AzureAd__ClientCredentials__0__SourceType"] = "SignedAssertionFilePath"
+        return
+    env["AzureAd__ClientCredentials__0__SourceType"] = "SignedAssertionFromManagedIdentity"
+    ident = emu.records.identity(workload.identity_client_id) if workload.identity_client_id else None
+    if ident is not None and not ident.system_assigned:
+        env["AzureAd__ClientCredentials__0__ManagedIdentityClientId"] = ident.client_id
+
+
 def build_host_env(emu: Emulator, host: str, workload: Workload) -> dict[str, str]:
     env: dict[str, str] = {"REQUESTS_CA_BUNDLE": emu.ca_bundle_path}
     # The workload's own AzureAd settings from the plan, with the authority redirected to the emulator
@@ -21,6 +32,8 @@ def build_host_env(emu: Emulator, host: str, workload: Workload) -> dict[str, st
     env.setdefault("AzureAd__TenantId", workload.tenant_id)
     if workload.app_client_id:
         env.setdefault("AzureAd__ClientId", workload.app_client_id)
+    if "AzureAd__ClientCredentials__0__SourceType" not in env:
+        _default_credential(emu, host, workload, env)
     env["AzureAd__Instance"] = emu.entra_url + "/"
     env["AzureAd__ExtraAuthorityHosts"] = emu.authority_host
     env["AzureAd__CaBundle"] = emu.ca_bundle_path

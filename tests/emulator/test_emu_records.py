@@ -216,3 +216,15 @@ def test_adopted_identity_and_system_assigned_without_client_id(plan_doc):
     assert system.system_assigned
     assert system.client_id  # synthesised, stable
     assert Records.from_plan(doc).identity(legacy["identityPrincipalId"]).client_id == system.client_id
+
+
+def test_records_workloads_without_azuread_settings_get_the_plans_defaults(tmp_path):
+    records = Records.from_file(RECORDS_DOC)
+    with Emulator(records) as emu:
+        env = emu.host_env("appservice", "api")
+    assert env["AzureAd__ClientId"] == "22222222-2222-2222-2222-222222222222"
+    assert env["AzureAd__ClientCredentials__0__SourceType"] == "SignedAssertionFromManagedIdentity"
+    assert (
+        env["AzureAd__ClientCredentials__0__ManagedIdentityClientId"]
+        == "33333333-3333-3333-3333-333333333333"
+    )

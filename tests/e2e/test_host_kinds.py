@@ -6,6 +6,8 @@ The emulator's request log shows which path each app took, so a test cannot pass
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from certless_ops.demo import chain
@@ -86,3 +88,25 @@ def test_aks_direct(chains: dict[str, Chain]) -> None:
     log = _round_trip(c, "ingest-direct", "aks-direct")
     # The projected service-account token is the app's assertion: no managed identity involved.
     assert _hops(log) == [("entra-token", w["appClientId"])]
+
+
+def test_app_settings_from_the_plans_appsettings_json(chains: dict[str, Chain], e2e_workdir: Path) -> None:
+    """The plan's ``appsettingsJson`` output works as the app's appsettings.json, with no AzureAd env vars
+    but the emulator's redirection of the login host."""
+    c = chains["dev"]
+    w = c.plan.workload("orders-web")
+    env = c.env("orders-web", "appservice")
+    for key in w["azureAdEnv"]:
+        if key != "AzureAd__Instance":  # the emulator's login host overrides the file's, as in the env case
+            del env[key]
+    assert not any(k.startswith(("AzureAd__ClientId", "AzureAd__ClientCredentials")) for k in env)
+    content_root = e2e_workdir / "orders-web-content-root"
+    content_root.mkdir()
+    (content_root / "appsettings.json").write_text(w["appsettingsJson"], encoding="utf-8")
+    mark = len(c.emulator.requests)
+    run = chain.run_app(env, cwd=content_root)
+    assert run.ok, run.error
+    assert _hops(c.log_since(mark)) == [
+        ("appservice", w["identityClientId"]),
+        ("entra-token", w["appClientId"]),
+    ]

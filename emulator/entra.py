@@ -30,7 +30,7 @@ from emulator.tokens import (
     ENTRA_V2_ISSUER,
     app_token_claims,
     resolve_resource,
-    scope_to_resource,
+    resource_for_scope,
 )
 from emulator.wire_errors import EntraError
 
@@ -209,7 +209,7 @@ class Entra:
                 "'client_secret'.",
             )
         log["credential"] = auth.via
-        resource = resolve_resource(scope_to_resource(form["scope"]), tenant, self.directory.records)
+        resource = resource_for_scope(form["scope"], tenant, self.directory.records)
         now = int(self.clock.now())
         lifetime = self.faults.lifetime_for("entra-token") or ENTRA_TOKEN_LIFETIME
         client = auth.client

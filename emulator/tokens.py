@@ -77,16 +77,23 @@ def _resource_app(key: str, records: Records) -> App | None:
     return None
 
 
-def scope_to_resource(scope: str) -> str:
-    """Client credentials take exactly one `<resource>/.default` scope."""
+def resource_for_scope(scope: str, tenant_id: str, records: Records) -> Resource:
+    """Client credentials take one `<resource>/.default` scope. Entra looks the resource up first, so
+    IdWeb's old `api://AzureADTokenExchange./default` fails with AADSTS500011, as it did in Azure."""
     scopes = scope.split()
-    if len(scopes) != 1 or not scopes[0].endswith("/.default"):
+    if len(scopes) != 1:
+        raise EntraError(70011, f"The provided value for the input parameter 'scope' is not valid: {scope}.")
+    resource, _, name = scopes[0].rpartition("/")
+    if not resource or resource.endswith(":/"):  # 'api://x' without a scope part
+        resource, name = scopes[0], ""
+    found = resolve_resource(resource, tenant_id, records)
+    if name != ".default":
         raise EntraError(
-            70011,
+            1002012,
             f"The provided value for scope {scope} is not valid. Client credential flows must have a "
             "scope value with /.default suffixed to the resource identifier (application ID URI).",
         )
-    return scopes[0].removesuffix("/.default")
+    return found
 
 
 def _opaque(n: int) -> str:

@@ -12,6 +12,7 @@ _ENTRA_CODES: dict[int, tuple[int, str]] = {
     50027: (400, "invalid_request"),
     70003: (400, "unsupported_grant_type"),
     70011: (400, "invalid_scope"),
+    1002012: (400, "invalid_scope"),
     70021: (400, "invalid_request"),
     70025: (401, "invalid_client"),
     90002: (400, "invalid_tenant"),

@@ -199,7 +199,16 @@ def test_unknown_tenant_and_bad_scope_and_grant(emu, records, tenant):
     assert aadsts(resp) == 90002
     # IdWeb's regression: 'api://AzureADTokenExchange./default' is not a resource.
     resp = exchange(emu, tenant, w.app_client_id, assertion, "api://AzureADTokenExchange./default")
-    assert aadsts(resp) in (70011, 500011)
+    assert (resp.json()["error"], aadsts(resp)) == ("invalid_resource", 500011)
+    assert "api://AzureADTokenExchange." in resp.json()["error_description"]
+    resp = exchange(emu, tenant, w.app_client_id, assertion, "https://storage.azure.com/user_impersonation")
+    assert (resp.json()["error"], aadsts(resp)) == ("invalid_scope", 1002012)
+    resp = exchange(emu, tenant, w.app_client_id, assertion, "https://storage.azure.com")
+    assert aadsts(resp) == 1002012
+    resp = exchange(
+        emu, tenant, w.app_client_id, assertion, f"{STORAGE_SCOPE} https://vault.azure.net/.default"
+    )
+    assert aadsts(resp) == 70011
     resp = exchange(emu, tenant, w.app_client_id, assertion, "https://notaresource.example/.default")
     assert (resp.json()["error"], aadsts(resp)) == ("invalid_resource", 500011)
     resp = post_token(emu, tenant, grant_type="password", client_id=w.app_client_id, scope=STORAGE_SCOPE)

@@ -10,8 +10,6 @@ must be protected with ``protect``.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,7 +23,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from ._props import APP, APP_FIC, IDENTITY, dig, is_entra_issuer, plain, short_type
+from ._props import APP, APP_FIC, IDENTITY, dig, is_entra_issuer, plain, short_type, stack_config
 
 COLOUR_OWNS_LAYER = "certless-bluegreen-colour-owns-identity-layer"
 SHARED_LAYER_PROTECTED = "certless-bluegreen-shared-layer-protected"
@@ -58,14 +56,7 @@ def _shared_layer(resources: list[PolicyResource]) -> Iterator[PolicyResource]:
 
 
 def _colour() -> str | None:
-    """The stack's ``certless:color``: the Pulumi CLI hands the pack the stack config as JSON in
-    PULUMI_CONFIG. (The offline review passes only ``_props.STACK_CONFIG_KEYS``; it must list
-    ``certless:color`` for this rule to see the colour there.)"""
-    try:
-        config: Any = json.loads(os.environ.get("PULUMI_CONFIG") or "{}")
-    except ValueError:
-        return None
-    colour = config.get("certless:color") if isinstance(config, dict) else None
+    colour: Any = stack_config("color")
     return colour if isinstance(colour, str) and colour.strip() else None
 
 

@@ -1,25 +1,14 @@
-"""The two blue-green policy rules.
+"""The two blue-green policy rules, through pulumi_policy's analyzer servicer (certless_ops.review).
 
-The shared-layer rule runs through pulumi_policy's analyzer servicer (certless_ops.review). The colour
-rule reads ``certless:color`` from the stack config the Pulumi CLI hands the pack (PULUMI_CONFIG); the
-offline review passes only the keys in ``policy.rules._props.STACK_CONFIG_KEYS``, so it is evaluated
-here as the CLI would run it: the policy's own validate with the stack config in the environment.
+The review hands the pack the stack config (``certless:color``) and the policy config
+(``sharedLayerOwner``) as the Pulumi CLI would.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import pytest
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyCustomTimeouts,
-    PolicyResource,
-    PolicyResourceOptions,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import EnforcementLevel
 
 from certless_ops.review import review_plan
 from certless_ops.review.pack_config import parse_pack_config
@@ -38,34 +27,12 @@ def violations(
 
 
 def colour_violations(
-    plan: dict[str, Any], monkeypatch: pytest.MonkeyPatch, policy_config: dict[str, Any] | None = None
+    plan: dict[str, Any], policy_config: dict[str, Any] | None = None
 ) -> list[tuple[str, str]]:
-    """(resource name, message) reported by the colour rule, with the plan's config as the CLI passes it."""
-    config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in plan["config"].items()}
-    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
-    resources = [
-        PolicyResource(
-            r["type"],
-            r["outputs"],
-            r["urn"],
-            r["name"],
-            PolicyResourceOptions(r["protect"], [], False, [], PolicyCustomTimeouts(0, 0, 0), []),
-            None,
-            None,
-            [],
-            {},
-        )
-        for r in plan["resources"]
-    ]
-    by_urn = {r.urn: r for r in resources}
-    found: list[tuple[str, str]] = []
-    policy = next(p for p in ALL_POLICIES if p.name == COLOUR_OWNS_LAYER)
-    assert isinstance(policy, StackValidationPolicy)
-    policy.validate(
-        StackValidationArgs(resources, policy_config or {}),
-        lambda message, urn: found.append((by_urn[urn or ""].name, message)),
-    )
-    return found
+    """(resource name, message) of the colour rule's violations, each asserted mandatory."""
+    found = violations(plan, COLOUR_OWNS_LAYER, {COLOUR_OWNS_LAYER: policy_config} if policy_config else None)
+    assert {level for level, _, _ in found} <= {"mandatory"}
+    return [(name, message) for _, name, message in found]
 
 
 def owner(color: str = "") -> dict[str, Any]:
@@ -79,18 +46,18 @@ def test_both_rules_are_registered_in_the_pack() -> None:
     assert {COLOUR_OWNS_LAYER, SHARED_LAYER_PROTECTED} <= names
 
 
-def test_colour_stack_referencing_the_layer_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_colour_stack_referencing_the_layer_passes() -> None:
     green = pb.colour_plan()
     assert green["config"]["certless:color"] == "green"
-    assert colour_violations(green, monkeypatch) == []
+    assert colour_violations(green) == []
 
 
-def test_owner_without_colour_passes(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert colour_violations(owner(), monkeypatch) == []
+def test_owner_without_colour_passes() -> None:
+    assert colour_violations(owner()) == []
 
 
-def test_colour_stack_that_owns_the_layer_is_reported_per_resource(monkeypatch: pytest.MonkeyPatch) -> None:
-    found = colour_violations(owner("green"), monkeypatch)
+def test_colour_stack_that_owns_the_layer_is_reported_per_resource() -> None:
+    found = colour_violations(owner("green"))
     assert sorted(name for name, _ in found) == ["app-orders", "app-orders", "id-orders", pb.APP_FIC_NAME]
     message = next(m for name, m in found if name == "id-orders")
     assert message.startswith(
@@ -102,9 +69,9 @@ def test_colour_stack_that_owns_the_layer_is_reported_per_resource(monkeypatch: 
     assert "mark it with sharedLayerOwner: true in its policy config" in message
 
 
-def test_a_coloured_owner_marked_in_its_policy_config_passes(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert colour_violations(owner("blue"), monkeypatch, {"sharedLayerOwner": True}) == []
-    assert colour_violations(owner("blue"), monkeypatch, {"sharedLayerOwner": False}) != []
+def test_a_coloured_owner_marked_in_its_policy_config_passes() -> None:
+    assert colour_violations(owner("blue"), {"sharedLayerOwner": True}) == []
+    assert colour_violations(owner("blue"), {"sharedLayerOwner": False}) != []
 
 
 def test_colour_rule_is_mandatory() -> None:
@@ -112,13 +79,13 @@ def test_colour_rule_is_mandatory() -> None:
     assert policy.enforcement_level is EnforcementLevel.MANDATORY
 
 
-def test_cluster_fic_of_a_colour_is_not_part_of_the_shared_layer(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cluster_fic_of_a_colour_is_not_part_of_the_shared_layer() -> None:
     green = pb.colour_plan(aks=True)
     direct = pb.copy_plan(pb.shared_layer("prod-green")[4])
     direct["inputs"]["issuer"] = direct["outputs"]["issuer"] = pb.cluster_issuer("green")
     direct["inputs"]["subject"] = direct["outputs"]["subject"] = "system:serviceaccount:orders:orders-green"
     green["resources"].append(direct)
-    assert colour_violations(green, monkeypatch) == []
+    assert colour_violations(green) == []
 
 
 def test_protected_shared_layer_passes() -> None:

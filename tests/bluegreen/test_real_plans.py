@@ -144,11 +144,15 @@ def test_policy_review_of_the_real_owner_plan(tmp_path: Path) -> None:
     from certless_ops.review import review_plan
     from certless_ops.review.pack_config import parse_pack_config
     from policy.rules import ALL_POLICIES
-    from policy.rules.blue_green import SHARED_LAYER_PROTECTED
+    from policy.rules.blue_green import COLOUR_OWNS_LAYER, SHARED_LAYER_PROTECTED
 
     config = parse_pack_config({SHARED_LAYER_PROTECTED: {"sharedLayerOwner": True}}, ALL_POLICIES)
-    protected, _ = plans_of(scratch_project(tmp_path / "protected"))
+    protected, green = plans_of(scratch_project(tmp_path / "protected"))
     assert [v for v in review_plan(protected, config).violations if v.policy == SHARED_LAYER_PROTECTED] == []
+    # the colour stack written by duplicate references the layer: the colour rule has nothing to say
+    assert green["config"]["certless:color"] == "green"
+    green_review = review_plan(green, parse_pack_config({}, ALL_POLICIES))
+    assert [v for v in green_review.violations if v.policy == COLOUR_OWNS_LAYER] == []
     unprotected, _ = plans_of(scratch_project(tmp_path / "unprotected", protect=False))
     found = {
         v.resource_type.rsplit(":", 1)[-1]

@@ -351,8 +351,12 @@ def token_error(
         fix = "The scope names a resource that does not exist in this tenant: check the scope you asked for."
     elif code == 90061:
         fix = "Entra could not fetch the issuer's OIDC documents: the cluster's OIDC issuer must be public."
+    elif code == 1002012:
+        fix = "App-only tokens need a scope ending in /.default, e.g. https://storage.azure.com/.default."
+    elif code is not None:
+        fix = f"See the code's description at https://login.microsoftonline.com/error?code={code}."
     else:
-        fix = "See the AADSTS code's description at https://login.microsoftonline.com/error?code=<code>."
+        fix = "Entra gave no AADSTS code; the trace and correlation IDs identify the request in sign-in logs."
     label = f"AADSTS{code}" if code else error
     return TokenRequestError(
         f"Microsoft Entra refused the token request for {who} {client_id} ({label}, {error}): "

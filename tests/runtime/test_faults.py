@@ -274,3 +274,11 @@ def test_right_client_secret_works_for_local_development(
     with credential_from_settings(clock=clock) as credential:
         assert credential.get_token(STORAGE).token
     assert emulator.counters["appservice"] == 0
+
+
+def test_a_scope_without_default_is_explained(emulator: Emulator, host: HostFn, clock: FakeClock) -> None:
+    host("appservice", "web")
+    with credential_from_settings(clock=clock) as credential, pytest.raises(TokenRequestError) as info:
+        credential.get_token("https://storage.azure.com")
+    assert info.value.aadsts == 1002012
+    assert "/.default" in (info.value.fix or "")

@@ -81,14 +81,14 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         sys.stdout.write(result.text)
         sys.stdout.flush()
-        _summary(result, written=False, out=sys.stderr)
+        _summary(result, written=False, org=args.org, out=sys.stderr)
     else:
         result.path.write_text(result.text, encoding="utf-8")
-        _summary(result, written=True, out=sys.stdout)
+        _summary(result, written=True, org=args.org, out=sys.stdout)
     return 0
 
 
-def _summary(result: DuplicateResult, *, written: bool, out: Any) -> None:
+def _summary(result: DuplicateResult, *, written: bool, org: str | None, out: Any) -> None:
     verb = "wrote" if written else "would write"
     shared = (
         f"shared identity layer referenced from stack {result.owner_ref!r}"
@@ -104,8 +104,9 @@ def _summary(result: DuplicateResult, *, written: bool, out: Any) -> None:
         print(f"  note: {note}", file=out)
     owner = result.owner_ref.rsplit("/", 1)[-1] if result.owner_ref else None
     owner_arg = f" --owner {owner}" if owner and owner != result.source else ""
+    new_stack = f"{org}/{result.target}" if org else result.target
     print(
-        f"next: pulumi stack init {result.target} && pulumi up -s {result.target}, then "
+        f"next: pulumi stack init {new_stack} && pulumi up -s {result.target}, then "
         f"python -m certless_ops bluegreen-check --blue {result.source} --green {result.target}{owner_arg} "
         "(docs/blue-green.md)",
         file=out,

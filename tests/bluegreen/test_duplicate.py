@@ -147,7 +147,8 @@ def test_command_writes_the_file_and_prints_the_next_steps(
     assert main(["duplicate", "--from", "prod", "--color", "green", "--project-dir", str(project)]) == 0
     out = capsys.readouterr().out
     assert "wrote Pulumi.prod-green.yaml from Pulumi.prod.yaml" in out
-    assert "pulumi up -s prod-green" in out
+    assert "next: pulumi stack init prod-green && pulumi up -s prod-green" in out
+    assert "bluegreen-check --blue prod --green prod-green (docs/blue-green.md)" in out
     assert load(project / "Pulumi.prod-green.yaml")["config"]["certless:color"] == "green"
 
 
@@ -155,11 +156,13 @@ def test_dry_run_prints_the_file_and_writes_nothing(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(duplicate_command, "offline_planner", lambda _dir: FakePlanner())
-    args = ["duplicate", "--from", "prod", "--color", "green", "--dry-run", "--project-dir", str(project)]
+    args = ["duplicate", "--from", "prod", "--color", "green", "--org", "acme", "--dry-run"]
+    args += ["--project-dir", str(project)]
     assert main(args) == 0
     captured = capsys.readouterr()
     assert YAML(typ="safe").load(captured.out)["config"]["certless:color"] == "green"
     assert "would write Pulumi.prod-green.yaml" in captured.err
+    assert "next: pulumi stack init acme/prod-green" in captured.err
     assert not (project / "Pulumi.prod-green.yaml").exists()
 
 

@@ -111,21 +111,25 @@ def check_shared_reference(release: Release) -> CheckResult:
         )
     for name in sorted(blue_workloads.keys() & green_workloads.keys()):
         b, g = blue_workloads[name], green_workloads[name]
-        for what, left, right in (
-            ("identity", b.identity_resource_id, g.identity_resource_id),
+        compared = [
             ("app object ID", b.app_object_id, g.app_object_id),
             ("app client ID", b.app_client_id, g.app_client_id),
-        ):
+        ]
+        if "SystemAssigned" in (b.identity_type, g.identity_type):
+            # Each colour's compute has its own system-assigned identity, trusted by that colour's own
+            # FIC on the shared app: it works, but the identity dies with the colour.
+            result.details.append(
+                f"workload {name!r} uses a system-assigned identity: each colour's compute has its own, "
+                "trusted by its own FIC on the app; a user-assigned identity is the blue-green choice"
+            )
+        else:
+            compared.insert(0, ("identity", b.identity_resource_id, g.identity_resource_id))
+        for what, left, right in compared:
             if (left or "").lower() != (right or "").lower():
                 result.fail(
                     f"workload {name!r}: {blue.label} uses {what} {left} but {green.label} uses {right}; "
                     "the green stack must reference the shared layer, not create its own"
                 )
-        if b.identity_type != "UserAssigned" or g.identity_type != "UserAssigned":
-            result.fail(
-                f"workload {name!r} uses a system-assigned identity, which dies with each colour's compute; "
-                "blue-green needs the shared user-assigned identity"
-            )
     for name in sorted(blue_workloads.keys() ^ green_workloads.keys()):
         where = blue.label if name in blue_workloads else green.label
         result.details.append(f"workload {name!r} exists only in {where}")

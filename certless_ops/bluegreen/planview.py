@@ -104,7 +104,7 @@ class Workload:
             name=name,
             kind=str(raw.get("kind", "")),
             aks_mode=raw.get("aksMode"),
-            identity_type=str(raw.get("identityType", "")),
+            identity_type=str(raw.get("identityType") or ""),  # null for AKS direct mode
             identity_resource_id=raw.get("identityResourceId"),
             identity_principal_id=raw.get("identityPrincipalId"),
             app_object_id=raw.get("appObjectId"),

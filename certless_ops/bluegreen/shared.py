@@ -34,7 +34,7 @@ class OwnedPiece:
 
 
 def shared_pieces(plans: Sequence[Plan]) -> list[SharedPiece]:
-    """Every shared-layer physical resource any of the plans' user-assigned workloads relies on."""
+    """Every shared-layer physical resource the plans' workloads rely on."""
     pieces: dict[str, SharedPiece] = {}
 
     def add(role: str, name: PhysicalName) -> None:
@@ -42,9 +42,10 @@ def shared_pieces(plans: Sequence[Plan]) -> list[SharedPiece]:
 
     for plan in plans:
         for workload in plan.workloads:
-            if workload.identity_type != "UserAssigned":
-                continue
-            if workload.identity_resource_id:
+            # The app is shared whatever the identity; the identity and the app's FIC trusting it only
+            # when it is user-assigned (system-assigned ones live and die with each colour's compute).
+            user_assigned = workload.identity_type == "UserAssigned"
+            if user_assigned and workload.identity_resource_id:
                 rid = workload.identity_resource_id
                 add("identity", PhysicalName(arm_key(rid), f"identity {rid}", arm_containers(rid)))
             oid = workload.app_object_id
@@ -59,7 +60,7 @@ def shared_pieces(plans: Sequence[Plan]) -> list[SharedPiece]:
                             (app_key(oid),),
                         ),
                     )
-                for fic in workload.federated_credentials:
+                for fic in workload.federated_credentials if user_assigned else ():
                     if fic.get("on") == "app" and fic.get("subject") == workload.identity_principal_id:
                         fic_name = str(fic.get("name", ""))
                         add(

@@ -93,10 +93,7 @@ def run(args: argparse.Namespace) -> int:
     # A failed program leaves un-awaited coroutines that Python reports at exit; the failure itself is
     # reported once, as a one-line error.
     warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
-    from rich.console import Console
-
     from certless_ops.plan.runner import ProgramError, run_plan
-    from certless_ops.plan.tree import render
     from certless_ops.plan.writer import write_plan
 
     try:
@@ -108,6 +105,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         write_plan(plan, args.json)
     if not args.quiet:
+        from rich.console import Console
+
+        from certless_ops.plan.tree import render
+
         # The tree goes to stderr when the plan itself goes to stdout, so `--json -` stays parseable.
         console = Console(stderr=args.json == "-", soft_wrap=False)
         render(plan, console)

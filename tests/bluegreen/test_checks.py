@@ -231,3 +231,57 @@ def test_colour_workload_whose_app_does_not_trust_its_identity_fails() -> None:
         "with identity"
     )
     assert "no stack checked here creates the app's FIC trusting that identity" in finding
+
+
+def test_aks_direct_workloads_trust_the_cluster_from_the_app() -> None:
+    def direct(plan: dict[str, Any], color: str) -> dict[str, Any]:
+        work = plan["outputs"]["workloads"]["orders"]
+        work.update(
+            aksMode="direct",
+            identityType=None,
+            identityClientId=None,
+            identityPrincipalId=None,
+            identityResourceId=None,
+        )
+        work["aks"]["serviceAccount"] = f"orders-{color}"
+        work["federatedCredentials"] = [
+            {
+                "name": f"aks-orders-{color}",
+                "on": "app",
+                "issuer": pb.cluster_issuer(color),
+                "subject": f"system:serviceaccount:orders:orders-{color}",
+                "audience": pb.AUDIENCE,
+            }
+        ]
+        fic = pb.find(plan, "managedidentity:FederatedIdentityCredential")
+        plan["resources"].remove(fic)
+        app_fic = pb.copy_plan(pb.shared_layer(plan["stack"])[4])
+        app_fic["urn"] += f"-{color}"
+        app_fic["name"] = f"aks-orders-{color}"
+        app_fic["protect"] = False
+        for side in ("inputs", "outputs"):
+            app_fic[side].update(
+                displayName=f"aks-orders-{color}",
+                issuer=pb.cluster_issuer(color),
+                subject=f"system:serviceaccount:orders:orders-{color}",
+            )
+        app_fic["id"] = f"{pb.APP_OBJECT_ID}/federatedIdentityCredential/{color}"
+        plan["resources"].append(app_fic)
+        return plan
+
+    results = run(direct(pb.owner_plan(aks=True), "blue"), direct(pb.colour_plan(aks=True), "green"))
+    assert failing(results) == set(), {k: v.findings for k, v in results.items()}
+    details = " ".join(results["aks-fics"].details)
+    assert f"workload 'orders' has cluster FIC 'aks-orders-green' on the app {pb.APP_OBJECT_ID}" in details
+    assert f"app {pb.APP_OBJECT_ID}: 3 FICs" in " ".join(results["fic-limit"].details)
+
+
+def test_system_assigned_workloads_are_noted_not_failed() -> None:
+    blue, green = pb.owner_plan(), pb.colour_plan()
+    for plan, color in ((blue, "blue"), (green, "green")):
+        work = plan["outputs"]["workloads"]["orders"]
+        work["identityType"] = "SystemAssigned"
+        work["identityResourceId"] = pb.site_id(f"rg-orders-{color}", f"orders-{color}")
+    results = run(blue, green)
+    assert "shared-layer" not in failing(results)
+    assert any("uses a system-assigned identity" in d for d in results["shared-layer"].details)

@@ -54,13 +54,12 @@ class Fault:
 
 
 def parse_duration(text: str, what: str) -> float:
-    """`20ms`, `1.5s`, `2m`, or a bare number of seconds."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*", text)
+    """`20ms`, `1.5s`, `2m`, `1h`, or a bare number of seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", text)
     if not m:
-        raise RecordsError(what, repr(text), "a duration such as 20ms, 1.5s, 30s or 2m")
-    value = float(m.group(1))
-    unit = m.group(2) or "s"
-    return value / 1000 if unit == "ms" else value * 60 if unit == "m" else value
+        raise RecordsError(what, repr(text), "a duration such as 20ms, 1.5s, 30s, 2m or 1h")
+    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[m.group(2) or "s"]
+    return float(m.group(1)) * scale
 
 
 def _check_endpoint(endpoint: str) -> str:

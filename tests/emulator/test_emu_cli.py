@@ -181,3 +181,45 @@ def test_port_in_use_and_bad_ports_are_clear():
     result = run_cli("--plan", str(PLAN), "--ports", "8443,http")
     assert result.returncode == 2
     assert "--ports: got '8443,http', expected three port numbers" in result.stderr
+
+
+def test_cli_fic_propagation_and_token_lifetime(tmp_path):
+    state = tmp_path / "state.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "--plan", str(PLAN), "--state", str(state),
+         "--fic-propagation", "1h", "--token-lifetime", "imds=2m", "--latency", "imds=1ms"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("Press Ctrl-C"):
+                break
+        else:
+            pytest.fail(f"emulator did not start: {proc.stderr.read() if proc.stderr else ''}")
+        saved = json.loads(state.read_text())
+        vm = saved["env"]["orders"]["vm"]
+        orders = json.loads(PLAN.read_text())["outputs"]["workloads"]["orders"]
+        mi = requests.get(
+            vm["AZURE_POD_IDENTITY_AUTHORITY_HOST"] + "/metadata/identity/oauth2/token",
+            params={"api-version": "2018-02-01", "resource": "api://AzureADTokenExchange"},
+            headers={"Metadata": "true"},
+            timeout=10,
+        ).json()
+        assert mi["expires_in"] == "120"
+        resp = requests.post(
+            f"{saved['entra_url']}/{vm['AzureAd__TenantId']}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": orders["appClientId"],
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": mi["access_token"],
+                "scope": "https://storage.azure.com/.default",
+            },
+            verify=saved["ca_bundle_path"],
+            timeout=10,
+        )
+        assert resp.json()["error_codes"] == [70021]  # the plan's FICs have not propagated yet
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)

@@ -11,29 +11,7 @@ from typing import Any
 
 import pulumi
 
-from stackconfig import (
-    ConfigError,
-    StackConfig,
-    WorkloadSpec,
-    identity_trust_fic_name,
-    load,
-    read_pulumi_config,
-)
-
-
-def validated_config() -> StackConfig:
-    raw, secret_keys = read_pulumi_config()
-    try:
-        return load(raw, secret_keys, pulumi.get_stack())
-    except ConfigError as err:
-        # RunError: the engine prints the message alone, without a traceback, and the run fails.
-        raise pulumi.RunError(str(err)) from None
-
-
-CONFIG = validated_config()
-
-# Imported only after validation: nothing below can register a resource for a bad configuration.
-from components import (  # noqa: E402
+from components import (
     AksOptions,
     AppOutputs,
     AppRegistration,
@@ -48,7 +26,15 @@ from components import (  # noqa: E402
     ManagedIdentity,
     ManagedIdentityArgs,
 )
-from components.identity import resource_group_of  # noqa: E402
+from components.identity import resource_group_of
+from stackconfig import (
+    ConfigError,
+    StackConfig,
+    WorkloadSpec,
+    identity_trust_fic_name,
+    load,
+    read_pulumi_config,
+)
 
 SHARED_OUTPUT = "sharedIdentity"
 SHARED_IDENTITY_FIELDS = ("resourceId", "clientId", "principalId")
@@ -328,4 +314,14 @@ def declare(config: StackConfig) -> None:
         pulumi.export(SHARED_OUTPUT, shared_export)
 
 
-declare(CONFIG)
+def validated_config() -> StackConfig:
+    raw, secret_keys = read_pulumi_config()
+    try:
+        return load(raw, secret_keys, pulumi.get_stack())
+    except ConfigError as err:
+        # RunError: the engine prints the message alone, without a traceback, and the run fails.
+        raise pulumi.RunError(str(err)) from None
+
+
+# Validation runs first and completely: no resource is registered for a bad configuration.
+declare(validated_config())

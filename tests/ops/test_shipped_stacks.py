@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from certless_ops.errors import UserError
+from certless_ops.plan.config import load_stack_config
+from certless_ops.plan.runner import run_plan
 from certless_ops.plan.writer import dumps
 
 from .support import REPO, plan_of
@@ -109,3 +113,42 @@ def test_prod_shared_identity_layer_is_protected(plans: dict[str, Any]) -> None:
 
 def test_shipped_stack_plans_are_deterministic(plans: dict[str, Any]) -> None:
     assert dumps(plan_of(REPO, "prod")) == dumps(plans["prod"])
+
+
+STACKS = Path(__file__).parent / "fixtures" / "stacks"
+
+
+def _variant(stack: str) -> dict[str, Any]:
+    return run_plan(load_stack_config(REPO, None, STACKS / f"Pulumi.{stack}.yaml"))
+
+
+def test_system_assigned_and_direct_mode_wiring_and_warning() -> None:
+    plan = _variant("sysassigned")
+    (web,) = _of_type(plan, "azure-native:web:WebApp")
+    principal = web["outputs"]["identity"]["principalId"]
+    assert web["outputs"]["identity"]["tenantId"] == plan["outputs"]["tenantId"]
+    fic_by_subject = {f["inputs"]["subject"]: f for f in _of_type(plan, APP_FIC)}
+    assert principal in fic_by_subject  # the app trusts the web app's system-assigned principal
+    # direct mode: the app itself trusts the cluster issuer for the service account
+    cluster = next(i for i in plan["invokes"] if i["token"].endswith(":getManagedCluster"))
+    direct = fic_by_subject["system:serviceaccount:orders:orders-worker"]
+    assert direct["inputs"]["issuer"] == cluster["result"]["oidcIssuerProfile"]["issuerURL"]
+    assert not _of_type(plan, MI_FIC)
+    assert any("system-assigned" in w and "orders-web" in w for w in plan["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("stack", "expected"),
+    [
+        ("nooidc", "AKS cluster 'aks-nooidc-sys' in resource group 'rg-certless-sys' has no OIDC issuer"),
+        (
+            "nowi",
+            "AKS cluster 'aks-certless-nowi' in resource group 'rg-certless-sys' does not have workload",
+        ),
+    ],
+)
+def test_cluster_settings_reach_the_program_checks(stack: str, expected: str) -> None:
+    with pytest.raises(UserError) as err:
+        _variant(stack)
+    assert str(err.value).startswith("the program failed: ")
+    assert expected in str(err.value)

@@ -8,6 +8,7 @@ cached token is returned without leaving the loop.
 from __future__ import annotations
 
 import asyncio
+import os
 from types import TracebackType
 from typing import Any
 
@@ -104,7 +105,7 @@ class CertlessCredential:
 
 
 def credential_from_settings(
-    path: str | None = None, section: str = "AzureAd", **kwargs: Any
+    path: str | os.PathLike[str] | None = None, section: str = "AzureAd", **kwargs: Any
 ) -> CertlessCredential:
     """Async twin of :func:`certless.credential_from_settings`."""
     return CertlessCredential(load_settings(path, section), **kwargs)

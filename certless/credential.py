@@ -4,6 +4,7 @@ AzureAd settings. Any Azure SDK client accepts it as ``credential=``."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 from types import TracebackType
 from typing import Any
@@ -210,7 +211,7 @@ def clear_process_caches() -> None:
 
 
 def credential_from_settings(
-    path: str | None = None,
+    path: str | os.PathLike[str] | None = None,
     section: str = "AzureAd",
     **kwargs: Any,
 ) -> CertlessCredential:

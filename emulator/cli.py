@@ -84,6 +84,7 @@ def _serve_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="disable the identity endpoints' 20 requests/s and 5 concurrent limits",
     )
+    p.add_argument("--log", action="store_true", help="print one line per request (never a token value)")
     p.add_argument(
         "--no-token-cache",
         action="store_true",
@@ -128,6 +129,7 @@ def serve(argv: Sequence[str]) -> int:
         ports=_ports(args.ports),
         work_dir=work_dir,
         cache_identity_tokens=not args.no_token_cache,
+        on_request=_print_entry if args.log else None,
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -170,6 +172,28 @@ def serve(argv: Sequence[str]) -> int:
         shutil.rmtree(work_dir, ignore_errors=True)  # the projected token files
         print("emulator stopped", flush=True)
     return 0
+
+
+_LOG_FIELDS = (
+    "host",
+    "client_id",
+    "scope",
+    "resource",
+    "selector",
+    "identity",
+    "credential",
+    "error_code",
+    "fault",
+)
+
+
+def _print_entry(entry: dict[str, Any]) -> None:
+    details = " ".join(f"{k}={entry[k]}" for k in _LOG_FIELDS if k in entry)
+    limited = " (throttled)" if entry.get("limited") else ""
+    print(
+        f"{entry['endpoint']:16s} {entry['method']:4s} {entry['status']} {entry['path']} {details}{limited}",
+        flush=True,
+    )
 
 
 def _ports(text: str) -> tuple[int, int, int]:

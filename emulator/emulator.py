@@ -8,6 +8,7 @@ import shutil
 import ssl
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -39,6 +40,7 @@ class Emulator:
         ports: tuple[int, int, int] = (0, 0, 0),
         work_dir: Path | None = None,
         cache_identity_tokens: bool = True,
+        on_request: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.records = records
         self.faults = faults or FaultPlan()
@@ -61,6 +63,8 @@ class Emulator:
             limits=identity_limits,
             cache_identity_tokens=cache_identity_tokens,
         )
+        # Called (on the server thread) with each request-log entry: never holds a token value.
+        self._services.on_request = on_request
         self._own_work_dir = work_dir is None
         self._work_dir = work_dir
         self._projectors: dict[tuple[str, str, str, str], ServiceAccountTokenProjector] = {}

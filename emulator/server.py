@@ -58,6 +58,7 @@ class Services:
         self.requests: list[dict[str, Any]] = []
         self.counters: dict[str, int] = dict.fromkeys(ENDPOINTS, 0)
         self.internal_errors: list[str] = []
+        self.on_request: Callable[[dict[str, Any]], None] | None = None
         self._stopping = asyncio.Event()
 
     # ---- the wrapper ----------------------------------------------------------------------------------
@@ -127,6 +128,11 @@ class Services:
             self.requests.append(entry)
             if len(self.requests) > _MAX_LOG:
                 del self.requests[: _MAX_LOG // 10]
+        if self.on_request is not None:
+            try:
+                self.on_request(dict(entry))
+            except Exception:  # a watcher's bug must not break the answer
+                log.exception("emulator: on_request callback failed")
         return response
 
     def _status_fault(

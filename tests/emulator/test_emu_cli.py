@@ -187,7 +187,7 @@ def test_cli_fic_propagation_and_token_lifetime(tmp_path):
     state = tmp_path / "state.json"
     proc = subprocess.Popen(
         [sys.executable, "-m", "emulator", "--plan", str(PLAN), "--state", str(state),
-         "--fic-propagation", "1h", "--token-lifetime", "imds=2m", "--latency", "imds=1ms"],
+         "--fic-propagation", "1h", "--token-lifetime", "imds=2m", "--latency", "imds=1ms", "--log"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -223,3 +223,7 @@ def test_cli_fic_propagation_and_token_lifetime(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)
+    logged = proc.stdout.read() if proc.stdout else ""
+    assert "imds             GET  200 /hosts/orders/metadata/identity/oauth2/token host=orders" in logged
+    assert "entra-token      POST 400" in logged and "error_code=70021" in logged
+    assert mi["access_token"] not in logged

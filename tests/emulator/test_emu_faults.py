@@ -217,3 +217,19 @@ def test_unreachable_answer_is_what_azure_identity_treats_as_no_imds(monkeypatch
         ManagedIdentityCredential(client_id=records.workload("orders").identity_client_id).get_token(
             f"{EXCHANGE}/.default"
         )
+
+
+def test_on_request_sees_each_log_entry_without_tokens(records):
+    seen: list[dict] = []
+
+    def broken_watcher(entry: dict) -> None:
+        seen.append(entry)
+        raise RuntimeError("watchers may fail")
+
+    with Emulator(records, on_request=broken_watcher) as emu:
+        w = records.workload("orders")
+        body = imds(emu, client_id=w.identity_client_id).json()
+        assert "access_token" in body  # the failing watcher did not break the answer
+        assert [e["endpoint"] for e in seen] == ["imds"]
+        assert body["access_token"] not in repr(seen)
+        assert emu.internal_errors == []

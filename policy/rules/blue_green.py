@@ -23,6 +23,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from . import _stack
 from ._props import APP, APP_FIC, IDENTITY, dig, is_entra_issuer, plain, short_type, stack_config
 
 COLOUR_OWNS_LAYER = "certless-bluegreen-colour-owns-identity-layer"
@@ -45,13 +46,16 @@ OWNER_SCHEMA = PolicyConfigSchema(
 
 def _shared_layer(resources: list[PolicyResource]) -> Iterator[PolicyResource]:
     """The identity layer's resources: identities, apps, their service principals, the apps' FICs
-    trusting a managed identity (issuer: Entra itself; FICs trusting clusters belong to a colour)."""
+    trusting a user-assigned identity (issuer: Entra itself). FICs trusting a cluster, or the
+    system-assigned identity of this stack's own compute, belong to the colour."""
+    own_compute = _stack.build(resources).system_principals
     for resource in resources:
         if resource.resource_type in (IDENTITY, APP, SERVICE_PRINCIPAL):
             yield resource
         elif resource.resource_type == APP_FIC:
-            issuer = dig(plain(resource.props), "issuer")
-            if isinstance(issuer, str) and is_entra_issuer(issuer):
+            props = plain(resource.props)
+            issuer, subject = dig(props, "issuer"), dig(props, "subject")
+            if isinstance(issuer, str) and is_entra_issuer(issuer) and subject not in own_compute:
                 yield resource
 
 

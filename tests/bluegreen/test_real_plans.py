@@ -213,3 +213,50 @@ def test_check_names_the_missing_owner_when_neither_colour_owns(
     assert main([*args, "--owner", "shop", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["owner"] == "shop" and report["passed"] is True
+
+
+SHOP_NO_SHARED_IDENTITY = """\
+config:
+  azure-native:location: westeurope
+  certless:tenantId: 6f1c1ad3-6a35-4c5b-9f4e-2d8f2a7c0b11
+  certless:resourceGroupName: rg-shop
+  certless:apps:
+    shop:
+      displayName: shop
+      protect: true
+  certless:workloads:
+    web:
+      kind: appservice
+      app: shop
+      identityType: SystemAssigned
+    worker:
+      kind: aks
+      app: shop
+      aks:
+        clusterName: aks-shop
+        namespace: shop
+        createNamespace: false
+        serviceAccount: worker
+        image: mcr.microsoft.com/azuredocs/aks-helloworld:v1
+        mode: direct
+"""
+
+
+def test_app_only_layer_with_system_assigned_and_aks_direct_workloads(tmp_path: Path) -> None:
+    from certless_ops.review import review_plan
+    from certless_ops.review.pack_config import parse_pack_config
+    from policy.rules import ALL_POLICIES
+    from policy.rules.blue_green import COLOUR_OWNS_LAYER
+
+    project = scratch_project(tmp_path)
+    (project / "Pulumi.shop.yaml").write_text(SHOP_NO_SHARED_IDENTITY)
+    blue, green = plans_of(project)
+    results = {
+        r.id: r for r in run_checks(Release(Plan.from_json(blue, "shop"), Plan.from_json(green, "green")))
+    }
+    assert {k: v.findings for k, v in results.items() if not v.passed} == {}
+    # each colour trusts its own cluster (direct) and its own web app's identity on the one app
+    assert any("4 FICs (2 from green, 2 from shop)" in d for d in results["fic-limit"].details)
+    # the colour's FICs for its own compute are not the shared layer
+    found = [v for v in review_plan(green, parse_pack_config({}, ALL_POLICIES)).violations]
+    assert [v.message for v in found if v.policy == COLOUR_OWNS_LAYER] == []

@@ -442,7 +442,9 @@ def _aks(key: str, value: Any, workload: str, default_rg: str, color: str | None
     mode = r.one_of(r.where(key, "mode"), obj.get("mode", "via-identity"), ("via-identity", "direct"))
     issuer = obj.get("issuerUrl")
     issuer_url = r.https_url(r.where(key, "issuerUrl"), issuer) if issuer is not None else None
-    create_ns = r.boolean(r.where(key, "createNamespace"), obj.get("createNamespace", True))
+    # A coloured stack usually shares the cluster and namespace with the other colour: creating the
+    # namespace there would tie it to this colour's lifetime, so coloured stacks default to not creating it.
+    create_ns = r.boolean(r.where(key, "createNamespace"), obj.get("createNamespace", color is None))
     env = r.string_map(r.where(key, "env"), obj.get("env", {}), AZURE_AD_PREFIX)
     return AksSpec(
         cluster_rg,
@@ -521,6 +523,14 @@ def _check_unique_physical_names(workloads: Mapping[str, WorkloadSpec]) -> None:
             claim(
                 ("deployment", *cluster, a.deployment_name), w.name, "aks.deploymentName", "deployment name"
             )
+            if a.create_namespace:
+                creator = owners.setdefault(("namespace", *cluster), w.name)
+                if creator != w.name:
+                    raise ConfigError(
+                        f"config {r.where(_k('workloads'), w.name, 'aks.createNamespace')}: namespace"
+                        f" {a.namespace!r} on cluster {a.cluster_name!r} is already created by workload"
+                        f" {creator!r}; expected createNamespace: false on every other workload using it"
+                    )
             claim(
                 ("serviceaccount", *cluster, a.service_account),
                 w.name,

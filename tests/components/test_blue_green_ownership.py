@@ -96,6 +96,8 @@ def test_green_declares_only_its_compute_and_its_cluster_trust(
     assert (fic["resourceName"], fic["resourceGroupName"]) == ("id-certless-shared-prod", "rg-certless-prod")
     assert fic["subject"] == "system:serviceaccount:orders:orders-worker-green"
     assert "green" in fic["federatedIdentityCredentialResourceName"]
+    # The namespace may be shared with the other colour: a coloured stack does not create it by default.
+    assert rec.of_type("kubernetes:core/v1:Namespace") == []
 
 
 def test_colours_never_share_a_physical_name(

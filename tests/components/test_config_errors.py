@@ -156,6 +156,7 @@ def test_more_than_twenty_credentials_on_one_identity_are_refused_before_any_res
         clone = copy.deepcopy(worker)
         clone["aks"]["serviceAccount"] = f"sa-{i}"
         clone["aks"]["deploymentName"] = f"worker-{i}"
+        clone["aks"]["createNamespace"] = False
         cfg["certless:workloads"][f"worker-{i}"] = clone
     with pytest.raises(
         ConfigError, match=r"identity:shared would hold 21 federated credentials; .* at most 20"
@@ -163,18 +164,31 @@ def test_more_than_twenty_credentials_on_one_identity_are_refused_before_any_res
         load(cfg, set(), "prod")
 
 
-def test_the_same_issuer_and_subject_twice_is_refused() -> None:
+def test_two_workloads_cannot_share_a_service_account() -> None:
     cfg = prod()
     clone = copy.deepcopy(cfg["certless:workloads"]["orders-worker"])
-    clone["aks"]["namespace"] = "other"  # same SA name, other namespace: fine
+    clone["aks"]["namespace"] = "other"  # the same service account name in another namespace is fine
     cfg["certless:workloads"]["worker-b"] = clone
     load(cfg, set(), "prod")
     dup = copy.deepcopy(cfg["certless:workloads"]["orders-worker"])
-    dup["aks"]["deploymentName"] = "worker-c"
-    dup["aks"]["clusterName"] = "aks-certless-prod"
+    dup["aks"] |= {"deploymentName": "worker-c", "createNamespace": False}
     cfg["certless:workloads"]["worker-c"] = dup
-    with pytest.raises(ConfigError, match=r"(already the service account|trusted twice)"):
+    with pytest.raises(
+        ConfigError, match=r"worker-c\.aks\.serviceAccount: 'orders-worker' is already the service"
+    ):
         load(cfg, set(), "prod")
+
+
+def test_a_namespace_is_created_by_one_workload_only() -> None:
+    cfg = prod()
+    clone = copy.deepcopy(cfg["certless:workloads"]["orders-worker"])
+    clone["aks"]["serviceAccount"] = "other-sa"
+    clone["aks"]["deploymentName"] = "other"
+    cfg["certless:workloads"]["worker-b"] = clone
+    with pytest.raises(ConfigError, match=r"worker-b\.aks\.createNamespace: namespace 'orders' on cluster"):
+        load(cfg, set(), "prod")
+    clone["aks"]["createNamespace"] = False
+    assert load(cfg, set(), "prod").workloads["worker-b"].aks is not None
 
 
 def test_pinned_issuer_makes_duplicate_trust_visible_across_clusters() -> None:

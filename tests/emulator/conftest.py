@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from emu_helpers import PLAN
 
 from emulator import Emulator, Records
-
-HERE = Path(__file__).parent
-PLAN = HERE / "fixture_plan.json"
 
 # Variables that change which backend MSAL / azure-identity pick; each test sets only what it needs.
 _CLIENT_ENV = (

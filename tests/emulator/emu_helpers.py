@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -12,6 +13,7 @@ import requests
 from emulator import Emulator
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+PLAN = Path(__file__).parent / "fixture_plan.json"
 
 
 def claims(token: str) -> dict[str, Any]:

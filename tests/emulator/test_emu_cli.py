@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import PLAN
-from emu_helpers import claims
+from emu_helpers import PLAN, claims
 
 ROOT = Path(__file__).resolve().parents[2]
 

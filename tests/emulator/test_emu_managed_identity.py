@@ -9,7 +9,7 @@ import concurrent.futures
 import msal
 import pytest
 import requests
-from emu_helpers import appservice, claims, imds
+from emu_helpers import PLAN, appservice, claims, imds
 
 from emulator import Emulator, IdentityLimits, Records
 from emulator.ratelimit import Limiter
@@ -214,7 +214,7 @@ def test_limiter_window_and_concurrency():
 
 
 def test_limits_can_be_disabled_for_benchmarks(monkeypatch):
-    records = Records.from_plan(__import__("conftest").PLAN)
+    records = Records.from_plan(PLAN)
     with Emulator(records, identity_limits=None) as emu:
         w = records.workload("orders")
         statuses = {imds(emu, client_id=w.identity_client_id).status_code for _ in range(30)}
@@ -222,7 +222,7 @@ def test_limits_can_be_disabled_for_benchmarks(monkeypatch):
 
 
 def test_custom_limits(monkeypatch):
-    records = Records.from_plan(__import__("conftest").PLAN)
+    records = Records.from_plan(PLAN)
     with Emulator(records, identity_limits=IdentityLimits(requests_per_second=3, concurrent=5)) as emu:
         w = records.workload("orders")
         emu._services.limiter.now = lambda: 5.0

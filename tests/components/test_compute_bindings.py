@@ -149,3 +149,19 @@ def test_app_settings_and_env_extend_but_never_replace_azuread() -> None:
     names = [s["name"] for s in rec.one("azure-native:web:WebApp").inputs["siteConfig"]["appSettings"]]
     assert names[-1] == "FEATURE_X" and names.count("AzureAd__ClientId") == 1
     assert "FEATURE_X" not in json.dumps(out["workloads"]["orders-web"]["azureAdEnv"])
+
+
+def test_cluster_trusts_from_several_workloads_on_one_identity_are_chained() -> None:
+    cfg = copy.deepcopy(shipped("prod"))
+    for i in (2, 3):
+        clone = copy.deepcopy(cfg["certless:workloads"]["orders-worker"])
+        clone["aks"]["namespace"] = f"orders{i}"
+        cfg["certless:workloads"][f"worker-{i}"] = clone
+    rec, _ = run_main("prod", cfg)
+    fics = rec.of_type(MI_FIC)
+    assert [f.inputs["subject"] for f in fics] == [
+        f"system:serviceaccount:{ns}:orders-worker" for ns in ("orders", "orders2", "orders3")
+    ]
+    first, second, third = fics
+    assert first.urn in second.dependencies and second.urn in third.dependencies
+    assert not any(f.urn in first.dependencies for f in fics)

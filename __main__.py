@@ -13,6 +13,7 @@ import pulumi
 
 from components import (
     AksOptions,
+    AksWorkloadBinding,
     AppOutputs,
     AppRegistration,
     AppRegistrationArgs,
@@ -268,12 +269,12 @@ def workload_output(
         )
     credentials.extend(c.describe() for c in workload.credentials)
     aks: Any = None
-    if w.aks is not None:
+    if w.aks is not None and isinstance(workload.compute, AksWorkloadBinding):
         aks = {
             "clusterName": w.aks.cluster_name,
             "namespace": w.aks.namespace,
             "serviceAccount": w.aks.service_account,
-            "oidcIssuerUrl": workload.compute.oidc_issuer_url,  # type: ignore[union-attr]
+            "oidcIssuerUrl": workload.compute.oidc_issuer_url,
         }
     record: dict[str, Any] = {
         "kind": w.kind,

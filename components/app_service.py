@@ -9,6 +9,7 @@ import pulumi
 from pulumi_azure_native import web
 
 from components.azure_ad import FROM_MANAGED_IDENTITY, AzureAdTarget, azure_ad_env, env_output
+from components.errors import system_principal
 from components.handles import IdentityOutputs
 
 
@@ -84,7 +85,7 @@ class AppServiceBinding(pulumi.ComponentResource):
         self.principal_id: pulumi.Output[str] = (
             args.identity.principal_id
             if args.identity is not None
-            else app.identity.apply(lambda i: i.principal_id if i else None)  # type: ignore[arg-type,return-value]
+            else app.identity.apply(lambda i: system_principal(i, f"web app {args.app_name!r}"))
         )
         self.azure_ad_env = env_output(self.env)
         self.register_outputs(

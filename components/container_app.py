@@ -9,6 +9,7 @@ import pulumi
 from pulumi_azure_native import app as containerapps
 
 from components.azure_ad import FROM_MANAGED_IDENTITY, AzureAdTarget, azure_ad_env, env_output
+from components.errors import system_principal
 from components.handles import IdentityOutputs
 
 
@@ -53,7 +54,8 @@ class ContainerAppBinding(pulumi.ComponentResource):
             )
             environment_id = environment.id
         else:
-            environment_id = args.environment_id  # type: ignore[assignment]
+            assert args.environment_id is not None
+            environment_id = args.environment_id
         if args.identity is not None:
             identity = containerapps.ManagedServiceIdentityArgs(
                 type=containerapps.ManagedServiceIdentityType.USER_ASSIGNED,
@@ -98,7 +100,9 @@ class ContainerAppBinding(pulumi.ComponentResource):
         self.principal_id: pulumi.Output[str] = (
             args.identity.principal_id
             if args.identity is not None
-            else container_app.identity.apply(lambda i: i.principal_id if i else None)  # type: ignore[arg-type,return-value]
+            else container_app.identity.apply(
+                lambda i: system_principal(i, f"container app {args.app_name!r}")
+            )
         )
         self.azure_ad_env = env_output(self.env)
         self.register_outputs(

@@ -158,7 +158,6 @@ class CertificatelessWorkload(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-            resource_id = compute.app_id
         elif args.container_app is not None:
             c = args.container_app
             compute = ContainerAppBinding(
@@ -177,7 +176,6 @@ class CertificatelessWorkload(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-            resource_id = compute.app_id
         else:
             k = args.aks
             assert k is not None
@@ -205,7 +203,6 @@ class CertificatelessWorkload(pulumi.ComponentResource):
                 opts=child,
             )
             credentials.append(compute.cluster_credential)
-            resource_id = identity.resource_id if identity is not None else pulumi.Output.from_input("")
 
         if system_assigned:
             pulumi.log.warn(SYSTEM_ASSIGNED_WARNING.format(name=name), resource=self)
@@ -235,19 +232,18 @@ class CertificatelessWorkload(pulumi.ComponentResource):
         self.identity_type: str | None = (
             "SystemAssigned" if system_assigned else (None if identity is None else "UserAssigned")
         )
-        self.identity_client_id: pulumi.Output[str | None] = (
-            identity.client_id if identity is not None else pulumi.Output.from_input(None)
-        )
-        self.identity_principal_id: pulumi.Output[str | None] = (
-            identity.principal_id
-            if identity is not None
-            else (compute.principal_id if system_assigned else pulumi.Output.from_input(None))  # type: ignore[union-attr]
-        )
-        self.identity_resource_id: pulumi.Output[str | None] = (
-            identity.resource_id
-            if identity is not None
-            else (resource_id if system_assigned else pulumi.Output.from_input(None))
-        )
+        none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        self.identity_client_id: pulumi.Output[str | None] = none
+        self.identity_principal_id: pulumi.Output[str | None] = none
+        self.identity_resource_id: pulumi.Output[str | None] = none
+        if identity is not None:
+            self.identity_client_id = identity.client_id
+            self.identity_principal_id = identity.principal_id
+            self.identity_resource_id = identity.resource_id
+        elif isinstance(compute, AppServiceBinding | ContainerAppBinding):
+            # System-assigned: the compute resource is the identity (no client ID is exported for it).
+            self.identity_principal_id = compute.principal_id
+            self.identity_resource_id = compute.app_id
         self.azure_ad_env = compute.azure_ad_env
         self.appsettings_json = compute.azure_ad_env.apply(appsettings_json)
         self.register_outputs(

@@ -107,14 +107,51 @@ def _declared_outputs(token: str) -> list[str]:
     return [name for name, attr in vars(cls).items() if isinstance(attr, property)]
 
 
+def replay(plan_path: str) -> None:
+    """Register the plan's resources again with plain Pulumi resources, in plan order."""
+    import pulumi
+
+    plan: dict[str, Any] = json.loads(Path(plan_path).read_text())
+    declared = {token: _declared_outputs(token) for token in {r["type"] for r in plan["resources"]}}
+    made: dict[str, pulumi.Resource] = {}
+    components: list[tuple[pulumi.ComponentResource, dict[str, Any]]] = []
+    for res in plan["resources"]:
+        if res["type"] == "pulumi:pulumi:Stack":
+            continue
+        parent = made.get(res["parent"] or "")
+        provider_urn = (res["provider"] or "").rsplit("::", 1)[0]
+        deps = [made[d] for d in res["dependencies"] if d in made and d != res["parent"]]
+        opts = pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=deps,
+            protect=res["protect"],
+            retain_on_delete=res["retain_on_delete"],
+            provider=made.get(provider_urn),  # type: ignore[arg-type]
+            id=res["import_id"] if res["read"] else None,
+        )
+        if not res["custom"]:
+            comp = pulumi.ComponentResource(res["type"], res["name"], None, opts)
+            components.append((comp, res["outputs"]))
+            made[res["urn"]] = comp
+        elif res["type"].startswith("pulumi:providers:"):
+            pkg = res["type"].split(":")[-1]
+            made[res["urn"]] = pulumi.ProviderResource(pkg, res["name"], res["inputs"], opts)
+        else:
+            props = {**dict.fromkeys(declared[res["type"]]), **res["inputs"]}
+            made[res["urn"]] = pulumi.CustomResource(res["type"], res["name"], props, opts)
+    for comp, outputs in components:
+        comp.register_outputs(outputs)
+    for key, value in plan["outputs"].items():
+        pulumi.export(key, value)
+
+
 def floor(plan_path: str) -> None:
-    """Register the plan's resources with plain Pulumi resources and a trivial Mocks (child process)."""
+    """The replay under Pulumi's mock engine with a trivial Mocks (run in a child process)."""
     import pulumi
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
     plan: dict[str, Any] = json.loads(Path(plan_path).read_text())
-    declared = {token: _declared_outputs(token) for token in {r["type"] for r in plan["resources"]}}
 
     class Trivial(pulumi.runtime.Mocks):
         def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
@@ -124,40 +161,21 @@ def floor(plan_path: str) -> None:
             return {}, None
 
     pulumi.runtime.set_mocks(Trivial(), project=plan["project"], stack=plan["stack"], preview=False)
+    _sync_await(run_pulumi_func(lambda: replay(plan_path)))
 
-    def register() -> None:
-        made: dict[str, pulumi.Resource] = {}
-        components: list[tuple[pulumi.ComponentResource, dict[str, Any]]] = []
-        for res in plan["resources"]:
-            if res["type"] == "pulumi:pulumi:Stack":
-                continue
-            parent = made.get(res["parent"] or "")
-            provider_urn = (res["provider"] or "").rsplit("::", 1)[0]
-            deps = [made[d] for d in res["dependencies"] if d in made and d != res["parent"]]
-            opts = pulumi.ResourceOptions(
-                parent=parent,
-                depends_on=deps,
-                protect=res["protect"],
-                retain_on_delete=res["retain_on_delete"],
-                provider=made.get(provider_urn),  # type: ignore[arg-type]
-                id=res["import_id"] if res["read"] else None,
-            )
-            if not res["custom"]:
-                comp = pulumi.ComponentResource(res["type"], res["name"], None, opts)
-                components.append((comp, res["outputs"]))
-                made[res["urn"]] = comp
-            elif res["type"].startswith("pulumi:providers:"):
-                pkg = res["type"].split(":")[-1]
-                made[res["urn"]] = pulumi.ProviderResource(pkg, res["name"], res["inputs"], opts)
-            else:
-                props = {**dict.fromkeys(declared[res["type"]]), **res["inputs"]}
-                made[res["urn"]] = pulumi.CustomResource(res["type"], res["name"], props, opts)
-        for comp, outputs in components:
-            comp.register_outputs(outputs)
-        for key, value in plan["outputs"].items():
-            pulumi.export(key, value)
 
-    _sync_await(run_pulumi_func(register))
+def replay_project(folder: Path, plan_path: Path) -> Path:
+    """A Pulumi project whose program is the replay: the plan's own machinery runs it (third column)."""
+    folder.mkdir(exist_ok=True)
+    (folder / "Pulumi.yaml").write_text("name: replay\nruntime: python\n")
+    (folder / "Pulumi.replay.yaml").write_text(f"config:\n  replay:planFile: {json.dumps(str(plan_path))}\n")
+    (folder / "__main__.py").write_text(
+        "import sys\nimport pulumi\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "import plan_scaling\n"
+        "plan_scaling.replay(pulumi.Config().require('planFile'))\n"
+    )
+    return folder
 
 
 def main() -> None:
@@ -185,19 +203,29 @@ def main() -> None:
             plan = measure(plan_cmd, env)
             resources = len(json.loads(plan_file.read_text())["resources"])
             engine = measure([sys.executable, __file__, "--floor", str(plan_file)], env)
-            rows.append((n, resources, plan, engine))
+            project = replay_project(Path(tmp) / f"replay{n}", plan_file)
+            machinery_cmd = [sys.executable, "-m", "certless_ops", "plan", "--project-dir", str(project)]
+            machinery_cmd += ["--stack", "replay", "--json", str(project / "plan.json"), "--quiet"]
+            machinery = measure(machinery_cmd, env)
+            rows.append((n, resources, plan, engine, machinery))
             print(f"  measured {n} workloads ({resources} resources)", file=sys.stderr, flush=True)
     rows = rows[1:]  # drop the warm-up
 
     print(
         f"{'workloads':>9} {'resources':>9} | {'plan wall s':>11} {'cpu s':>6} {'MiB':>5} | "
-        f"{'engine wall s':>13} {'cpu s':>6} {'MiB':>5} | {'ratio wall':>10} {'ratio cpu':>9}"
+        f"{'engine wall s':>13} {'cpu s':>6} {'MiB':>5} | {'ratio wall':>10} {'ratio cpu':>9} | "
+        f"{'replay under plan cpu s':>23}"
     )
-    for n, resources, (pw, pc, pm), (ew, ec, em) in rows:
+    for n, resources, (pw, pc, pm), (ew, ec, em), (_, mc, _) in rows:
         print(
             f"{n:>9} {resources:>9} | {pw:>11.2f} {pc:>6.2f} {pm:>5.0f} | "
-            f"{ew:>13.2f} {ec:>6.2f} {em:>5.0f} | {pw / ew:>10.2f} {pc / ec:>9.2f}"
+            f"{ew:>13.2f} {ec:>6.2f} {em:>5.0f} | {pw / ew:>10.2f} {pc / ec:>9.2f} | {mc:>23.2f}"
         )
+    print(
+        "replay under plan: the same plain-resource replay run by `certless_ops plan` (recording monitor, "
+        "simulator, plan file) instead of a trivial Mocks; its distance to the engine column is the plan "
+        "machinery's own cost, the rest of the plan column is the real program and the typed SDK classes."
+    )
     if len(rows) >= 3:
         first, mid, last = rows[0], rows[len(rows) // 2], rows[-1]
 

@@ -10,6 +10,7 @@ import heapq
 import os
 import runpy
 import sys
+import threading
 import warnings
 from collections.abc import Coroutine, Iterator, Mapping
 from pathlib import Path
@@ -104,7 +105,28 @@ def _run_program(cfg: StackConfig, monitor: RecordingMonitor, engine: RecordingE
         if pending:
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
-        asyncio.set_event_loop(None)
+
+
+def _in_own_thread(cfg: StackConfig, monitor: RecordingMonitor, engine: RecordingEngine) -> None:
+    """Run the program on a thread of its own: its own event loop and a fresh copy of the context.
+
+    Callers may already run an event loop (async tests, tools) or hold Pulumi settings of their own;
+    neither is disturbed, and Pulumi's global settings do not leak out.
+    """
+    failure: list[BaseException] = []
+    ctx = contextvars.copy_context()
+
+    def target() -> None:
+        try:
+            ctx.run(_run_program, cfg, monitor, engine)
+        except BaseException as exc:  # handed to the calling thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name=f"certless-plan-{cfg.stack}", daemon=True)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 async def _settle() -> None:
@@ -166,13 +188,12 @@ def run_plan(
     simulator = Simulator(env)
     monitor = RecordingMonitor(simulator)
     engine = RecordingEngine()
-    ctx = contextvars.copy_context()  # keep Pulumi's global settings out of the caller's context
     try:
         with _in_project(cfg.project_dir), warnings.catch_warnings():
             # A failed program leaves coroutines that were never awaited; the failure is reported once.
             warnings.filterwarnings("ignore", "coroutine .* was never awaited", RuntimeWarning)
             try:
-                ctx.run(_run_program, cfg, monitor, engine)
+                _in_own_thread(cfg, monitor, engine)
             except BaseException:
                 gc.collect()  # while the filter above is active
                 raise

@@ -112,7 +112,7 @@ def prepare(request: DuplicateRequest, planner: Planner) -> DuplicateResult:
                 "pass --org ORG to write the fully qualified org/project/stack name"
             )
     ownership.set_color(new.config, color, project)
-    notes.extend(_shared_namespace_notes(new.config, project))
+    notes.extend(_shared_namespace_notes(source, source_color, target, project))
     header = (
         f"# Written by `python -m certless_ops duplicate --from {request.source} --color {color}` from "
         f"{source.path.name}:\n# same settings, colour {color!r}, shared identity layer "
@@ -256,20 +256,35 @@ def _plan_colour(
         ) from None
 
 
-def _shared_namespace_notes(config: Mapping[str, Any], project: str | None) -> list[str]:
-    """AKS workloads whose namespace both colours would create on the same cluster."""
-    workloads = ownership.get(config, ownership.WORKLOADS, project)
+def _shared_namespace_notes(
+    source: StackFile, source_color: Any, target: str, project: str | None
+) -> list[str]:
+    """AKS workloads whose namespace, on the cluster both colours share, one colour's stack creates.
+
+    The program creates a workload's namespace unless ``aks.createNamespace`` is false, which is its
+    default in a coloured stack. Deleting a namespace deletes every pod in it, the other colour's too.
+    """
+    workloads = ownership.get(source.config, ownership.WORKLOADS, project)
     notes: list[str] = []
     if not isinstance(workloads, Mapping):
         return notes
     for name, workload in workloads.items():
         aks = workload.get("aks") if isinstance(workload, Mapping) else None
-        if not isinstance(aks, Mapping) or aks.get("createNamespace") is False:
+        if not isinstance(aks, Mapping):
             continue
+        explicit = aks.get("createNamespace")
+        creators = [
+            stack
+            for stack, coloured in ((source.stack, bool(source_color)), (target, True))
+            if explicit is True or (explicit is None and not coloured)
+        ]
+        if not creators:
+            continue
+        where = f"namespace {aks.get('namespace')!r} on cluster {aks.get('clusterName')!r}"
         notes.append(
-            f"workload {name!r} creates namespace {aks.get('namespace')!r} on cluster "
-            f"{aks.get('clusterName')!r} in both colours: destroying one colour would delete the "
-            "namespace with the other's pods. Give the new colour its own cluster (aks.clusterName), or "
-            "set aks.createNamespace: false in both stacks and create the namespace outside them"
+            f"workload {name!r}: {' and '.join(creators)} create{'s' if len(creators) == 1 else ''} {where}, "
+            "which both colours use: destroying that stack's compute deletes the namespace with the other "
+            f"colour's pods. Give {target} its own namespace (aks.namespace, aks.createNamespace: true) or "
+            "its own cluster (aks.clusterName)"
         )
     return notes

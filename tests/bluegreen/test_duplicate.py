@@ -231,10 +231,25 @@ def test_aks_workload_creating_its_namespace_in_both_colours_gets_a_note(project
         )
     )
     result = prepare(DuplicateRequest(project, "prod", "green"), FakePlanner())
-    assert any(
-        n.startswith("workload 'orders' creates namespace 'orders' on cluster 'aks-shop' in both colours")
-        for n in result.notes
+    # prod has no colour: it creates the namespace; prod-green, coloured, does not by default
+    assert (
+        "workload 'orders': prod creates namespace 'orders' on cluster 'aks-shop', which both colours use: "
+        "destroying that stack's compute deletes the namespace with the other colour's pods. Give "
+        "prod-green its own namespace (aks.namespace, aks.createNamespace: true) or its own cluster "
+        "(aks.clusterName)"
+    ) in result.notes
+
+
+def test_no_namespace_note_when_no_stack_creates_it(project: Path) -> None:
+    (project / "Pulumi.prod.yaml").write_text(
+        PROD.replace(
+            "      kind: appservice\n",
+            "      kind: aks\n      aks:\n        clusterName: aks-shop\n        namespace: orders\n"
+            "        createNamespace: false\n",
+        )
     )
+    result = prepare(DuplicateRequest(project, "prod", "green"), FakePlanner())
+    assert not any("namespace" in n for n in result.notes)
 
 
 def test_within_the_limit_reports_the_count(project: Path) -> None:

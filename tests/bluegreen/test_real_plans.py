@@ -193,8 +193,13 @@ def test_duplicate_of_the_shipped_prod_stack(tmp_path: Path) -> None:
     counts = {c.target.split(" ", 1)[0]: c.by_stack for c in result.fic_counts}
     # the orders-worker AKS workload puts one cluster FIC per colour on the shared identity
     assert counts == {"app": {"prod": 1}, "identity": {"prod": 1, "prod-green (new)": 1}}
-    # prod's AKS workload creates its namespace; on one cluster both colours would
-    assert any("creates namespace 'orders' on cluster 'aks-certless-prod'" in n for n in result.notes)
+    # prod's AKS workload creates its namespace, which green shares on the same cluster
+    assert any(
+        n.startswith(
+            "workload 'orders-worker': prod creates namespace 'orders' on cluster 'aks-certless-prod'"
+        )
+        for n in result.notes
+    )
 
 
 def test_check_names_the_missing_owner_when_neither_colour_owns(
@@ -260,3 +265,37 @@ def test_app_only_layer_with_system_assigned_and_aks_direct_workloads(tmp_path: 
     # the colour's FICs for its own compute are not the shared layer
     found = [v for v in review_plan(green, parse_pack_config({}, ALL_POLICIES)).violations]
     assert [v.message for v in found if v.policy == COLOUR_OWNS_LAYER] == []
+
+
+def test_checks_on_the_shipped_prod_and_its_green(tmp_path: Path) -> None:
+    for name in ("__main__.py", "stackconfig", "components", "Pulumi.yaml", "Pulumi.prod.yaml"):
+        (tmp_path / name).symlink_to(REPO / name)
+    result = prepare(DuplicateRequest(tmp_path, "prod", "green", org="acme"), offline_planner(tmp_path))
+    result.path.write_text(result.text)
+
+    def check() -> dict[str, CheckResult]:
+        blue = plan_stack(tmp_path, "prod")
+        green = plan_stack(
+            tmp_path,
+            "prod-green",
+            outputs={"acme/certless/prod": blue["outputs"]},
+            subscription=subscription_of(blue),
+        )
+        return {
+            r.id: r for r in run_checks(Release(Plan.from_json(blue, "prod"), Plan.from_json(green, "green")))
+        }
+
+    # as duplicated: green's worker runs in the namespace prod creates on the same cluster
+    as_written = check()
+    assert {k for k, v in as_written.items() if not v.passed} == {"destroy-blue"}
+    assert all(
+        "deleted with its container Namespace 'orders-worker'" in f
+        for f in as_written["destroy-blue"].findings
+    )
+    # the fix the note suggests: green's own namespace
+    text = result.text.replace(
+        "        namespace: orders\n", "        namespace: orders-green\n        createNamespace: true\n"
+    )
+    result.path.write_text(text)
+    fixed = check()
+    assert {k: v.findings for k, v in fixed.items() if not v.passed} == {}

@@ -127,8 +127,7 @@ def _run(args: argparse.Namespace) -> int:
                 label=name,
             )
             console.rule(f"The app of workload {name!r} on {host}: one token acquisition, hop by hop")
-            settings = ", ".join(sorted(k for k in workload.get("azureAdEnv", {})))
-            console.print(f"[dim]App settings from the plan's outputs:[/dim] {settings}")
+            render.app_environment(console, workload.get("azureAdEnv", {}), env)
             trace_path = session.workdir / "trace.json"
             app_dir = session.workdir / "app"
             app_dir.mkdir()

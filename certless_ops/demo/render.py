@@ -115,6 +115,30 @@ def services(console: Console, rows: Iterable[tuple[str, str]]) -> None:
     console.print(table)
 
 
+# Values a host treats as secrets: named in the output, never shown.
+_HIDDEN_VARS = frozenset({"IDENTITY_HEADER", "MSI_SECRET"})
+
+
+def app_environment(console: Console, plan_env: Mapping[str, str], env: Mapping[str, str]) -> None:
+    """The app's environment, by where each variable comes from: the plan's app settings, or the host."""
+    table = Table(title="The app's environment", title_justify="left")
+    table.add_column("variable", style="cyan", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    table.add_column("set by", style="dim")
+    for key in sorted(env):
+        if not (key.startswith(("AzureAd__", "AZURE_", "IDENTITY_", "MSI_", "REQUESTS_CA_BUNDLE"))):
+            continue
+        value = "(set, value hidden)" if key in _HIDDEN_VARS else env[key]
+        if key in plan_env and plan_env[key] == env[key]:
+            origin = "the plan's app settings"
+        elif key.startswith("AzureAd__") or key == "REQUESTS_CA_BUNDLE":
+            origin = "the emulator (points the app at it)"
+        else:
+            origin = "the host (emulated)"
+        table.add_row(key, value, origin)
+    console.print(table)
+
+
 def _kind_of_hop(hop: Mapping[str, Any]) -> str:
     url = str(hop.get("url", ""))
     if url.endswith("/.well-known/openid-configuration"):

@@ -70,6 +70,7 @@ def test_demo_shows_each_hop_then_stops_everything(demo_env: DemoRun) -> None:
     # The plan, then each hop of the acquisition in order, then the blob call.
     hops = [
         "Stack dev (tenant",
+        "The app's environment",
         "Managed identity token from the appservice identity endpoint",
         "identity token claims",
         "Token exchange at Entra for the app's access token",
@@ -84,6 +85,7 @@ def test_demo_shows_each_hop_then_stops_everything(demo_env: DemoRun) -> None:
     assert out.count("✓ match") == 3  # issuer, subject, audience of the identity token vs the app's FIC
     assert "https://sts.windows.net/" in out and "https://storage.azure.com" in out  # a Storage v1 token
     assert "same bytes" in out
+    assert "IDENTITY_HEADER" in out and "(set, value hidden)" in out  # named, never shown
     assert not JWT.search(out + proc.stderr), "a token was printed"
     assert demo_env.leftovers() == ([], [])
 

@@ -27,7 +27,7 @@ TENANT = "8d1e4a35-5f51-4f7e-9a53-1d3f0b6f2c11"
 
 
 class _StaticJwt:
-    """A TokenCredential returning one unsigned-in-spirit JWT: Azurite's basic mode skips signatures."""
+    """A TokenCredential with a JWT signed by a throwaway HMAC key: Azurite's basic mode skips signatures."""
 
     def __init__(self, **claims: object) -> None:
         now = int(time.time())
@@ -96,8 +96,8 @@ def test_stop_ends_the_process_and_removes_its_files() -> None:
     assert not workdir.exists()
 
 
-def test_missing_node_says_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))
+def test_missing_node_says_what_to_install(monkeypatch: pytest.MonkeyPatch, e2e_workdir: Path) -> None:
+    monkeypatch.setenv("PATH", str(e2e_workdir))  # a folder without node
     with pytest.raises(AzuriteMissing) as info:
         locate_azurite()
     message = str(info.value)
@@ -105,10 +105,10 @@ def test_missing_node_says_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_
     assert "Node.js is not installed" in message and "apt-get install nodejs npm" in message
 
 
-def test_missing_azurite_says_to_run_setup(tmp_path: Path) -> None:
+def test_missing_azurite_says_to_run_setup(e2e_workdir: Path) -> None:
     require_azurite()  # needs node itself, to get past the Node.js check
     with pytest.raises(AzuriteMissing) as info:
-        locate_azurite(tmp_path)
+        locate_azurite(e2e_workdir)
     message = str(info.value)
     assert "\n" not in message
     assert "Azurite is not installed" in message and "./dev setup" in message and "npm ci" in message
@@ -116,12 +116,12 @@ def test_missing_azurite_says_to_run_setup(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("ci", "outcome"), [("true", "Failed"), ("", "Skipped")])
 def test_missing_azurite_fails_in_ci_and_skips_elsewhere(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ci: str, outcome: str
+    monkeypatch: pytest.MonkeyPatch, e2e_workdir: Path, ci: str, outcome: str
 ) -> None:
     from . import conftest
 
     def missing() -> None:
-        locate_azurite(tmp_path)  # no node_modules there
+        locate_azurite(e2e_workdir)  # no node_modules there
 
     monkeypatch.setattr(conftest, "locate_azurite", missing)
     monkeypatch.setenv("CI", ci)

@@ -205,3 +205,8 @@ def test_stack_reference_and_adopted_identity(tmp_path: Any) -> None:
         "/resourceGroups/rg-shared/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-shared"
     )
     assert GUID.match(plan["outputs"]["adoptedPrincipalId"])
+
+
+async def test_plan_can_be_made_from_async_code(mini_plan: dict[str, Any]) -> None:
+    # Tools and async tests call run_plan with their own event loop running on this thread.
+    assert dumps(plan_of(MINI, "test")) == dumps(mini_plan)

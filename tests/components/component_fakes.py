@@ -6,6 +6,7 @@ assertion cannot pass because a callback never ran.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -222,10 +223,22 @@ class _WarningCapture(logging.Handler):
             self.recorder.warnings.append(record.getMessage())
 
 
+def _ensure_event_loop() -> None:
+    """The Pulumi SDK runs on the thread's current loop; other test modules may have closed or unset it."""
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        if not loop.is_closed():
+            return
+    except RuntimeError:
+        pass
+    asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 def install(
     stack: str = "test", stack_outputs: dict[str, Any] | None = None, tenant: str = ""
 ) -> tuple[Recorder, FakeAzure]:
     """Fresh mocks for one test; must run before any resource is constructed."""
+    _ensure_event_loop()
     recorder = Recorder()
     fake = FakeAzure(recorder, stack_outputs, tenant)
     logger = logging.getLogger(f"certless-test-{uuid.uuid4()}")

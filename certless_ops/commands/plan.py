@@ -110,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
         from certless_ops.plan.tree import render
 
         # The tree goes to stderr when the plan itself goes to stdout, so `--json -` stays parseable.
-        console = Console(stderr=args.json == "-", soft_wrap=False)
+        console = Console(stderr=args.json == "-")
+        if not console.is_terminal:
+            console.width = 160  # logs and CI: keep issuer URLs on one line rather than the 80-column default
         render(plan, console)
     return 0

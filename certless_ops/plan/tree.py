@@ -45,6 +45,9 @@ class _Index:
     identity_id: dict[str, str] = field(default_factory=dict)  # ARM ID (lower) -> label
     identity_name: dict[str, str] = field(default_factory=dict)  # Azure name -> label
     issuer: dict[str, str] = field(default_factory=dict)  # AKS issuer URL -> cluster label
+    client_principal: dict[str, str] = field(default_factory=dict)  # identity clientId -> principalId
+    # FICs by subject: (FIC name, what it is on, the clientId of that app or identity)
+    fics: dict[str, list[tuple[str, str, str]]] = field(default_factory=lambda: defaultdict(list))
     children: dict[str | None, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
 
 
@@ -56,6 +59,7 @@ def _index(plan: dict[str, Any]) -> _Index:
         out = res.get("outputs") or {}
         label = f"`{res['name']}`"
         if res["type"] == UAMI:
+            ix.client_principal[str(out.get("clientId"))] = str(out.get("principalId"))
             ix.principal[str(out.get("principalId"))] = f"principalId of identity {label}"
             ix.client[str(out.get("clientId"))] = f"identity {label}"
             ix.identity_id[str(res.get("id")).lower()] = label
@@ -80,10 +84,57 @@ def _index(plan: dict[str, Any]) -> _Index:
         elif inv.get("token") == "azure-native:managedidentity:getUserAssignedIdentity":
             result = inv.get("result") or {}
             label = f"`{result.get('name')}` (existing)"
+            ix.client_principal[str(result.get("clientId"))] = str(result.get("principalId"))
             ix.principal[str(result.get("principalId"))] = f"principalId of identity {label}"
             ix.client[str(result.get("clientId"))] = f"identity {label}"
             ix.identity_id[str(result.get("id")).lower()] = label
+    _index_fics(plan, ix)
     return ix
+
+
+def _index_fics(plan: dict[str, Any], ix: _Index) -> None:
+    app_client_by_id = {
+        str((r.get("outputs") or {}).get("id")): str((r.get("outputs") or {}).get("clientId"))
+        for r in plan.get("resources", [])
+        if r["type"] == APP
+    }
+    identity_client_by_name = {
+        str((r.get("outputs") or {}).get("name")): str((r.get("outputs") or {}).get("clientId"))
+        for r in plan.get("resources", [])
+        if r["type"] == UAMI
+    }
+    for res in plan.get("resources", []):
+        inputs = res.get("inputs") or {}
+        subject = str(inputs.get("subject", ""))
+        if res["type"] == APP_FIC:
+            app_id = str(inputs.get("applicationId"))
+            on = f"app registration {ix.app_id.get(app_id, '?')}"
+            ix.fics[subject].append((res["name"], on, app_client_by_id.get(app_id, "")))
+        elif res["type"] == MI_FIC:
+            name = str(inputs.get("resourceName"))
+            on = f"identity {ix.identity_name.get(name, f'`{escape(name)}`')}"
+            ix.fics[subject].append((res["name"], on, identity_client_by_name.get(name, "")))
+
+
+def _trust_chain(ix: _Index, start: str, start_label: str, app_client: str) -> str:
+    """Follow FICs from what the compute presents (a principal ID or a service account subject) to the
+    app it signs in as; the chain ends at `app_client` when the wiring is complete."""
+    steps = [start_label]
+    subject = start
+    for _ in range(3):  # service account -> identity -> app at most
+        hops = ix.fics.get(subject, [])
+        if not hops:
+            break
+        if app_client in {client for _, _, client in hops}:
+            name, on, _ = next(h for h in hops if h[2] == app_client)
+            steps.append(f"FIC `{escape(name)}` on {on}")
+            return "[green]trust chain:[/] " + " → ".join(steps)
+        name, on, client = hops[0]
+        steps.append(f"FIC `{escape(name)}` on {on}")
+        subject = ix.client_principal.get(client, "")
+    target = ix.app_client.get(app_client, f"app {short(app_client)}")
+    steps.append(f"[bold red]no FIC on {target} trusts it[/]")
+    return "[bold red]broken trust chain:[/] " + " → ".join(steps)
 
 
 def _descendants(ix: _Index, urn: str) -> list[dict[str, Any]]:
@@ -176,6 +227,27 @@ def _compute_node(parent: Tree, ix: _Index, res: dict[str, Any]) -> None:
         node.add(f"AzureAd ClientId {short(app_client)} = {app}")
     if "AzureAd__ClientCredentials__0__SourceType" in settings:
         node.add(f"credential source {escape(settings['AzureAd__ClientCredentials__0__SourceType'])}")
+    if app_client:
+        start = _chain_start(ix, res, mi_client)
+        if start is not None:
+            node.add(_trust_chain(ix, start[0], start[1], app_client))
+
+
+def _chain_start(ix: _Index, res: dict[str, Any], mi_client: str | None) -> tuple[str, str] | None:
+    """What the compute presents to Entra first: a service account token or an identity's principal."""
+    inputs = res.get("inputs") or {}
+    if res["type"] == DEPLOYMENT:
+        namespace = (inputs.get("metadata") or {}).get("namespace", "default")
+        sa = (((inputs.get("spec") or {}).get("template") or {}).get("spec") or {}).get("serviceAccountName")
+        sa = sa or "default"
+        return f"system:serviceaccount:{namespace}:{sa}", f"service account {escape(f'{namespace}/{sa}')}"
+    if mi_client:
+        label = ix.client.get(mi_client, short(mi_client))
+        return ix.client_principal.get(mi_client, ""), label
+    principal = ((res.get("outputs") or {}).get("identity") or {}).get("principalId")
+    if principal:
+        return str(principal), f"system-assigned identity of `{escape(res['name'])}`"
+    return None
 
 
 def _service_account_node(parent: Tree, ix: _Index, res: dict[str, Any]) -> None:

@@ -46,3 +46,17 @@ def test_tree_flags_a_pod_template_without_the_workload_identity_label(mini_plan
         "azure.workload.identity/use"
     ]
     assert "pod label azure.workload.identity/use: missing" in _text(plan)
+
+
+def test_tree_follows_the_trust_chain_from_compute_to_app(mini_plan: dict[str, Any]) -> None:
+    text = _text(mini_plan)
+    assert "trust chain: identity `orders-id` → FIC `orders-fic` on app registration `orders-app`" in text
+
+
+def test_tree_reports_a_broken_chain(mini_plan: dict[str, Any]) -> None:
+    plan = copy.deepcopy(mini_plan)
+    by_name(plan, "orders-fic")["inputs"]["subject"] = by_name(plan, "orders-id")["outputs"]["clientId"]
+    text = _text(plan)
+    assert (
+        "broken trust chain: identity `orders-id` → no FIC on app registration `orders-app` trusts it" in text
+    )

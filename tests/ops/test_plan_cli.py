@@ -127,3 +127,10 @@ def test_stack_reference_to_a_missing_output(tmp_path: Path, capsys: pytest.Capt
 def test_bad_stack_outputs_option(spec: str, expected: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--project-dir", str(MINI), "--stack", "consumer", "--stack-outputs", spec]) == 2
     assert expected in _one_error_line(capsys.readouterr().err)
+
+
+def test_traceback_option_shows_where_the_program_failed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--project-dir", str(MINI), "--stack", "bad", "--traceback"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "__main__.py" in err
+    assert err.rstrip().splitlines()[-1].startswith("error: the program failed: workload 'orders'")

@@ -5,8 +5,8 @@ Pulumi.<stack>.yaml for the real program), runs `python -m certless_ops plan` in
 replays the same resources (types, names, inputs, parents, providers, options, taken from the plan
 JSON) through Pulumi's mock engine with a trivial Mocks and plain CustomResource / ComponentResource
 registrations, also in a fresh process that imports the same SDK classes and gives each resource as
-many output properties as its SDK class declares. It prints wall time, CPU time and peak RSS of both
-and their ratios (CPU time is the steadier figure on a shared machine).
+many output properties and type aliases as its SDK class declares. It prints wall time, CPU time and
+peak RSS of both and their ratios (CPU time is the steadier figure on a shared machine).
 
 Targets: at 100 workloads the plan takes at most 1.25x the bare engine's time, cost per resource stays
 flat (linear growth), peak RSS under 400 MB.
@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -84,11 +86,12 @@ def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def _declared_outputs(token: str) -> list[str]:
-    """Import the SDK class for a type token, as the program does, and list the outputs it declares.
+def _declared(token: str) -> tuple[list[str], list[str]]:
+    """Import the SDK class for a type token, as the program does; its declared outputs and type aliases.
 
-    A typed SDK resource creates one Output per declared property, which is most of the engine's
-    per-resource cost (each is a task the engine waits for); the replay creates as many.
+    A typed SDK resource creates one Output per declared property (each a task the engine waits for),
+    and azure-native classes alias every older API version of their type (24 for WebApp), each alias
+    resolved to a URN through Outputs when the resource is constructed; the replay does the same.
     """
     pkg, mod, typ = token.split(":")
     try:
@@ -101,10 +104,15 @@ def _declared_outputs(token: str) -> list[str]:
         elif pkg == "pulumi" and mod == "providers":
             cls = importlib.import_module(f"pulumi_{typ.replace('-', '_')}").Provider
         else:
-            return []
+            return [], []
     except (ImportError, AttributeError):
-        return []
-    return [name for name, attr in vars(cls).items() if isinstance(attr, property)]
+        return [], []
+    outputs = [name for name, attr in vars(cls).items() if isinstance(attr, property)]
+    try:
+        aliases = re.findall(r'pulumi\.Alias\(type_="([^"]+)"\)', inspect.getsource(cls))
+    except (OSError, TypeError):
+        aliases = []
+    return outputs, aliases
 
 
 def replay(plan_path: str) -> None:
@@ -112,7 +120,7 @@ def replay(plan_path: str) -> None:
     import pulumi
 
     plan: dict[str, Any] = json.loads(Path(plan_path).read_text())
-    declared = {token: _declared_outputs(token) for token in {r["type"] for r in plan["resources"]}}
+    declared = {token: _declared(token) for token in {r["type"] for r in plan["resources"]}}
     made: dict[str, pulumi.Resource] = {}
     components: list[tuple[pulumi.ComponentResource, dict[str, Any]]] = []
     for res in plan["resources"]:
@@ -121,7 +129,9 @@ def replay(plan_path: str) -> None:
         parent = made.get(res["parent"] or "")
         provider_urn = (res["provider"] or "").rsplit("::", 1)[0]
         deps = [made[d] for d in res["dependencies"] if d in made and d != res["parent"]]
+        output_names, alias_types = declared[res["type"]]
         opts = pulumi.ResourceOptions(
+            aliases=[pulumi.Alias(type_=t) for t in alias_types] or None,
             parent=parent,
             depends_on=deps,
             protect=res["protect"],
@@ -137,7 +147,7 @@ def replay(plan_path: str) -> None:
             pkg = res["type"].split(":")[-1]
             made[res["urn"]] = pulumi.ProviderResource(pkg, res["name"], res["inputs"], opts)
         else:
-            props = {**dict.fromkeys(declared[res["type"]]), **res["inputs"]}
+            props = {**dict.fromkeys(output_names), **res["inputs"]}
             made[res["urn"]] = pulumi.CustomResource(res["type"], res["name"], props, opts)
     for comp, outputs in components:
         comp.register_outputs(outputs)

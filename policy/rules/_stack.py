@@ -145,7 +145,7 @@ def build(resources: Iterable[PolicyResource]) -> StackView:
                 )
             )
         elif node.type == AKS_CLUSTER:
-            view.cluster_issuers.append(dig(node.props, "oidcIssuerProfile", "issuerUrl"))
+            view.cluster_issuers.append(dig(node.props, "oidcIssuerProfile", "issuerURL"))
         elif node.type == STACK_REFERENCE:
             view.referenced_principals |= _exported_principals(dig(node.props, "outputs"))
         elif node.type == AKS_BINDING:

@@ -193,6 +193,20 @@ def test_issuer_of_an_unknown_cluster_fails_unless_allowed_by_config(plan: dict[
     assert review(plan, {"certless-fic-issuer-allowed": {"allowedIssuers": [other]}}).violations == []
 
 
+def test_issuer_of_a_cluster_declared_as_a_managed_cluster_resource_is_allowed(plan: dict[str, Any]) -> None:
+    # A stack that declares its AKS cluster (rather than reading it in a binding) proves the issuer
+    # through the cluster's own output, spelled ``issuerURL`` by azure-native.
+    other = "https://westeurope.oic.prod-aks.azure.com/11111111-2222-3333-4444-555555555555/cluster/"
+    set_prop(find(plan, "billing-cluster"), "issuer", other)
+    _add_resource(
+        plan,
+        "azure-native:containerservice:ManagedCluster",
+        "billing-aks",
+        {"resourceGroupName": RG, "oidcIssuerProfile": {"enabled": True, "issuerURL": other}},
+    )
+    assert [v for v in review(plan).violations if v.policy == "certless-fic-issuer-allowed"] == []
+
+
 def test_issuer_tenant_defaults_to_the_identities_tenant(plan: dict[str, Any]) -> None:
     plan["config"].pop("certless:tenantId")
     assert review(plan).violations == []

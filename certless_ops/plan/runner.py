@@ -45,11 +45,14 @@ def environment_for(cfg: StackConfig, stack_outputs: Mapping[str, Mapping[str, A
         return None
 
     p = cfg.project
+    tenant = first(f"{p}:tenantId", "azure-native:tenantId", "azuread:tenantId")
+    tenant = tenant or ids.guid("tenant", cfg.stack)
     return Environment(
-        tenant_id=first(f"{p}:tenantId", "azure-native:tenantId", "azuread:tenantId")
-        or ids.guid("tenant", cfg.stack),
+        tenant_id=tenant,
+        # One subscription per project and tenant: stacks of a release (owner, blue, green) that set none
+        # land in the same one, as they would when deployed with one Azure login.
         subscription_id=first(f"{p}:subscriptionId", "azure-native:subscriptionId")
-        or ids.guid("subscription", cfg.stack),
+        or ids.guid("subscription", tenant, p),
         location=first("azure-native:location", f"{p}:location") or DEFAULT_LOCATION,
         deployer_client_id=ids.guid("deployer-client", cfg.stack),
         deployer_object_id=ids.guid("deployer-object", cfg.stack),

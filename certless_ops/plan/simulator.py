@@ -73,7 +73,7 @@ class Simulator(Mocks):
     def __init__(self, env: Environment) -> None:
         self.env = env
         self._lock = threading.Lock()
-        self._identities: dict[str, dict[str, str]] = {}
+        self._identities: dict[str, dict[str, str]] = _identities_exported_by(env.stack_outputs)
         self._environment_domains: dict[str, str] = {}
         self.unmodelled_types: set[str] = set()
         self.unmodelled_invokes: set[str] = set()
@@ -166,6 +166,35 @@ class Simulator(Mocks):
     def issuer_url(self, cluster_id: str, location: str) -> str:
         cluster_guid = ids.guid(cluster_id.lower(), "oidc")
         return f"https://{location}.oic.prod-aks.azure.com/{self.env.tenant_id}/{cluster_guid}/"
+
+
+def _identities_exported_by(stack_outputs: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    """Identities other stacks export (e.g. an owner's ``sharedIdentity``), by lower-cased ARM ID.
+
+    A stack that references them attaches them to its compute; Azure then reports their real client
+    and principal IDs, which are the ones the owner exported, not new ones.
+    """
+    found: dict[str, dict[str, str]] = {}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Mapping):
+            rid, client, principal = (value.get(k) for k in ("resourceId", "clientId", "principalId"))
+            is_uami = "/userassignedidentities/" in str(rid).lower()
+            if is_uami and all(isinstance(v, str) and v for v in (rid, client, principal)):
+                record = {"clientId": str(client), "principalId": str(principal)}
+                tenant = value.get("tenantId")
+                if isinstance(tenant, str) and tenant:
+                    record["tenantId"] = tenant
+                found[str(rid).lower()] = record
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for outputs in stack_outputs.values():
+        walk(outputs)
+    return found
 
 
 # -- resource handlers --------------------------------------------------------------------------------

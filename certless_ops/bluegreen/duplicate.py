@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,10 @@ STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 # (stack name, its settings as YAML text or None to read Pulumi.<stack>.yaml, StackReference outputs,
 # the subscription to plan in or None) -> plan document
 Planner = Callable[[str, str | None, Mapping[str, Mapping[str, Any]], str | None], dict[str, Any]]
+
+
+# Kubernetes namespaces are DNS-1123 labels.
+DNS_LABEL_MAX = 63
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,9 @@ def prepare(request: DuplicateRequest, planner: Planner) -> DuplicateResult:
                 "pass --org ORG to write the fully qualified org/project/stack name"
             )
     ownership.set_color(new.config, color, project)
-    notes.extend(_shared_namespace_notes(source, source_color, target, project))
+    notes.extend(
+        _own_namespaces(new, source, source_color=source_color, color=color, target=target, project=project)
+    )
     header = (
         f"# Written by `python -m certless_ops duplicate --from {request.source} --color {color}` from "
         f"{source.path.name}:\n# same settings, colour {color!r}, shared identity layer "
@@ -256,21 +262,25 @@ def _plan_colour(
         ) from None
 
 
-def _shared_namespace_notes(
-    source: StackFile, source_color: Any, target: str, project: str | None
+def _own_namespaces(
+    new: StackFile, source: StackFile, *, source_color: Any, color: str, target: str, project: str | None
 ) -> list[str]:
-    """AKS workloads whose namespace, on the cluster both colours share, one colour's stack creates.
+    """Give the new colour its own namespace where a colour's stack creates the shared one.
 
     The program creates a workload's namespace unless ``aks.createNamespace`` is false, which is its
-    default in a coloured stack. Deleting a namespace deletes every pod in it, the other colour's too.
+    default in a coloured stack. Deleting a namespace deletes every pod in it, the other colour's too, so
+    the new colour gets ``<namespace>-<colour>`` (the source colour's suffix replaced) and creates it.
     """
     workloads = ownership.get(source.config, ownership.WORKLOADS, project)
+    new_workloads = ownership.get(new.config, ownership.WORKLOADS, project)
     notes: list[str] = []
-    if not isinstance(workloads, Mapping):
+    if not isinstance(workloads, Mapping) or not isinstance(new_workloads, Mapping):
         return notes
     for name, workload in workloads.items():
         aks = workload.get("aks") if isinstance(workload, Mapping) else None
-        if not isinstance(aks, Mapping):
+        new_workload = new_workloads.get(name)
+        new_aks = new_workload.get("aks") if isinstance(new_workload, Mapping) else None
+        if not isinstance(aks, Mapping) or not isinstance(new_aks, MutableMapping):
             continue
         explicit = aks.get("createNamespace")
         creators = [
@@ -278,13 +288,27 @@ def _shared_namespace_notes(
             for stack, coloured in ((source.stack, bool(source_color)), (target, True))
             if explicit is True or (explicit is None and not coloured)
         ]
-        if not creators:
+        namespace = aks.get("namespace")
+        if not creators or not isinstance(namespace, str):
             continue
-        where = f"namespace {aks.get('namespace')!r} on cluster {aks.get('clusterName')!r}"
+        base = namespace
+        if source_color and namespace.endswith(f"-{source_color}"):
+            base = namespace[: -len(f"-{source_color}")]
+        own = f"{base}-{color}"
+        where = f"namespace {namespace!r} on cluster {aks.get('clusterName')!r}"
+        who = f"{' and '.join(creators)} create{'s' if len(creators) == 1 else ''} {where}"
+        if len(own) > DNS_LABEL_MAX:
+            notes.append(
+                f"workload {name!r}: {who}, which both colours use: destroying that stack's compute deletes "
+                f"the namespace with the other colour's pods. Give {target} its own namespace "
+                "(aks.namespace, aks.createNamespace: true) or its own cluster (aks.clusterName)"
+            )
+            continue
+        new_aks["namespace"] = own
+        new_aks["createNamespace"] = True
         notes.append(
-            f"workload {name!r}: {' and '.join(creators)} create{'s' if len(creators) == 1 else ''} {where}, "
-            "which both colours use: destroying that stack's compute deletes the namespace with the other "
-            f"colour's pods. Give {target} its own namespace (aks.namespace, aks.createNamespace: true) or "
-            "its own cluster (aks.clusterName)"
+            f"workload {name!r}: {who}; {target} runs in its own namespace {own!r} (aks.namespace, "
+            "aks.createNamespace: true), so that destroying one colour's compute never deletes the other "
+            "colour's pods"
         )
     return notes

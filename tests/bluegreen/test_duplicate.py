@@ -223,7 +223,7 @@ def test_refuses_more_than_twenty_fics_on_the_identity_explaining_the_count(proj
     assert "one FIC per AKS workload on the identity" in message
 
 
-def test_aks_workload_creating_its_namespace_in_both_colours_gets_a_note(project: Path) -> None:
+def test_aks_workload_whose_namespace_a_colour_creates_gets_its_own_namespace(project: Path) -> None:
     (project / "Pulumi.prod.yaml").write_text(
         PROD.replace(
             "      kind: appservice\n",
@@ -231,12 +231,14 @@ def test_aks_workload_creating_its_namespace_in_both_colours_gets_a_note(project
         )
     )
     result = prepare(DuplicateRequest(project, "prod", "green"), FakePlanner())
-    # prod has no colour: it creates the namespace; prod-green, coloured, does not by default
+    # prod has no colour: it creates the namespace; destroying prod's compute would delete it with
+    # green's pods in it, so green gets a namespace of its own, which it creates.
+    assert "        namespace: orders-green\n        createNamespace: true\n" in result.text
+    assert "namespace: orders\n" not in result.text
     assert (
-        "workload 'orders': prod creates namespace 'orders' on cluster 'aks-shop', which both colours use: "
-        "destroying that stack's compute deletes the namespace with the other colour's pods. Give "
-        "prod-green its own namespace (aks.namespace, aks.createNamespace: true) or its own cluster "
-        "(aks.clusterName)"
+        "workload 'orders': prod creates namespace 'orders' on cluster 'aks-shop'; prod-green runs in its "
+        "own namespace 'orders-green' (aks.namespace, aks.createNamespace: true), so that destroying one "
+        "colour's compute never deletes the other colour's pods"
     ) in result.notes
 
 

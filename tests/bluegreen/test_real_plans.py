@@ -66,10 +66,16 @@ def scratch_project(tmp: Path, *, protect: bool = True, create_namespace: bool =
     return tmp
 
 
-def plans_of(project: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Duplicate shop into green with the real planner, write it, and plan both colours."""
+def plans_of(project: Path, *, same_namespace: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Duplicate shop into green with the real planner, write it, and plan both colours.
+
+    ``same_namespace`` undoes duplicate's own namespace for green, as a user editing the file might.
+    """
     result = prepare(DuplicateRequest(project, "shop", "green", org="acme"), offline_planner(project))
-    result.path.write_text(result.text)
+    text = result.text
+    if same_namespace:
+        text = text.replace("namespace: shop-green", "namespace: shop")
+    result.path.write_text(text)
     blue = plan_stack(project, "shop")
     green = plan_stack(
         project,
@@ -80,8 +86,8 @@ def plans_of(project: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return blue, green
 
 
-def release_of(project: Path) -> Release:
-    blue, green = plans_of(project)
+def release_of(project: Path, *, same_namespace: bool = False) -> Release:
+    blue, green = plans_of(project, same_namespace=same_namespace)
     return Release(Plan.from_json(blue, "blue (shop)"), Plan.from_json(green, "green (shop-green)"))
 
 
@@ -120,7 +126,8 @@ def test_command_plans_both_stacks_and_reports_json(
 
 
 def test_namespace_created_by_both_colours_on_one_cluster_is_caught(tmp_path: Path) -> None:
-    results = {r.id: r for r in run_checks(release_of(scratch_project(tmp_path, create_namespace=True)))}
+    project = scratch_project(tmp_path, create_namespace=True)
+    results = {r.id: r for r in run_checks(release_of(project, same_namespace=True))}
     failed = {k for k, v in results.items() if not v.passed}
     assert failed == {"physical-names", "destroy-blue", "destroy-green"}
     assert (
@@ -193,10 +200,11 @@ def test_duplicate_of_the_shipped_prod_stack(tmp_path: Path) -> None:
     counts = {c.target.split(" ", 1)[0]: c.by_stack for c in result.fic_counts}
     # the orders-worker AKS workload puts one cluster FIC per colour on the shared identity
     assert counts == {"app": {"prod": 1}, "identity": {"prod": 1, "prod-green (new)": 1}}
-    # prod's AKS workload creates its namespace, which green shares on the same cluster
+    # prod's AKS workload creates its namespace on the cluster green shares: green gets its own
     assert any(
         n.startswith(
-            "workload 'orders-worker': prod creates namespace 'orders' on cluster 'aks-certless-prod'"
+            "workload 'orders-worker': prod creates namespace 'orders' on cluster 'aks-certless-prod'; "
+            "prod-green runs in its own namespace 'orders-green'"
         )
         for n in result.notes
     )
@@ -285,17 +293,17 @@ def test_checks_on_the_shipped_prod_and_its_green(tmp_path: Path) -> None:
             r.id: r for r in run_checks(Release(Plan.from_json(blue, "prod"), Plan.from_json(green, "green")))
         }
 
-    # as duplicated: green's worker runs in the namespace prod creates on the same cluster
+    # as duplicated: green runs in a namespace of its own, so every check passes
     as_written = check()
-    assert {k for k, v in as_written.items() if not v.passed} == {"destroy-blue"}
+    assert {k: v.findings for k, v in as_written.items() if not v.passed} == {}
+    # the mistake duplicate avoids: green's worker in the namespace prod creates on the same cluster
+    result.path.write_text(
+        result.text.replace("namespace: orders-green", "namespace: orders").replace(
+            "createNamespace: true", "createNamespace: false"
+        )
+    )
+    shared = check()
+    assert {k for k, v in shared.items() if not v.passed} == {"destroy-blue"}
     assert all(
-        "deleted with its container Namespace 'orders-worker'" in f
-        for f in as_written["destroy-blue"].findings
+        "deleted with its container Namespace 'orders-worker'" in f for f in shared["destroy-blue"].findings
     )
-    # the fix the note suggests: green's own namespace
-    text = result.text.replace(
-        "        namespace: orders\n", "        namespace: orders-green\n        createNamespace: true\n"
-    )
-    result.path.write_text(text)
-    fixed = check()
-    assert {k: v.findings for k, v in fixed.items() if not v.passed} == {}

@@ -183,10 +183,35 @@ def _describe(exc: BaseException) -> str:
     return text
 
 
+def _ignore_abandoned_mock_loops() -> None:
+    """Keep Pulumi's abandoned per-thread event loops from printing a traceback when collected.
+
+    Pulumi's mock monitor gives every executor thread an event loop of its own and never closes it.
+    After a failed program the garbage collector may finalise such a loop after its self-pipe socket,
+    and the loop's ``__del__`` then reports an "Exception ignored" traceback on stderr: noise after a
+    user's one-line error, with nothing to act on. Only that exact case is filtered.
+    """
+    previous = sys.unraisablehook
+    if getattr(previous, "_certless_loop_filter", False):
+        return
+
+    def hook(unraisable: Any) -> None:
+        obj = getattr(unraisable, "object", None)
+        if getattr(obj, "__qualname__", "") == "BaseEventLoop.__del__" and isinstance(
+            unraisable.exc_value, (ValueError, KeyError, OSError)
+        ):
+            return
+        previous(unraisable)
+
+    hook._certless_loop_filter = True  # type: ignore[attr-defined]
+    sys.unraisablehook = hook
+
+
 def run_plan(
     cfg: StackConfig, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None
 ) -> dict[str, Any]:
     """Run the program of `cfg` offline and return the plan document (see docs/plan-schema.md)."""
+    _ignore_abandoned_mock_loops()
     env = environment_for(cfg, stack_outputs or {})
     simulator = Simulator(env)
     monitor = RecordingMonitor(simulator)

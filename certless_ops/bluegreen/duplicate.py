@@ -22,6 +22,7 @@ from certless_ops.bluegreen.colors import colour_stack_name, validate_color
 from certless_ops.bluegreen.planning import subscription_of
 from certless_ops.bluegreen.planview import Plan
 from certless_ops.bluegreen.stackfile import (
+    ENCRYPTION_KEYS,
     StackFile,
     encrypted_entries,
     existing_stacks,
@@ -103,7 +104,7 @@ def prepare(request: DuplicateRequest, planner: Planner) -> DuplicateResult:
 
     new = parse_stack_file(path, target, source.dumps())  # a deep copy that keeps comments
     owned = ownership.ownership_of(source.config, project)
-    notes: list[str] = []
+    notes: list[str] = _drop_key_material(new, source, target, request.org, project)
     removed: list[str] = []
     owner_ref: str | None = owned.owner_stack
     if owned.owns:
@@ -147,6 +148,22 @@ def prepare(request: DuplicateRequest, planner: Planner) -> DuplicateResult:
             "the app (direct); destroy a colour stack no longer used, or give workloads their own identity"
         )
     return DuplicateResult(request.source, target, path, text, owner_ref, removed, counts, notes)
+
+
+def _drop_key_material(
+    new: StackFile, source: StackFile, target: str, org: str | None, project: str | None
+) -> list[str]:
+    """Remove the source stack's own key material from the copy; say how to keep its secrets provider."""
+    for key in ENCRYPTION_KEYS:
+        new.document.pop(key, None)
+    provider = source.document.get("secretsprovider")
+    if not isinstance(provider, str) or provider in ("", "default", "passphrase"):
+        return []
+    qualified = f"{org or '<org>'}/{project or '<project>'}/{target}"
+    return [
+        f"{source.stack}'s secrets provider is {provider}: create the new stack with the same one: "
+        f"`pulumi stack init {qualified} --secrets-provider {provider}`"
+    ]
 
 
 def _refuse_encrypted(source: StackFile, target: str, org: str | None, project: str | None) -> None:

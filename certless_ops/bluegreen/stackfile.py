@@ -18,7 +18,8 @@ from ruamel.yaml.error import YAMLError
 
 from certless_ops.errors import UserError
 
-# Top-level keys through which a stack file carries its own secrets provider and key material.
+# Top-level keys through which a stack file carries its own secrets provider and key material. They
+# belong to that stack alone (a new stack gets its own at `pulumi stack init`) and are never copied.
 ENCRYPTION_KEYS = ("encryptionsalt", "secretsprovider", "encryptedkey")
 
 
@@ -89,12 +90,9 @@ def parse_stack_file(path: Path, stack: str, text: str) -> StackFile:
 
 
 def encrypted_entries(document: Mapping[str, Any]) -> list[str]:
-    """Where the file holds encrypted material: top-level key names and config paths of secure values."""
-    found = [key for key in ENCRYPTION_KEYS if key in document]
+    """Config paths of encrypted (``secure:``) values: only the source stack's provider can read them."""
     config = document.get("config")
-    if isinstance(config, Mapping):
-        found.extend(path for path in _secure_paths(config, ""))
-    return found
+    return list(_secure_paths(config, "")) if isinstance(config, Mapping) else []
 
 
 def _secure_paths(node: Any, path: str) -> Iterator[str]:

@@ -188,11 +188,21 @@ def test_refuses_encrypted_config_values_naming_them_and_the_pulumi_command(
     assert "v1:AAAA" not in message
 
 
-def test_refuses_a_stack_file_with_its_own_encryption_keys(project: Path) -> None:
-    (project / "Pulumi.prod.yaml").write_text("encryptionsalt: v1:abc=\nsecretsprovider: passphrase\n" + PROD)
-    with pytest.raises(UserError, match=r"encrypted values \(encryptionsalt, secretsprovider\)") as err:
-        prepare(DuplicateRequest(project, "prod", "green"), FakePlanner())
-    assert "`pulumi stack init <org>/certless/prod-green --copy-config-from prod`" in str(err.value)
+def test_a_stack_file_with_only_its_own_key_material_is_duplicated_without_it(project: Path) -> None:
+    # Every passphrase or Key Vault backed stack carries its own key material; with no secure: value
+    # there is nothing encrypted to copy, and the new stack gets its own at `pulumi stack init`.
+    (project / "Pulumi.prod.yaml").write_text(
+        "secretsprovider: azurekeyvault://vault.vault.azure.net/keys/pulumi\nencryptedkey: AAAA\n"
+        "encryptionsalt: v1:abc=\n" + PROD
+    )
+    result = prepare(DuplicateRequest(project, "prod", "green", org="acme"), FakePlanner())
+    for key in ("secretsprovider", "encryptedkey", "encryptionsalt", "AAAA", "v1:abc="):
+        assert key not in result.text
+    assert (
+        "prod's secrets provider is azurekeyvault://vault.vault.azure.net/keys/pulumi: create the new "
+        "stack with the same one: `pulumi stack init acme/certless/prod-green --secrets-provider "
+        "azurekeyvault://vault.vault.azure.net/keys/pulumi`"
+    ) in result.notes
 
 
 def test_refuses_an_existing_target_unless_forced(project: Path) -> None:

@@ -168,8 +168,9 @@ def _issuer(args: StackValidationArgs, report: ReportViolation) -> None:
         tenants = {i.tenant_id for i in view.identities if isinstance(i.tenant_id, str)}
         if any(i.tenant_id is UNKNOWN for i in view.identities):
             tenants.add("")  # some tenant unknown: cannot judge Entra issuers
-    if not known(view.cluster_issuers):
-        return
+    # An unknown cluster issuer (typical during a preview) leaves the cluster FICs unjudgeable, not
+    # the FICs that trust Entra itself.
+    clusters_known = known(view.cluster_issuers)
     allowed = {entra_issuer(cloud, t) for t in tenants if t}
     allowed |= {i for i in view.cluster_issuers if isinstance(i, str)}
     allowed |= {str(i) for i in config.get("allowedIssuers") or []}
@@ -178,6 +179,8 @@ def _issuer(args: StackValidationArgs, report: ReportViolation) -> None:
         if not isinstance(issuer, str) or issuer in allowed:
             continue
         match = ENTRA_ISSUER_RE.match(issuer)
+        if not clusters_known and not match:
+            continue
         if match and "" in tenants and match.group("host").lower() in cloud.login_hosts:
             continue
         if match and issuer.endswith("/") and issuer.rstrip("/") in allowed:

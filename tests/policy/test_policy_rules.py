@@ -588,3 +588,14 @@ def test_unknown_values_during_preview_are_skipped_not_reported(plan: dict[str, 
     set_prop(find(plan, "orders-web", "WebApp"), "httpsOnly", UNKNOWN_STRING)
     result = review(plan)
     assert result.violations == []
+
+
+def test_unknown_cluster_issuer_does_not_hide_a_broken_entra_issuer(plan: dict[str, Any]) -> None:
+    # During a preview the cluster's issuer is often unknown; the Entra-issuer FICs can still be judged.
+    binding = next(r for r in plan["resources"] if r["type"] == "certless:compute:AksWorkloadBinding")
+    set_prop(binding, "oidc_issuer_url", UNKNOWN_STRING, where=("outputs",))
+    set_prop(find(plan, "billing-cluster"), "issuer", UNKNOWN_STRING)
+    set_prop(find(plan, "orders-fic"), "issuer", ENTRA_ISSUER + "/")
+    found = only(review(plan), "certless-fic-issuer-allowed")
+    assert [(level, name) for level, name, _ in found] == [("mandatory", "orders-fic")]
+    assert "has a trailing slash" in found[0][2]

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from stackconfig.errors import ConfigError
+from stackconfig.secrets import KEY_VAULT_ADVICE, secret_reason
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 LOCATION = re.compile(r"^[a-z][a-z0-9]{2,39}$")
@@ -151,6 +152,13 @@ def string_map(key: str, value: Any, reserved_prefix: str | None = None) -> dict
             raise fail(where(key, name), name, f"a name outside {reserved_prefix}* (certless sets those)")
         if not isinstance(item, str):
             raise fail(where(key, name), item, "a string value")
+        reason = secret_reason(name, item)
+        if reason:
+            # The value is never shown: it is the secret.
+            raise ConfigError(
+                f"config {where(key, name)}: {reason}; a certificateless app needs no secret in its "
+                f"settings. {KEY_VAULT_ADVICE}"
+            )
         out[name] = item
     return out
 

@@ -19,6 +19,8 @@ from typing import Any, Final
 
 from pulumi_policy.proxy import _DictProxy, _is_unknown, _ListProxy
 
+from stackconfig.secrets import normalized_setting_name
+
 
 class _Unknown:
     _instance: _Unknown | None = None
@@ -280,12 +282,6 @@ def settings_of(resource_type: str, props: dict[str, Any]) -> list[Setting]:
                     label = f"container '{dig(container, 'name') or '?'}' env"
                     found += _name_value_list(dig(container, "env"), label)
     return found
-
-
-def normalized_setting_name(name: str) -> str:
-    """``AzureAd:ClientCredentials:0:SourceType`` and ``AzureAd__ClientCredentials__0__SourceType``
-    name the same .NET configuration key; compare them in one form."""
-    return name.replace(":", "__").lower()
 
 
 def client_credentials(settings: Sequence[Setting]) -> dict[str, dict[str, Any]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 
 from pulumi_policy import (
@@ -15,6 +14,8 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+
+from stackconfig.secrets import secret_reason as setting_secret_reason
 
 from . import _stack
 from ._props import (
@@ -165,52 +166,10 @@ def _settings_follow_attached_identity(
 
 # --- certless-no-secrets-in-settings --------------------------------------------------------------
 
-_SECRET_NAME_RE: Final = re.compile(
-    r"(secret|password|passwd|pwd|apikey|api_key|accountkey|account_key|accesskey|access_key|"
-    r"sharedaccesskey|privatekey|private_key|connectionstring|connection_string|sas_?token|"
-    r"base64encodedvalue|certificatepassword|(^|_)key$)",
-)
-_SECRET_VALUE_RE: Final = re.compile(
-    r"(accountkey=|sharedaccesskey=|sharedaccesssignature=|(^|;)\s*(password|pwd)\s*=\s*[^;\s]|"
-    r"[?&]sig=[^&]+|-----begin [a-z ]*private key-----)",
-    re.IGNORECASE,
-)
-_KEY_VAULT_REFERENCE: Final = re.compile(r"^\s*@microsoft\.keyvault\(", re.IGNORECASE)
-# Settings whose names contain a secret-ish word but hold no secret.
-_BENIGN_NAMES: Final = frozenset(
-    {
-        "azuread__clientcredentials__{n}__keyvaulturl",
-        "azuread__clientcredentials__{n}__keyvaultcertificatename",
-        "azuread__clientcredentials__{n}__sourcetype",
-    }
-)
-
-
-def _benign(name: str) -> bool:
-    generic = re.sub(r"__\d+__", "__{n}__", normalized_setting_name(name))
-    return generic in _BENIGN_NAMES or generic.endswith(
-        ("keyvaulturl", "keyvaultname", "keyvaultreferenceidentity")
-    )
-
 
 def secret_reason(setting: Setting) -> str | None:
     """Why a literal setting looks like a secret, or None. Never includes the value itself."""
-    value = setting.value
-    if not isinstance(value, str) or not value.strip() or _KEY_VAULT_REFERENCE.match(value):
-        return None  # not a literal (secretRef/valueFrom), unknown, empty, or a Key Vault reference
-    if _SECRET_VALUE_RE.search(value):
-        return "its value carries a key, password or signature"
-    name = normalized_setting_name(setting.name)
-    if not _benign(setting.name) and _SECRET_NAME_RE.search(name):
-        return "its name says it holds a secret and its value is a literal"
-    if name.endswith("__sourcetype") and value.lower() in (
-        "clientsecret",
-        "base64encoded",
-        "path",
-        "storename",
-    ):
-        return f"it selects a stored credential (SourceType {value}) instead of a managed identity"
-    return None
+    return setting_secret_reason(setting.name, setting.value)
 
 
 def _no_secrets(args: ResourceValidationArgs, report: ReportViolation) -> None:

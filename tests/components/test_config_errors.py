@@ -134,6 +134,43 @@ def test_secret_values_are_refused_without_showing_them() -> None:
     assert "rg-topsecret" not in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("path", "name", "value"),
+    [
+        ("certless:workloads.orders-api.containerApp.env", "DB", "Server=db;User Id=sa;Password=hunter2"),
+        (
+            "certless:workloads.orders-api.containerApp.env",
+            "STORAGE",
+            "DefaultEndpointsProtocol=https;AccountKey=abc==",
+        ),
+        ("certless:workloads.orders-worker.aks.env", "CLIENT_SECRET", "s3cr3t-literal"),
+        (
+            "certless:workloads.orders-worker.aks.env",
+            "SAS",
+            "https://a.blob.core.windows.net/c?sv=1&sig=abcd",
+        ),
+    ],
+)
+def test_plain_text_secrets_in_settings_are_refused_without_showing_them(
+    path: str, name: str, value: str
+) -> None:
+    cfg = set_path(prod(), path, {name: value})
+    with pytest.raises(ConfigError) as err:
+        load(cfg, set(), "prod")
+    message = str(err.value)
+    assert f"{path}.{name}" in message and "Key Vault reference" in message, message
+    assert value not in message and "hunter2" not in message
+
+
+def test_key_vault_references_and_plain_settings_are_accepted() -> None:
+    cfg = set_path(
+        prod(),
+        "certless:workloads.orders-api.containerApp.env",
+        {"LOG_LEVEL": "info", "KEY_VAULT_URL": "https://kv.vault.azure.net/", "TOKEN_CACHE": "memory"},
+    )
+    assert load(cfg, set(), "prod").workloads["orders-api"].container_app is not None
+
+
 def test_other_namespaces_are_not_ours_to_refuse() -> None:
     cfg = prod(**{"azuread:environment": "global", "kubernetes:enableServerSideApply": "true"})
     assert load(cfg, set(), "prod").workloads.keys() == {"orders-api", "orders-worker"}

@@ -22,6 +22,7 @@ CONTAINERAPP = "azure-native:app:ContainerApp"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 COMPUTE = (WEBAPP, CONTAINERAPP, DEPLOYMENT)
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 _ENTRA_ISSUER = re.compile(r"^https://login\.microsoftonline\.(?:com|us)/([0-9a-f-]{36})/v2\.0$")
 _MI_CLIENT_ID_SETTING = "AzureAd__ClientCredentials__0__ManagedIdentityClientId"
 _APP_CLIENT_ID_SETTING = "AzureAd__ClientId"
@@ -46,6 +47,7 @@ class _Index:
     identity_name: dict[str, str] = field(default_factory=dict)  # Azure name -> label
     issuer: dict[str, str] = field(default_factory=dict)  # AKS issuer URL -> cluster label
     client_principal: dict[str, str] = field(default_factory=dict)  # identity clientId -> principalId
+    identity_client_by_name: dict[str, str] = field(default_factory=dict)  # Azure name -> clientId
     # FICs by subject: (FIC name, what it is on, the clientId of that app or identity)
     fics: dict[str, list[tuple[str, str, str]]] = field(default_factory=lambda: defaultdict(list))
     children: dict[str | None, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
@@ -71,6 +73,8 @@ def _index(plan: dict[str, Any]) -> _Index:
             pid = (out.get("identity") or {}).get("principalId")
             if pid:
                 ix.principal[str(pid)] = f"system-assigned principalId of {label}"
+        elif res["type"] == STACK_REFERENCE:
+            _index_reference(ix, res)
         elif res["type"] == "azure-native:containerservice:ManagedCluster":
             url = (out.get("oidcIssuerProfile") or {}).get("issuerURL")
             if url:
@@ -92,6 +96,34 @@ def _index(plan: dict[str, Any]) -> _Index:
     return ix
 
 
+def _index_reference(ix: _Index, res: dict[str, Any]) -> None:
+    """A colour stack's identity layer lives in its owner stack: index what the owner exports."""
+    stack = str(res["name"])
+    outputs = (res.get("outputs") or {}).get("outputs") or {}
+    shared = outputs.get("sharedIdentity") or {}
+    for key, ident in (shared.get("identities") or {}).items():
+        label = f"`{key}` (stack {stack})"
+        client, principal = str(ident.get("clientId")), str(ident.get("principalId"))
+        ix.client_principal[client] = principal
+        ix.principal[principal] = f"principalId of identity {label}"
+        ix.client[client] = f"identity {label}"
+        ix.identity_id[str(ident.get("resourceId")).lower()] = label
+        ix.identity_name[str(ident.get("name"))] = label
+        ix.identity_client_by_name[str(ident.get("name"))] = client
+    for key, app in (shared.get("apps") or {}).items():
+        ix.app_client[str(app.get("clientId"))] = f"app registration `{key}` (stack {stack})"
+    seen: set[tuple[str, str]] = set()
+    for workload in (outputs.get("workloads") or {}).values():
+        app_client = str(workload.get("appClientId"))
+        for fic in workload.get("federatedCredentials") or []:
+            subject, name = str(fic.get("subject")), str(fic.get("name"))
+            if fic.get("on") != "app" or (subject, name) in seen:
+                continue
+            seen.add((subject, name))
+            on = ix.app_client.get(app_client, f"app {short(app_client)} (stack {stack})")
+            ix.fics[subject].append((name, on, app_client))
+
+
 def _index_fics(plan: dict[str, Any], ix: _Index) -> None:
     app_client_by_id = {
         str((r.get("outputs") or {}).get("id")): str((r.get("outputs") or {}).get("clientId"))
@@ -99,9 +131,12 @@ def _index_fics(plan: dict[str, Any], ix: _Index) -> None:
         if r["type"] == APP
     }
     identity_client_by_name = {
-        str((r.get("outputs") or {}).get("name")): str((r.get("outputs") or {}).get("clientId"))
-        for r in plan.get("resources", [])
-        if r["type"] == UAMI
+        **ix.identity_client_by_name,
+        **{
+            str((r.get("outputs") or {}).get("name")): str((r.get("outputs") or {}).get("clientId"))
+            for r in plan.get("resources", [])
+            if r["type"] == UAMI
+        },
     }
     for res in plan.get("resources", []):
         inputs = res.get("inputs") or {}

@@ -43,3 +43,25 @@ def test_colour_compute_carries_the_owner_identity_ids_and_subscription(tmp_path
             "principalId": identity["outputs"]["principalId"],
         }
     }
+
+
+def test_colour_tree_follows_the_chain_through_the_owner_stack(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from certless_ops.plan.tree import render
+
+    blue = plan_of(REPO, "prod")
+    green = run_plan(
+        load_stack_config(REPO, "prod-green", _green_config(tmp_path)),
+        stack_outputs={"prod": blue["outputs"]},
+    )
+    console = Console(record=True, width=240, color_system=None)
+    render(green, console)
+    text = console.export_text()
+    assert "broken trust chain" not in text and "no identity in this plan" not in text, text
+    assert "= clientId of identity `shared` (stack prod)" in text
+    assert "= app registration `orders` (stack prod)" in text
+    assert (
+        "trust chain: service account orders/orders-worker-green → FIC `orders-worker-cluster` on identity "
+        "`shared` (stack prod) → FIC `uami-shared` on app registration `orders` (stack prod)"
+    ) in text

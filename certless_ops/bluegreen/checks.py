@@ -295,7 +295,8 @@ def check_fic_limit(release: Release) -> CheckResult:
 
 def check_aks_fics(release: Release) -> CheckResult:
     result = CheckResult(
-        "aks-fics", "Each colour's AKS cluster FIC is on the shared identity, serialized, within the limit"
+        "aks-fics",
+        "Each colour's AKS cluster FIC is on the shared identity, chained within its stack, within the limit",
     )
     any_aks = False
     for plan in release.colours:
@@ -334,6 +335,13 @@ def check_aks_fics(release: Release) -> CheckResult:
         _check_serialized(plan, fics, result)
     if not any_aks:
         result.details.append("no AKS workloads in either colour")
+    else:
+        # depends_on orders writes within one stack only: the colours' FICs on the shared identity are
+        # serialized only if their deployments are.
+        result.details.append(
+            "FICs of different stacks cannot be chained by depends_on: run one `pulumi up` at a time on "
+            "stacks sharing the identity (Azure answers 409 to concurrent FIC writes)"
+        )
     return result
 
 

@@ -98,6 +98,18 @@ def _identity_failure(
             endpoint=endpoint,
         )
     missing = ("not found", "no managed identity", "no system-assigned", "not assigned")
+    if status == 400 and mi_client_id is None and any(m in lowered for m in missing):
+        # The system-assigned identity was asked for (no ManagedIdentityClientId) and there is none:
+        # on hosts with user-assigned identities only, the identity must be named.
+        return IdentityEndpointError(
+            f"The managed identity endpoint {endpoint} answered 400: {shown}",
+            fix="No ManagedIdentityClientId is set, so the system-assigned identity was asked for and this "
+            "compute has none: set ManagedIdentityClientId on the SignedAssertionFromManagedIdentity "
+            "credential to the client ID of the user-assigned identity attached to it (or enable the "
+            "system-assigned identity).",
+            status=status,
+            endpoint=endpoint,
+        )
     if status == 400 and any(m in lowered for m in missing):
         return IdentityEndpointError(
             f"The managed identity endpoint {endpoint} answered 400: {shown}",

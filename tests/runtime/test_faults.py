@@ -129,6 +129,22 @@ def test_several_identities_and_none_chosen_says_set_managed_identity_client_id(
     assert "Several identities" in (error.fix or "") and "ManagedIdentityClientId" in (error.fix or "")
 
 
+@pytest.mark.parametrize("kind", ["appservice", "containerapp"])
+def test_user_assigned_only_and_none_chosen_says_set_managed_identity_client_id(
+    emulator: Emulator, host: HostFn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    # An App Service / Container Apps host with only a user-assigned identity: asking for the
+    # system-assigned one (no ManagedIdentityClientId) fails; the fix is to name the identity.
+    host(kind, "web")
+    monkeypatch.delenv("AzureAd__ClientCredentials__0__ManagedIdentityClientId")
+    with credential_from_settings(clock=clock) as credential, pytest.raises(NoCredentialError) as info:
+        credential.get_token(STORAGE)
+    error = _source_error(info.value)
+    assert isinstance(error, IdentityEndpointError) and error.status == 400
+    fix = error.fix or ""
+    assert "set ManagedIdentityClientId" in fix and "client ID" in fix, fix
+
+
 def test_no_identity_endpoint_at_all_says_configure_a_fallback(
     emulator: Emulator, host: HostFn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -96,10 +96,11 @@ class Apps:
 
     def check_authority(self, authority: str, what: str = "authority") -> None:
         parts = urlsplit(authority)
-        if parts.scheme != "https" or not host_allowed(parts.netloc, self.settings.extra_authority_hosts):
+        allowed = host_allowed(parts.netloc, self.settings.extra_authority_hosts, self.settings.cloud)
+        if parts.scheme != "https" or not allowed:
             raise InsecureEndpointError(
                 f"Refusing to send a client assertion to {what} {authority!r}: only https Microsoft "
-                "Entra hosts receive it.",
+                f"Entra hosts of the configured cloud ({self.settings.cloud.name}) receive it.",
                 fix="Use the cloud's login host (e.g. https://login.microsoftonline.com/), or, for a local "
                 "emulator only, list its host in AzureAd:ExtraAuthorityHosts and its CA in AzureAd:CaBundle.",
             )

@@ -224,6 +224,13 @@ def settings_from_flat(flat: Mapping[str, tuple[str, str]], section: str = "Azur
         raise SettingsError(
             s.key("CaBundle"), ca_bundle, "the path of an existing PEM file of CA certificates"
         )
+    if extra_hosts and ca_bundle is None:
+        # Both opt-ins together: the extra host, and the CA that vouches for it (the emulator's).
+        raise SettingsError(
+            s.key("CaBundle"),
+            None,
+            "the PEM file of the CA trusted for the hosts in ExtraAuthorityHosts (both must be set)",
+        )
 
     authority = s.get("Authority")
     instance_raw, tenant_raw = s.get("Instance"), s.get("TenantId")
@@ -286,13 +293,15 @@ def _extra_hosts(s: _Section) -> tuple[str, ...]:
     return tuple(hosts)
 
 
-def host_allowed(netloc: str, extra_hosts: tuple[str, ...]) -> bool:
-    """True when ``netloc`` (host[:port]) is a Microsoft Entra host or explicitly allowed."""
+def host_allowed(netloc: str, extra_hosts: tuple[str, ...], cloud: Cloud | None = None) -> bool:
+    """True when ``netloc`` (host[:port]) is a Microsoft Entra host (of ``cloud``, when given: an
+    assertion for one cloud never goes to another's login host) or explicitly allowed."""
     netloc = netloc.lower()
     host = urlsplit(f"//{netloc}").hostname or ""
-    if cloud_for_host(host) is not None:
+    if netloc in extra_hosts or host in extra_hosts:
         return True
-    return netloc in extra_hosts or host in extra_hosts
+    host_cloud = cloud_for_host(host)
+    return host_cloud is not None and (cloud is None or host_cloud == cloud)
 
 
 def _check_instance(key: str, instance: str, extra_hosts: tuple[str, ...]) -> str:

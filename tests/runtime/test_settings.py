@@ -109,10 +109,15 @@ def test_an_unknown_authority_host_is_refused_unless_explicitly_allowed(tmp_path
     error = _error(tmp_path, base(Instance="https://login.evil.example/"))
     assert error.key == "AzureAd:Instance" and "'https://login.evil.example/'" in str(error)
     assert "ExtraAuthorityHosts" in error.expected
+    # An extra host is allowed only together with the CA bundle that vouches for it.
+    error = _error(tmp_path, base(Instance="https://127.0.0.1:8443/", ExtraAuthorityHosts="127.0.0.1:8443"))
+    assert error.key == "AzureAd:CaBundle" and "ExtraAuthorityHosts" in error.expected
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n")
     write(
         tmp_path,
         "appsettings.json",
-        base(Instance="https://127.0.0.1:8443/", ExtraAuthorityHosts="127.0.0.1:8443"),
+        base(Instance="https://127.0.0.1:8443/", ExtraAuthorityHosts="127.0.0.1:8443", CaBundle=str(ca)),
     )
     assert load_settings(tmp_path, environ={}).instance == "https://127.0.0.1:8443/"
 

@@ -23,6 +23,7 @@ from certless.errors import (
     CredentialUnavailableError,
     InsecureEndpointError,
     NoCredentialError,
+    SettingsError,
     TokenRequestError,
 )
 from emulator import CertificateCredential, Emulator
@@ -119,11 +120,19 @@ def test_loopback_and_link_local_identity_endpoints_are_accepted(url: str) -> No
     check_identity_endpoint("IDENTITY_ENDPOINT", url)
 
 
-def test_aks_authority_host_must_be_an_entra_host_or_explicitly_allowed(
-    emulator: Emulator, host: HostFn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "authority_host",
+    [
+        "https://login.evil.example/",
+        # a real Entra host, but of another cloud than the one the settings configure
+        "https://login.chinacloudapi.cn/",
+    ],
+)
+def test_aks_authority_host_must_be_an_entra_host_of_the_cloud_or_explicitly_allowed(
+    emulator: Emulator, host: HostFn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, authority_host: str
 ) -> None:
     host("aks-via-identity", "reports")
-    monkeypatch.setenv("AZURE_AUTHORITY_HOST", "https://login.evil.example/")
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", authority_host)
     with credential_from_settings(clock=clock) as credential, pytest.raises(NoCredentialError) as info:
         credential.get_token(STORAGE)
     assert isinstance(info.value.failures[0].error, InsecureEndpointError)
@@ -391,25 +400,12 @@ def test_a_rotated_token_file_is_read_again(emulator: Emulator, host: HostFn) ->
     assert before != after
 
 
-def test_an_emulator_without_its_ca_bundle_fails_once_with_the_fix(
-    emulator: Emulator, host: HostFn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_an_emulator_without_its_ca_bundle_is_refused_before_any_request(
+    emulator: Emulator, host: HostFn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     host("appservice", "web")
     monkeypatch.delenv("AzureAd__CaBundle")
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    empty = tmp_path / "none.pem"
-    empty.write_text("", encoding="utf-8")
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(_certifi_or(empty)))
-    with credential_from_settings(clock=clock) as credential, pytest.raises(TokenRequestError) as info:
-        credential.get_token(STORAGE)
-    assert "AzureAd:CaBundle" in (info.value.fix or "")
-    assert clock.sleeps == []  # a TLS verification failure is not retried
-    assert emulator.counters["entra-discovery"] == 0
-
-
-def _certifi_or(fallback: Path) -> Path:
-    try:
-        import certifi
-    except ImportError:
-        return fallback
-    return Path(certifi.where())
+    with pytest.raises(SettingsError) as info:
+        credential_from_settings(clock=clock)
+    assert info.value.key == "AzureAd:CaBundle" and "ExtraAuthorityHosts" in info.value.expected
+    assert emulator.counters["entra-discovery"] == 0 and emulator.counters["appservice"] == 0

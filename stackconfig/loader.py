@@ -98,11 +98,16 @@ def load(raw: Mapping[str, Any], secret_keys: Collection[str], stack: str) -> St
                 for key, value in r.keyed(_k("identities"), raw[_k("identities")]).items()
             }
         apps = {
-            key: _app(r.where(_k("apps"), key), key, value, stack)
+            key: _app(r.where(_k("apps"), key), key, value, stack, identities)
             for key, value in r.keyed(_k("apps"), raw[_k("apps")]).items()
         }
 
-    workloads_raw = r.keyed(_k("workloads"), need(_k("workloads")))
+    # An owner that declares its trusts may hold the identity layer alone, with no compute of its own.
+    layer_only = owner is None and any(a.trust_identities for a in apps.values())
+    if layer_only and raw.get(_k("workloads")) is None:
+        workloads_raw: Mapping[str, Any] = {}
+    else:
+        workloads_raw = r.keyed(_k("workloads"), need(_k("workloads")))
     workloads: dict[str, WorkloadSpec] = {}
     for name, value in workloads_raw.items():
         workloads[name] = _workload(
@@ -116,7 +121,7 @@ def load(raw: Mapping[str, Any], secret_keys: Collection[str], stack: str) -> St
             owner=owner,
         )
 
-    trusts = _identity_trusts(workloads)
+    trusts = _identity_trusts(workloads, apps)
     _check_unique_physical_names(workloads)
     config = StackConfig(
         stack=stack,
@@ -171,9 +176,11 @@ def _identity(key: str, ikey: str, value: Any, default_rg: str) -> IdentitySpec:
     return IdentitySpec(ikey, name, resource_id, rg, protect)
 
 
-def _app(key: str, akey: str, value: Any, stack: str) -> AppSpec:
+def _app(key: str, akey: str, value: Any, stack: str, identities: Mapping[str, IdentitySpec]) -> AppSpec:
     obj = r.fields(
-        key, value if value is not None else {}, ("displayName", "owners", "signInAudience", "protect")
+        key,
+        value if value is not None else {},
+        ("displayName", "owners", "signInAudience", "protect", "trustIdentities"),
     )
     display_name = r.string(r.where(key, "displayName"), obj.get("displayName", f"certless-{akey}-{stack}"))
     if len(display_name) > 120:
@@ -186,7 +193,14 @@ def _app(key: str, akey: str, value: Any, stack: str) -> AppSpec:
         ("AzureADMyOrg", "AzureADMultipleOrgs"),
     )
     protect = r.boolean(r.where(key, "protect"), obj.get("protect", False))
-    return AppSpec(akey, display_name, owners, audience, protect)
+    trusts_raw = r.structured(r.where(key, "trustIdentities"), obj.get("trustIdentities", []), list)
+    trusts: list[str] = []
+    for i, identity in enumerate(trusts_raw):
+        if not isinstance(identity, str) or identity not in identities:
+            raise r.fail(f"{r.where(key, 'trustIdentities')}[{i}]", identity, f"a key of {_k('identities')}")
+        if identity not in trusts:
+            trusts.append(identity)
+    return AppSpec(akey, display_name, owners, audience, protect, tuple(trusts))
 
 
 def _owner(key: str, value: Any) -> IdentityOwner:
@@ -474,8 +488,13 @@ def _dns_name(key: str, value: Any, limit: int) -> str:
     return text
 
 
-def _identity_trusts(workloads: Mapping[str, WorkloadSpec]) -> tuple[tuple[str, str, str], ...]:
+def _identity_trusts(
+    workloads: Mapping[str, WorkloadSpec], apps: Mapping[str, AppSpec]
+) -> tuple[tuple[str, str, str], ...]:
     seen: dict[tuple[str, str], str] = {}
+    for app in apps.values():
+        for identity in app.trust_identities:
+            seen.setdefault((app.key, identity), identity_trust_fic_name(identity))
     for w in workloads.values():
         if w.uses_identity_trust:
             assert w.identity is not None

@@ -30,6 +30,9 @@ class AppSpec:
     owners: tuple[str, ...]
     sign_in_audience: str
     protect: bool
+    trust_identities: tuple[str, ...] = ()
+    """Identity keys the app trusts even when no workload of this stack uses the pair (an owner stack
+    holding only the identity layer, which colour stacks reference)."""
 
 
 @dataclass(frozen=True)

@@ -307,3 +307,53 @@ def test_checks_on_the_shipped_prod_and_its_green(tmp_path: Path) -> None:
     assert all(
         "deleted with its container Namespace 'orders-worker'" in f for f in shared["destroy-blue"].findings
     )
+
+
+LAYER_ONLY = """\
+# layer: the shared identity layer alone; both colours reference it
+config:
+  azure-native:location: westeurope
+  certless:tenantId: 6f1c1ad3-6a35-4c5b-9f4e-2d8f2a7c0b11
+  certless:resourceGroupName: rg-shop
+  certless:identities:
+    shop:
+      name: id-shop
+      protect: true
+  certless:apps:
+    shop:
+      displayName: shop
+      protect: true
+      trustIdentities: [shop]
+"""
+
+
+def test_identity_only_owner_lets_either_colour_be_destroyed_whole(tmp_path: Path) -> None:
+    project = scratch_project(tmp_path)
+    (project / "Pulumi.layer.yaml").write_text(LAYER_ONLY)
+    blue_text = (
+        SHOP.format(protect="true", create_namespace="true")
+        .split("  certless:identities:")[0]
+        .replace("config:\n", "config:\n  certless:identityOwner:\n    stack: acme/certless/layer\n")
+    )
+    workloads = SHOP.split("  certless:workloads:")[1].format(protect="true", create_namespace="true")
+    (project / "Pulumi.shop-blue.yaml").write_text(
+        blue_text + "  certless:color: blue\n  certless:workloads:" + workloads
+    )
+    green = prepare(DuplicateRequest(project, "shop-blue", "green", org="acme"), offline_planner(project))
+    green.path.write_text(green.text)
+
+    owner = plan_stack(project, "layer")
+    outputs = {"acme/certless/layer": owner["outputs"]}
+    sub = subscription_of(owner)
+    blue = plan_stack(project, "shop-blue", outputs=outputs, subscription=sub)
+    green_plan = plan_stack(project, "shop-green", outputs=outputs, subscription=sub)
+    release = Release(
+        Plan.from_json(blue, "blue"),
+        Plan.from_json(green_plan, "green"),
+        owner=Plan.from_json(owner, "layer"),
+    )
+    results = {r.id: r for r in run_checks(release)}
+    assert {k: v.findings for k, v in results.items() if not v.passed} == {}
+    # Nothing of the blue stack is protected: `pulumi destroy -s shop-blue` removes all of it.
+    assert not any(r["protect"] for r in blue["resources"])
+    assert not any(r["type"].startswith("azuread:") for r in blue["resources"] + green_plan["resources"])

@@ -209,3 +209,63 @@ def test_explicit_ids_must_cover_the_workloads() -> None:
         ConfigError, match=r"orders-api\.identity: got 'shared', expected one of the configured identities"
     ):
         load(green(owner), set(), "prod-green")
+
+
+# --- an owner stack that holds only the identity layer ----------------------------------------------
+
+
+def identity_only_owner() -> dict[str, Any]:
+    cfg = copy.deepcopy(shipped("prod"))
+    del cfg["certless:workloads"]
+    cfg["certless:apps"]["orders"]["trustIdentities"] = ["shared"]
+    return cfg
+
+
+COMPUTE_TYPES = {"azure-native:web:WebApp", "azure-native:app:ContainerApp", "kubernetes:apps/v1:Deployment"}
+
+
+def test_an_identity_only_owner_declares_the_layer_and_no_compute() -> None:
+    rec, out = run_main("prod-identity", identity_only_owner())
+    registered = {r.type for r in rec.registrations}
+    assert {UAMI, APP, SP, APP_FIC} <= registered
+    assert not registered & (COMPUTE_TYPES | {MI_FIC})
+    uami = rec.one(UAMI)
+    fic = rec.one(APP_FIC).inputs
+    assert fic["subject"] == uami.outputs["principalId"]  # the principal ID, never the client ID
+    assert fic["displayName"] == "uami-shared"
+    assert out["workloads"] == {}
+    assert set(out["sharedIdentity"]["identities"]) == {"shared"}
+
+
+def test_both_colours_reference_an_identity_only_owner() -> None:
+    _, owner = run_main("prod-identity", identity_only_owner())
+    for colour in ("blue", "green"):
+        cfg = green({"stack": "org/certless/prod-identity"})
+        cfg["certless:color"] = colour
+        rec, out = run_main(f"prod-{colour}", cfg, stack_outputs={"sharedIdentity": owner["sharedIdentity"]})
+        registered = {r.type for r in rec.registrations}
+        assert not registered & {UAMI, APP, SP, APP_FIC}  # the layer stays with its owner
+        assert {"azure-native:app:ContainerApp", "kubernetes:apps/v1:Deployment"} <= registered
+        shared = owner["sharedIdentity"]["identities"]["shared"]
+        assert out["workloads"]["orders-api"]["identityClientId"] == shared["clientId"]
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (
+            lambda cfg: cfg["certless:apps"]["orders"].update(trustIdentities=["nope"]),
+            "certless:apps.orders.trustIdentities[0]: got 'nope', expected a key of certless:identities",
+        ),
+        (
+            lambda cfg: cfg["certless:apps"]["orders"].pop("trustIdentities"),
+            "certless:workloads: missing required key",
+        ),
+    ],
+)
+def test_identity_only_owner_mistakes_are_named(change: Any, fragment: str) -> None:
+    cfg = identity_only_owner()
+    change(cfg)
+    with pytest.raises(ConfigError) as err:
+        load(cfg, set(), "prod-identity")
+    assert fragment in str(err.value)

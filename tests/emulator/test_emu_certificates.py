@@ -5,39 +5,25 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import time
 import uuid
 
 import jwt
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from emu_helpers import aadsts, claims, exchange
 
 from emulator import CertificateCredential
+from emulator.certificates import self_signed_certificate
 
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 
 
 @pytest.fixture(scope="module")
 def cert_and_key() -> tuple[rsa.RSAPrivateKey, bytes, bytes]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fallback")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
+    key, cert = self_signed_certificate("fallback")
     der = cert.public_bytes(serialization.Encoding.DER)
     return key, cert.public_bytes(serialization.Encoding.PEM), der
 

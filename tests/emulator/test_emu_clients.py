@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import msal
@@ -17,14 +16,11 @@ from azure.identity import (
     ManagedIdentityCredential,
     WorkloadIdentityCredential,
 )
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from emu_helpers import claims
 
 from emulator import TOKEN_EXCHANGE_APP_ID, Emulator, Records
 from emulator import CertificateCredential as CertRecord
+from emulator.certificates import pem_pair, self_signed_certificate
 
 EXCHANGE = "api://AzureADTokenExchange"
 STORAGE = "https://storage.azure.com"
@@ -208,23 +204,7 @@ def test_client_secret_credential_and_msal_secret(emu, records):
 
 
 def _self_signed() -> tuple[bytes, bytes]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "orders-api fallback")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return key_pem, cert.public_bytes(serialization.Encoding.PEM)
+    return pem_pair(*self_signed_certificate("orders-api fallback"))
 
 
 def test_certificate_credential_and_msal_certificate(emu, records):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import datetime
 import json
 import logging
 import socket
@@ -12,10 +11,9 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
 
 from certless import _jwt, credential_from_settings
 from certless._http import RequestsTransport, Response
@@ -27,6 +25,7 @@ from certless.errors import (
     TokenRequestError,
 )
 from emulator import CertificateCredential, Emulator
+from emulator.certificates import self_signed_certificate
 
 from .support import IDS, STORAGE, FakeClock
 
@@ -160,20 +159,7 @@ def test_no_token_assertion_or_identity_header_appears_in_logs_reprs_or_errors(
 
 
 def _certificate(days: int = 30) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "certless-test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=days))
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
+    return self_signed_certificate("certless-test", days=days)
 
 
 @pytest.fixture(scope="module")

@@ -38,12 +38,19 @@ def _claims_lines(token: str, indent: str = "  ") -> list[str]:
     return lines
 
 
+def _version() -> str:
+    import certless
+
+    return certless.__version__
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m certless", description="Certificateless Entra tokens from the AzureAd settings."
     )
     parser.add_argument("--settings", metavar="PATH", help="appsettings.json or its folder (default: ./)")
     parser.add_argument("--section", default="AzureAd", help="configuration section (default: AzureAd)")
+    parser.add_argument("--version", action="version", version=f"certless {_version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what certless does (to stderr)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     token = sub.add_parser("token", help="get a token and print its expiry and claims")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -61,5 +62,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _main_quiet_on_closed_pipe() -> int:
+    try:
+        try:
+            code = main()
+        except SystemExit as exc:  # argparse's --help/--version and usage errors
+            code = exc.code if isinstance(exc.code, int) else 2
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `python -m certless_ops plan ... | head`: the reader left; end quietly, without a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_main_quiet_on_closed_pipe())

@@ -9,12 +9,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from certless_ops.bluegreen.checks import Release, run_checks
 from certless_ops.bluegreen.planning import plan_stack, subscription_of
 from certless_ops.bluegreen.planview import Plan
 from certless_ops.bluegreen.report import render_table, to_json
+from certless_ops.console import make_console
 from certless_ops.errors import UserError
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -136,5 +135,5 @@ def run(args: argparse.Namespace) -> int:
         title = f"blue-green checks: {release.blue.label} -> {release.green.label}"
         if release.owner is not None:
             title += f", shared layer owned by {release.owner.stack}"
-        render_table(results, Console(), title=title)
+        render_table(results, make_console(), title=title)
     return 0 if all(r.passed for r in results) else 1

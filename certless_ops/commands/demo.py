@@ -80,13 +80,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from certless_ops.azurite import locate_azurite
+    from certless_ops.console import make_console
     from certless_ops.demo import chain, render
     from certless_ops.demo.session import DemoSession
 
-    console = Console(highlight=False)
+    console = make_console(highlight=False)
     locate_azurite()  # fail first, in one line, if Node.js or Azurite is missing
     interrupted = False
     try:

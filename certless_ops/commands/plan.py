@@ -105,13 +105,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         write_plan(plan, args.json)
     if not args.quiet:
-        from rich.console import Console
-
+        from certless_ops.console import make_console
         from certless_ops.plan.tree import render
 
         # The tree goes to stderr when the plan itself goes to stdout, so `--json -` stays parseable.
-        console = Console(stderr=args.json == "-")
-        if not console.is_terminal:
-            console.width = 160  # logs and CI: keep issuer URLs on one line rather than the 80-column default
+        console = make_console(stderr=args.json == "-")
         render(plan, console)
     return 0

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from rich.console import Console
-
+from certless_ops.console import make_console
 from certless_ops.errors import UserError
 
 HELP = (
@@ -84,8 +82,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(review, sys.stdout, {"packConfig": str(config_path) if config_path else None})
     else:
-        # In CI logs (no terminal, no COLUMNS) rich would assume 80 columns and fold every message.
-        wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
-        console = Console(width=160) if wide else Console()
+        console = make_console()
         print_table(review, console, str(config_path) if config_path else None)
     return 1 if review.mandatory else 0

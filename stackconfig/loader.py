@@ -104,7 +104,7 @@ def load(raw: Mapping[str, Any], secret_keys: Collection[str], stack: str) -> St
 
     # An owner that declares its trusts may hold the identity layer alone, with no compute of its own.
     layer_only = owner is None and any(a.trust_identities for a in apps.values())
-    if layer_only and raw.get(_k("workloads")) is None:
+    if layer_only and _unset(raw.get(_k("workloads"))):
         workloads_raw: Mapping[str, Any] = {}
     else:
         workloads_raw = r.keyed(_k("workloads"), need(_k("workloads")))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,26 @@ class StackConfig:
     secret_keys: tuple[str, ...] = ()
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Pulumi's YAML parser (yaml.v3) refuses a mapping that repeats a key; PyYAML keeps the last."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise _DuplicateKey(
+                    f"mapping key {str(key)[:80]!r} at line {key_node.start_mark.line + 1} "
+                    f"is already defined at line {seen[key]}"
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
 def _read_yaml(path: Path, what: str) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -38,7 +59,9 @@ def _read_yaml(path: Path, what: str) -> dict[str, Any]:
     except OSError as exc:
         raise UserError(f"{what} {str(path)!r} cannot be read: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except _DuplicateKey as exc:
+        raise UserError(f"{what} {str(path)!r}: {exc}; expected each key once") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -136,6 +159,8 @@ def load_stack_config(project_dir: Path, stack: str | None, config_file: Path | 
     for key, value in stack_values.items():
         values[_namespaced(str(key), project)] = value
 
+    _apply_cli_rules(stack, project, declared, {_namespaced(str(k), project) for k in stack_values}, values)
+
     for key, value in values.items():
         if _contains_secure(value):
             raise UserError(
@@ -153,6 +178,84 @@ def load_stack_config(project_dir: Path, stack: str | None, config_file: Path | 
         values=ordered,
         secret_keys=tuple(sorted(set(secret_keys))),
     )
+
+
+def _format_keys(keys: list[str]) -> str:
+    """'a', 'b' and 'c', as the CLI lists missing keys."""
+    quoted = [f"'{k}'" for k in sorted(keys)]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
+_BOOL_WORDS = frozenset({"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"})
+
+
+def _type_ok(type_name: str, items: Any, value: Any) -> bool:
+    """The CLI's type check: scalars reach it as text, structured values as their JSON."""
+    if type_name == "string":
+        return isinstance(value, str)
+    if type_name == "integer":
+        if isinstance(value, bool):
+            return False
+        return isinstance(value, int) or (
+            isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value) is not None
+        )
+    if type_name == "boolean":
+        return isinstance(value, bool) or (isinstance(value, str) and value in _BOOL_WORDS)
+    if type_name == "array" and isinstance(value, list):
+        item_type = items.get("type") if isinstance(items, dict) else None
+        return isinstance(item_type, str) and all(_type_ok(item_type, items.get("items"), v) for v in value)
+    return False
+
+
+def _as_cli_sees(value: Any) -> Any:
+    """A stack value as the CLI validates it: a scalar becomes its text, an object or list stays."""
+    return value if isinstance(value, (dict, list)) else _to_wire(value)
+
+
+def _apply_cli_rules(
+    stack: str, project: str, declared: dict[str, Any], on_stack: set[str], values: dict[str, Any]
+) -> None:
+    """What `pulumi preview` checks before the program starts (ValidateStackConfigAndApplyProjectConfig).
+
+    A project-namespace key declared without `default` or `value` must be set by the stack; a declared
+    `type` is enforced on the merged value (stack value or default); a `secret: true` key needs an
+    encrypted stack value.
+    """
+    missing: list[str] = []
+    for key in sorted(declared, key=str):
+        decl = declared[key]
+        if not (isinstance(decl, dict) and decl and set(decl) <= _DECLARATION_KEYS):
+            continue
+        full = _namespaced(str(key), project)
+        if full not in on_stack and "default" not in decl and "value" not in decl:
+            if full.partition(":")[0] == project:
+                missing.append(str(key))
+            continue
+    if missing:
+        noun = "value" if len(missing) == 1 else "values"
+        raise UserError(f"Stack '{stack}' is missing configuration {noun} {_format_keys(missing)}")
+    for key in sorted(declared, key=str):
+        decl = declared[key]
+        if not (isinstance(decl, dict) and decl and set(decl) <= _DECLARATION_KEYS):
+            continue
+        full = _namespaced(str(key), project)
+        if full not in values or "type" not in decl:
+            continue  # the CLI checks explicitly typed keys only
+        if decl.get("secret") and full in on_stack:
+            raise UserError(
+                f"Stack '{stack}' with configuration key '{key}' must be encrypted as it's secret"
+            )
+        type_name = decl["type"]
+        if not _type_ok(str(type_name), decl.get("items"), _as_cli_sees(values[full])):
+            raise UserError(
+                f"Stack '{stack}' with configuration key '{key}' must be of type '{_type_label(decl)}'"
+            )
+
+
+def _type_label(decl: dict[str, Any]) -> str:
+    if decl.get("type") == "array" and isinstance(decl.get("items"), dict):
+        return f"List<{_type_label(decl['items'])}>"
+    return str(decl.get("type"))
 
 
 def _program_entry(project_dir: Path, project_doc: dict[str, Any]) -> Path:

@@ -456,6 +456,9 @@ def _aks(key: str, value: Any, workload: str, default_rg: str, color: str | None
     mode = r.one_of(r.where(key, "mode"), obj.get("mode", "via-identity"), ("via-identity", "direct"))
     issuer = obj.get("issuerUrl")
     issuer_url = r.https_url(r.where(key, "issuerUrl"), issuer) if issuer is not None else None
+    if issuer_url is not None and not issuer_url.endswith("/"):
+        # AKS issuers always end with '/', and the FIC issuer must equal the token's `iss` exactly.
+        issuer_url += "/"
     # A coloured stack usually shares the cluster and namespace with the other colour: creating the
     # namespace there would tie it to this colour's lifetime, so coloured stacks default to not creating it.
     create_ns = r.boolean(r.where(key, "createNamespace"), obj.get("createNamespace", color is None))

@@ -142,6 +142,17 @@ def test_pinned_issuer_must_match_the_cluster() -> None:
         run_main("prod", cfg)
 
 
+def test_pinned_issuer_without_the_trailing_slash_matches_the_cluster() -> None:
+    """AKS issuers end with '/', and a FIC's issuer must equal the token's `iss` exactly."""
+    _, out = run_main("prod", shipped("prod"))
+    issuer = out["workloads"]["orders-worker"]["aks"]["oidcIssuerUrl"]
+    assert issuer.endswith("/")
+    cfg = copy.deepcopy(shipped("prod"))
+    cfg["certless:workloads"]["orders-worker"]["aks"]["issuerUrl"] = issuer.rstrip("/")
+    rec, _ = run_main("prod", cfg)
+    assert [r.inputs["issuer"] for r in rec.of_type(MI_FIC)] == [issuer]
+
+
 def test_app_settings_and_env_extend_but_never_replace_azuread() -> None:
     cfg = copy.deepcopy(shipped("dev"))
     cfg["certless:workloads"]["orders-web"]["appService"]["appSettings"] = {"FEATURE_X": "on"}

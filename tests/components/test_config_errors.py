@@ -234,6 +234,7 @@ def test_pinned_issuer_makes_duplicate_trust_visible_across_clusters() -> None:
     cfg["certless:workloads"]["orders-worker"]["aks"]["issuerUrl"] = issuer
     other = copy.deepcopy(cfg["certless:workloads"]["orders-worker"])
     other["aks"]["clusterName"] = "aks-alias"
+    other["aks"]["issuerUrl"] = issuer.rstrip("/")  # the same issuer, written without AKS's trailing '/'
     cfg["certless:workloads"]["worker-b"] = other
     with pytest.raises(ConfigError, match=r"trusted twice .*one federated credential per issuer and subject"):
         load(cfg, set(), "prod")

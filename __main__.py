@@ -36,6 +36,7 @@ from stackconfig import (
     load,
     read_pulumi_config,
 )
+from stackconfig.rules import GUID, shown
 
 SHARED_OUTPUT = "sharedIdentity"
 SHARED_IDENTITY_FIELDS = ("resourceId", "clientId", "principalId")
@@ -98,6 +99,13 @@ def owned_layer(
     return identities, apps, export
 
 
+_GUID_OUTPUTS = frozenset({"clientId", "principalId", "objectId"})
+
+
+def _is_guid(value: Any) -> bool:
+    return isinstance(value, str) and GUID.fullmatch(value) is not None
+
+
 def _lookup(shared: Any, path: tuple[str, ...]) -> Any:
     node = shared
     for part in path:
@@ -155,11 +163,23 @@ def referenced_layer(config: StackConfig) -> tuple[dict[str, IdentityOutputs], d
                 f"stack {stack!r} does not export {', '.join(missing)}; expected the owning stack to hold"
                 " every identity and app this stack's workloads name (deploy the owner with them first)"
             )
+        # An ID must arrive as GUID text: a number (12345, which the engine hands over as 12345.0)
+        # would otherwise become a FIC subject or role assignment principal that matches nothing.
+        for path in needed:
+            if path[-1] in _GUID_OUTPUTS and not _is_guid(_lookup(shared, path)):
+                value = _lookup(shared, path)
+                raise pulumi.RunError(
+                    f"stack {stack!r} exports {'.'.join((SHARED_OUTPUT, *path))} = {shown(value)}; expected"
+                    " a GUID like 00000000-0000-0000-0000-000000000000"
+                )
         return shared
 
     shared = ref.get_output(SHARED_OUTPUT).apply(checked)
 
     def field(path: tuple[str, ...]) -> pulumi.Output[str]:
+        # Entra compares FIC subjects case-sensitively and emits IDs in lower case.
+        if path[-1] in _GUID_OUTPUTS:
+            return shared.apply(lambda s: str(_lookup(s, path)).lower())
         return shared.apply(lambda s: str(_lookup(s, path)))
 
     identities = {}

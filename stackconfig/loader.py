@@ -54,7 +54,9 @@ def load(raw: Mapping[str, Any], secret_keys: Collection[str], stack: str) -> St
         if namespace != NS:
             continue
         if name not in KEYS:
-            raise ConfigError(f"config {key}: unknown key; expected one of: {', '.join(_k(k) for k in KEYS)}")
+            raise ConfigError(
+                f"config {r.shown(key)}: unknown key; expected one of: {', '.join(_k(k) for k in KEYS)}"
+            )
         if key in secret_keys:
             raise ConfigError(
                 f"config {key}: is a secret value; certless needs no secrets and accepts none in"

@@ -56,12 +56,55 @@ NAME_RULES: dict[str, tuple[re.Pattern[str], str]] = {
 
 
 def where(key: str, *path: str) -> str:
-    return ".".join((key, *path))
+    # A user-typed name is capped too: an unknown 1 MB field name must not fill the error.
+    return ".".join(
+        (key, *(p if len(p) <= SHOWN_LIMIT else p[: SHOWN_LIMIT - 1] + "…" for p in map(str, path)))
+    )
+
+
+SHOWN_LIMIT = 80
+MAX_DEPTH = 32
+"""Deeper structured values are refused before decoding: real stack config nests 5 levels at most."""
+
+
+def shown(value: Any) -> str:
+    """The value as the error shows it: repr, capped at about 80 characters so a 1 MB value stays one line."""
+    if not (isinstance(value, str | int | float | bool) or value is None):
+        try:
+            value = json.dumps(value, default=str)
+        except (ValueError, RecursionError):
+            value = f"<{type(value).__name__}>"
+    text = repr(value)
+    if len(text) > SHOWN_LIMIT:
+        text = f"{text[: SHOWN_LIMIT - 1]}… ({len(str(value))} characters)"
+    return text
 
 
 def fail(key: str, value: Any, expected: str) -> ConfigError:
-    shown = value if isinstance(value, str | int | float | bool) or value is None else json.dumps(value)
-    return ConfigError(f"config {key}: got {shown!r}, expected {expected}")
+    return ConfigError(f"config {key[:200]}: got {shown(value)}, expected {expected}")
+
+
+def _json_depth_ok(text: str) -> bool:
+    """Bracket depth outside strings, so json.loads never meets a nesting it would recurse into too far."""
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return False
+        elif ch in "]}":
+            depth -= 1
+    return True
 
 
 def string(key: str, value: Any) -> str:
@@ -104,7 +147,8 @@ def boolean(key: str, value: Any) -> bool:
 
 
 def integer(key: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, str) and value.isdigit():
+    # ASCII only: "²".isdigit() is true but int("²") fails, and "٣" is no port a user meant.
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise fail(key, value, f"an integer from {low} to {high}")
@@ -120,9 +164,11 @@ def one_of(key: str, value: Any, choices: tuple[str, ...]) -> str:
 def structured(key: str, value: Any, kind: type) -> Any:
     """Structured config arrives as JSON text from the engine, or already decoded from tests and mocks."""
     if isinstance(value, str):
+        if not _json_depth_ok(value):
+            raise fail(key, value, f"a structured value nested at most {MAX_DEPTH} levels")
         try:
             value = json.loads(value)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise fail(key, value, f"a structured {'object' if kind is dict else 'list'}") from None
     if not isinstance(value, kind):
         raise fail(key, value, f"an {'object' if kind is dict else 'list'}")

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from certless_ops.errors import UserError
+from certless_ops.plan import safe_yaml
 
 # Keys a Pulumi.yaml config entry may carry when it is a declaration rather than a plain value.
 _DECLARATION_KEYS = frozenset({"type", "default", "description", "secret", "items", "value"})
@@ -31,26 +32,6 @@ class StackConfig:
     secret_keys: tuple[str, ...] = ()
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """Pulumi's YAML parser (yaml.v3) refuses a mapping that repeats a key; PyYAML keeps the last."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if key in seen:
-                raise _DuplicateKey(
-                    f"mapping key {str(key)[:80]!r} at line {key_node.start_mark.line + 1} "
-                    f"is already defined at line {seen[key]}"
-                )
-            seen[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep)
-
-
-class _DuplicateKey(Exception):
-    pass
-
-
 def _read_yaml(path: Path, what: str) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -59,13 +40,15 @@ def _read_yaml(path: Path, what: str) -> dict[str, Any]:
     except OSError as exc:
         raise UserError(f"{what} {str(path)!r} cannot be read: {exc.strerror}") from None
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except _DuplicateKey as exc:
-        raise UserError(f"{what} {str(path)!r}: {exc}; expected each key once") from None
+        data = safe_yaml.load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise UserError(f"{what} {str(path)!r} is not valid YAML{where}") from None
+        problem = getattr(exc, "problem", None)
+        why = f": {str(problem)[:200]}" if problem else ""
+        raise UserError(f"{what} {str(path)!r} is not valid YAML{where}{why}") from None
+    except RecursionError:
+        raise UserError(f"{what} {str(path)!r} nests too deeply; expected plain configuration") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -91,6 +74,8 @@ def _to_wire(value: Any) -> str:
     """The string the CLI would put in PULUMI_CONFIG for this YAML value."""
     if isinstance(value, str):
         return value
+    if value is None:
+        return ""  # `key: null` leaves the key unset, never the text "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):

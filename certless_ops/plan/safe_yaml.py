@@ -55,7 +55,8 @@ class _Constructor(SafeConstructor):
                 raise ConstructorError(
                     None,
                     None,
-                    f"mapping key {str(shown)[:80]!r} at line {key_node.start_mark.line + 1} is already defined"
+                    f"mapping key {str(shown)[:80]!r} at line {key_node.start_mark.line + 1}"
+                    " is already defined"
                     f" at line {seen[key]}; expected each key once",
                     key_node.start_mark,
                 )

@@ -1,0 +1,44 @@
+"""`toolchain: uv` in Pulumi.yaml: the CLI looks `uv` up on PATH, so every documented route must put it there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _steps_before_first_pulumi_command(job: dict) -> list[str]:
+    runs: list[str] = []
+    for step in job["steps"]:
+        run = step.get("run", "")
+        if "pulumi " in run and "certless_ops" not in run:
+            return runs
+        runs.append(run)
+    return []
+
+
+def test_project_declares_the_uv_toolchain() -> None:
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    assert project["runtime"]["options"]["toolchain"] == "uv"
+
+
+def test_every_workflow_job_running_pulumi_puts_uv_on_path_first() -> None:
+    workflow = yaml.safe_load((ROOT / ".github/workflows/infrastructure.yml").read_text())
+    pulumi_jobs = {
+        name: job
+        for name, job in workflow["jobs"].items()
+        if any("pulumi " in s.get("run", "") and "certless_ops" not in s.get("run", "") for s in job["steps"])
+    }
+    assert pulumi_jobs, "the workflow runs pulumi preview/up"
+    for name, job in pulumi_jobs.items():
+        before = "\n".join(_steps_before_first_pulumi_command(job))
+        assert '.tools/bin" >> "$GITHUB_PATH"' in before, f"job {name} runs pulumi without uv on PATH"
+
+
+def test_readme_deploy_steps_put_uv_on_path() -> None:
+    readme = (ROOT / "README.md").read_text()
+    deploy = readme.split("## Deploying for real with the Pulumi CLI", 1)[1].split("\n## ", 1)[0]
+    assert 'export PATH="$PWD/.tools/bin:$PATH"' in deploy
+    assert deploy.index("export PATH") < deploy.index("pulumi preview")

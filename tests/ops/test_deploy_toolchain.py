@@ -1,4 +1,4 @@
-"""`toolchain: uv` in Pulumi.yaml: the CLI looks `uv` up on PATH, so every documented route must put it there."""
+"""`toolchain: uv` in Pulumi.yaml: the CLI looks `uv` up on PATH; every documented route puts it there."""
 
 from __future__ import annotations
 

@@ -10,6 +10,64 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from detect_secrets.plugins.artifactory import ArtifactoryDetector
+from detect_secrets.plugins.aws import AWSKeyDetector
+from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
+from detect_secrets.plugins.base import RegexBasedDetector
+from detect_secrets.plugins.basic_auth import BasicAuthDetector
+from detect_secrets.plugins.discord import DiscordBotTokenDetector
+from detect_secrets.plugins.github_token import GitHubTokenDetector
+from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
+from detect_secrets.plugins.jwt import JwtTokenDetector
+from detect_secrets.plugins.mailchimp import MailchimpDetector
+from detect_secrets.plugins.npm import NpmDetector
+from detect_secrets.plugins.openai import OpenAIDetector
+from detect_secrets.plugins.private_key import PrivateKeyDetector
+from detect_secrets.plugins.pypi_token import PypiTokenDetector
+from detect_secrets.plugins.sendgrid import SendGridDetector
+from detect_secrets.plugins.slack import SlackDetector
+from detect_secrets.plugins.stripe import StripeDetector
+from detect_secrets.plugins.twilio import TwilioKeyDetector
+
+# detect-secrets' token-format plugins (no entropy or keyword plugins: GUIDs, image digests and
+# resource IDs are high-entropy yet public, and names are judged below).
+_TOKEN_DETECTORS: Final[tuple[RegexBasedDetector, ...]] = (
+    ArtifactoryDetector(),
+    AWSKeyDetector(),
+    AzureStorageKeyDetector(),
+    BasicAuthDetector(),
+    DiscordBotTokenDetector(),
+    GitHubTokenDetector(),
+    GitLabTokenDetector(),
+    JwtTokenDetector(),
+    MailchimpDetector(),
+    NpmDetector(),
+    OpenAIDetector(),
+    PrivateKeyDetector(),
+    PypiTokenDetector(),
+    SendGridDetector(),
+    SlackDetector(),
+    StripeDetector(),
+    TwilioKeyDetector(),
+)
+# Microsoft formats detect-secrets lacks: an Entra client secret carries "Q~" after 3 characters and a digit.
+_ENTRA_CLIENT_SECRET: Final = re.compile(
+    r"(^|[^A-Za-z0-9_~.-])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}($|[^A-Za-z0-9_~.-])"
+)
+
+
+def token_kind(value: str) -> str | None:
+    """The kind of credential token found in a value (never the token), or None."""
+    if _ENTRA_CLIENT_SECRET.search(value):
+        return "Entra client secret"
+    for detector in _TOKEN_DETECTORS:
+        for found in detector.analyze_string(value):
+            if isinstance(detector, JwtTokenDetector) and not JwtTokenDetector.is_formally_valid(found):
+                continue
+            return detector.secret_type
+    return None
+
+
 _SECRET_NAME_RE: Final = re.compile(
     r"(secret|password|passwd|pwd|apikey|api_key|accountkey|account_key|accesskey|access_key|"
     r"sharedaccesskey|privatekey|private_key|connectionstring|connection_string|sas_?token|"
@@ -56,6 +114,9 @@ def secret_reason(name: str, value: object) -> str | None:
         return None  # not a literal (secretRef/valueFrom), unknown, empty, or a Key Vault reference
     if _SECRET_VALUE_RE.search(value):
         return "its value carries a key, password or signature"
+    kind = token_kind(value)
+    if kind is not None:
+        return f"its value is a credential ({kind})"
     normalized = normalized_setting_name(name)
     if not _benign(name) and _SECRET_NAME_RE.search(normalized):
         return "its name says it holds a secret and its value is a literal"

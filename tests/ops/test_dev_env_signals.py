@@ -36,8 +36,9 @@ def _processes_with(marker: str) -> list[int]:
 
 
 def test_sigterm_to_dev_ends_its_python_child() -> None:
-    marker = f"CERTLESS_DEV_SIGNAL_TEST={uuid.uuid4().hex}"
-    env = {**os.environ, marker.split("=")[0]: marker.split("=")[1]}
+    value = uuid.uuid4().hex
+    marker = f"CERTLESS_DEV_SIGNAL_TEST={value}"
+    env = {**os.environ, "CERTLESS_DEV_SIGNAL_TEST": value}
     proc = subprocess.Popen(
         [str(ROOT / "dev"), "plan", "--stack", "dev"],
         env=env,

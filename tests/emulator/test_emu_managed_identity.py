@@ -246,3 +246,15 @@ def test_unknown_paths_answer_in_each_services_shape(emu):
     )
     assert r.status_code == 405
     assert "only accepts POST" in r.json()["error_description"]
+
+
+@pytest.mark.parametrize("value", ["True", "TRUE", "1", "yes", "false", ""])
+def test_imds_metadata_header_must_be_exactly_true(emu, records, value):
+    w = records.workload("orders")
+    params = {"api-version": "2018-02-01", "resource": EXCHANGE, "client_id": w.identity_client_id}
+    url = f"{emu.imds_url}/metadata/identity/oauth2/token"
+    r = requests.get(url, params=params, headers={"Metadata": value}, timeout=10)
+    assert r.status_code == 400
+    assert r.json()["error"] == "bad_request_102"
+    ok = requests.get(url, params=params, headers={"Metadata": "true"}, timeout=10)
+    assert ok.status_code == 200

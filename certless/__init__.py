@@ -18,6 +18,7 @@ _LAZY = {
     "CertlessCredential": "certless.credential",
     "credential_from_settings": "certless.credential",
     "clear_process_caches": "certless.credential",
+    "client_credential": "certless.credential",
     "Settings": "certless.settings",
     "CredentialDescription": "certless.settings",
     "load_settings": "certless.settings",
@@ -32,7 +33,12 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from certless.credential import CertlessCredential, clear_process_caches, credential_from_settings
+    from certless.credential import (
+        CertlessCredential,
+        clear_process_caches,
+        client_credential,
+        credential_from_settings,
+    )
     from certless.errors import (
         CertlessError,
         CredentialUnavailableError,
@@ -70,6 +76,7 @@ __all__ = [
     "SettingsError",
     "TokenRequestError",
     "clear_process_caches",
+    "client_credential",
     "credential_from_settings",
     "load_settings",
     "settings_from_mapping",

@@ -217,3 +217,31 @@ def credential_from_settings(
 ) -> CertlessCredential:
     """Read ``appsettings.json`` (+ the environment's overlay + env vars) and build the credential."""
     return CertlessCredential(load_settings(path, section), **kwargs)
+
+
+def client_credential(settings: Settings | None = None, **kwargs: Any) -> Any:
+    """The ``client_credential`` argument for any MSAL-based library (MSAL itself, ``identity``,
+    azure-identity's ``client_assertion_func=cred["client_assertion"]``), backed by the source chain.
+
+    For an assertion source (managed identity, token file) this is ``{"client_assertion": callable}``:
+    MSAL calls it per token request and gets the chain's cached, refreshed assertion. A certificate or
+    secret source returns what MSAL takes for it. The chain is loaded now, so a misconfiguration fails here.
+    """
+    credential = CertlessCredential(settings or load_settings(), **kwargs)
+    chain = credential._chain
+    source = chain.current()
+    provider = source.assertion_provider()
+    if provider is None:
+        return source.client_credential()
+
+    def client_assertion() -> str:
+        # Re-resolved per call: after reset_sources the chain may pick another assertion source.
+        current = chain.current().assertion_provider()
+        if current is None:
+            raise CertlessError(
+                "The selected credential source no longer yields an assertion.",
+                fix="Call certless.client_credential() again after changing the sources.",
+            )
+        return current()
+
+    return {"client_assertion": client_assertion}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import certless
 from certless import settings_from_mapping
-from tests.runtime.support import TENANT
+from .support import TENANT
 
 
 def _settings(source: dict[str, str]) -> certless.Settings:

@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from components.clouds import CLOUDS
 from components.naming import fic_name, with_color
+from stackconfig import access
 from stackconfig import rules as r
 from stackconfig.errors import ConfigError
 from stackconfig.model import (
@@ -256,6 +257,8 @@ WORKLOAD_FIELDS = (
     "appService",
     "containerApp",
     "aks",
+    "access",
+    "apiPermissions",
 )
 KIND_BLOCK = {"appservice": "appService", "containerapp": "containerApp", "aks": "aks"}
 
@@ -352,6 +355,10 @@ def _workload(
         aks=aks,
         cluster_fic_name=cluster_fic,
         system_fic_name=system_fic if identity_type == "SystemAssigned" else None,
+        access=access.grants(r.where(key, "access"), obj.get("access")),
+        api_permissions=access.api_permissions(
+            r.where(key, "apiPermissions"), obj.get("apiPermissions"), known_apps
+        ),
     )
 
 

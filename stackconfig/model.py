@@ -95,6 +95,26 @@ class AksSpec:
 
 
 @dataclass(frozen=True)
+class GrantSpec:
+    """One Azure role assignment for the workload's app (its service principal)."""
+
+    role_name: str | None
+    """The built-in role name; None for a roleDefinitionId outside the table (a custom role)."""
+    role_guid: str
+    scope: str
+    role_definition_id: str
+
+
+@dataclass(frozen=True)
+class ApiPermissionSpec:
+    """Application permissions (app roles) on Graph, on another app of the stack, or on an appId."""
+
+    api: str
+    kind: Literal["graph", "app", "appId"]
+    app_roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class WorkloadSpec:
     name: str
     kind: Kind
@@ -107,6 +127,8 @@ class WorkloadSpec:
     aks: AksSpec | None = None
     cluster_fic_name: str | None = None
     system_fic_name: str | None = None
+    access: tuple[GrantSpec, ...] = ()
+    api_permissions: tuple[ApiPermissionSpec, ...] = ()
 
     @property
     def uses_identity_trust(self) -> bool:

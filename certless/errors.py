@@ -14,10 +14,17 @@ from azure.core.exceptions import ClientAuthenticationError
 
 
 class CertlessError(ClientAuthenticationError):
-    """Base of every certless error. ``fix`` says in words what to change."""
+    """Base of every certless error. ``fix`` says in words what to change.
 
-    def __init__(self, message: str, *, fix: str | None = None) -> None:
+    ``transient`` marks a fault that can pass by itself (5xx, 429, timeout, reset, malformed answer):
+    the source that raised it is tried again later, never skipped for good."""
+
+    transient = False
+
+    def __init__(self, message: str, *, fix: str | None = None, transient: bool | None = None) -> None:
         self.fix = fix
+        if transient is not None:
+            self.transient = transient
         self.summary = message  # the message without the fix
         full = f"{message}\nFix: {fix}" if fix else message
         super().__init__(message=full)
@@ -53,7 +60,8 @@ class IdentityEndpointError(CertlessError):
     ) -> None:
         self.status = status
         self.endpoint = endpoint
-        super().__init__(message, fix=fix)
+        # No status: a malformed answer. 400/403/404 answered "identity not found/not assigned": config.
+        super().__init__(message, fix=fix, transient=status is None or status in TRANSIENT_STATUSES)
 
 
 class TokenRequestError(CertlessError):
@@ -74,6 +82,16 @@ class TokenRequestError(CertlessError):
         self.trace_id = trace_id
         self.correlation_id = correlation_id
         super().__init__(message, fix=fix)
+
+
+TRANSIENT_STATUSES = frozenset({408, 410, 429, *range(500, 600)})
+
+
+def is_transient(exc: BaseException | None) -> bool:
+    """The one place that decides whether a source's failure may pass by itself."""
+    if isinstance(exc, CertlessError):
+        return exc.transient
+    return isinstance(exc, (TimeoutError, ConnectionResetError, ValueError))  # an unexpected answer
 
 
 @dataclass(frozen=True)
@@ -107,4 +125,5 @@ __all__ = [
     "SettingsError",
     "SourceFailure",
     "TokenRequestError",
+    "is_transient",
 ]

@@ -157,6 +157,8 @@ class _IdentityHttp(HttpClient):
                 f"The managed identity endpoint {url} did not answer "
                 f"({exc}; {self.attempts - before} attempts).",
                 fix=FALLBACK_FIX,
+                # Nothing listens (refused, unreachable): not this kind of host. Timeout/reset: busy.
+                transient=exc.retryable and not exc.connect,
             ) from None
         if response.status_code >= 400:
             raise _identity_failure(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import certless
 from certless import settings_from_mapping
+
 from .support import TENANT
 
 

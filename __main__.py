@@ -23,6 +23,8 @@ from components import (
     ContainerAppOptions,
     FederatedCredential,
     FederatedCredentialArgs,
+    FunctionAppBinding,
+    FunctionAppOptions,
     IdentityOutputs,
     ManagedIdentity,
     ManagedIdentityArgs,
@@ -214,8 +216,24 @@ def _identity_from_id(resource_id: str, client_id: str, principal_id: str, tenan
 def workload_args(
     config: StackConfig, w: WorkloadSpec, app: AppOutputs, identity: IdentityOutputs | None
 ) -> CertificatelessWorkloadArgs:
-    app_service = container_app = aks = None
-    if w.app_service is not None:
+    app_service = container_app = aks = function_app = None
+    if w.function_app is not None:
+        f = w.function_app
+        function_app = FunctionAppOptions(
+            resource_group_name=w.resource_group_name,
+            plan_name=f.plan_name,
+            app_name=f.name,
+            storage_account_name=f.storage_account_name,
+            storage_account_id=f.storage_account_id,
+            deployment_container=f.deployment_container,
+            location=config.location,
+            sku=f.sku,
+            runtime_version=f.runtime_version,
+            instance_memory_mb=f.instance_memory_mb,
+            maximum_instance_count=f.maximum_instance_count,
+            app_settings=f.app_settings,
+        )
+    elif w.app_service is not None:
         s = w.app_service
         app_service = AppServiceOptions(
             resource_group_name=w.resource_group_name,
@@ -265,6 +283,7 @@ def workload_args(
         app_service=app_service,
         container_app=container_app,
         aks=aks,
+        function_app=function_app,
         identity_trust_name=None,  # declared once per app and identity, by the identity layer
         system_trust_name=w.system_fic_name,
     )
@@ -312,6 +331,9 @@ def workload_output(
     }
     if aks is not None:
         record["aks"] = aks
+    if isinstance(workload.compute, FunctionAppBinding):
+        # Nothing secret: the host storage connection is identity-based (URIs, credential, client ID).
+        record["hostStorageEnv"] = workload.compute.host_storage_env
     return pulumi.Output.from_input(record)
 
 

@@ -10,6 +10,7 @@ from components.azure_ad import AzureAdTarget
 from components.clouds import CLOUDS, Cloud
 from components.container_app import ContainerAppBinding, ContainerAppBindingArgs
 from components.federated_credential import FederatedCredential, FederatedCredentialArgs
+from components.function_app import FunctionAppBinding, FunctionAppBindingArgs
 from components.handles import AppOutputs, FicWriteQueue, IdentityOutputs
 from components.identity import ManagedIdentity, ManagedIdentityArgs
 from components.workload import (
@@ -18,6 +19,7 @@ from components.workload import (
     CertificatelessWorkload,
     CertificatelessWorkloadArgs,
     ContainerAppOptions,
+    FunctionAppOptions,
 )
 
 __all__ = [
@@ -41,6 +43,9 @@ __all__ = [
     "FederatedCredential",
     "FederatedCredentialArgs",
     "FicWriteQueue",
+    "FunctionAppBinding",
+    "FunctionAppBindingArgs",
+    "FunctionAppOptions",
     "IdentityOutputs",
     "ManagedIdentity",
     "ManagedIdentityArgs",

@@ -10,6 +10,11 @@ class Cloud:
     name: str
     login_host: str
     token_exchange_audience: str
+    storage_suffix: str = "core.windows.net"
+    """DNS suffix of storage endpoints (``<account>.blob.<suffix>``)."""
+
+    def storage_uri(self, account: str, service: str) -> str:
+        return f"https://{account}.{service}.{self.storage_suffix}"
 
     @property
     def instance(self) -> str:
@@ -25,7 +30,17 @@ CLOUDS: dict[str, Cloud] = {
     c.name: c
     for c in (
         Cloud("AzurePublic", "login.microsoftonline.com", "api://AzureADTokenExchange"),
-        Cloud("AzureUSGovernment", "login.microsoftonline.us", "api://AzureADTokenExchangeUSGov"),
-        Cloud("AzureChina", "login.partner.microsoftonline.cn", "api://AzureADTokenExchangeChina"),
+        Cloud(
+            "AzureUSGovernment",
+            "login.microsoftonline.us",
+            "api://AzureADTokenExchangeUSGov",
+            "core.usgovcloudapi.net",
+        ),
+        Cloud(
+            "AzureChina",
+            "login.partner.microsoftonline.cn",
+            "api://AzureADTokenExchangeChina",
+            "core.chinacloudapi.cn",
+        ),
     )
 }

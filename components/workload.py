@@ -15,10 +15,11 @@ from components.azure_ad import AzureAdTarget, appsettings_json
 from components.clouds import Cloud
 from components.container_app import ContainerAppBinding, ContainerAppBindingArgs
 from components.federated_credential import FederatedCredential, FederatedCredentialArgs
+from components.function_app import FLEX_SKU, FunctionAppBinding, FunctionAppBindingArgs
 from components.handles import AppOutputs, IdentityOutputs
 from components.identity import ManagedIdentity, ManagedIdentityArgs
 
-Kind = Literal["appservice", "containerapp", "aks"]
+Kind = Literal["appservice", "containerapp", "aks", "functionapp"]
 
 SYSTEM_ASSIGNED_WARNING = (
     "workload {name!r} uses a system-assigned identity as the app's federated credential subject;"
@@ -51,6 +52,22 @@ class ContainerAppOptions:
 
 
 @dataclass(frozen=True)
+class FunctionAppOptions:
+    resource_group_name: pulumi.Input[str]
+    plan_name: str
+    app_name: str
+    storage_account_name: str
+    storage_account_id: str | None = None
+    deployment_container: str = "app-package"
+    location: pulumi.Input[str] | None = None
+    sku: str = FLEX_SKU
+    runtime_version: str = "3.11"
+    instance_memory_mb: int = 2048
+    maximum_instance_count: int = 100
+    app_settings: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class AksOptions:
     cluster_resource_group: str
     cluster_name: str
@@ -80,6 +97,7 @@ class CertificatelessWorkloadArgs:
     app_service: AppServiceOptions | None = None
     container_app: ContainerAppOptions | None = None
     aks: AksOptions | None = None
+    function_app: FunctionAppOptions | None = None
     identity_trust_name: str | None = None
     """Declare here the app's FIC trusting the user-assigned identity, under this name. Leave None when
     the stack declares that FIC once for several workloads, or another stack owns it."""
@@ -91,7 +109,12 @@ class CertificatelessWorkload(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: CertificatelessWorkloadArgs, opts: pulumi.ResourceOptions | None = None
     ):
-        chosen = {"appservice": args.app_service, "containerapp": args.container_app, "aks": args.aks}
+        chosen = {
+            "appservice": args.app_service,
+            "containerapp": args.container_app,
+            "aks": args.aks,
+            "functionapp": args.function_app,
+        }
         if chosen[args.kind] is None or sum(v is not None for v in chosen.values()) != 1:
             raise ValueError(
                 f"CertificatelessWorkload {name!r}: kind {args.kind!r} needs exactly its own options"
@@ -106,6 +129,13 @@ class CertificatelessWorkload(pulumi.ComponentResource):
         if system_assigned and args.system_trust_name is None:
             raise ValueError(
                 f"CertificatelessWorkload {name!r}: system-assigned identity needs system_trust_name"
+            )
+        if args.kind == "functionapp" and not isinstance(
+            args.identity, IdentityOutputs | ManagedIdentityArgs
+        ):
+            raise ValueError(
+                f"CertificatelessWorkload {name!r}: a Function App needs a user-assigned identity (its host"
+                " storage authenticates with it)"
             )
         super().__init__("certless:index:CertificatelessWorkload", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -140,8 +170,32 @@ class CertificatelessWorkload(pulumi.ComponentResource):
                 )
             )
 
-        compute: AppServiceBinding | ContainerAppBinding | AksWorkloadBinding
-        if args.app_service is not None:
+        compute: AppServiceBinding | ContainerAppBinding | AksWorkloadBinding | FunctionAppBinding
+        if args.function_app is not None:
+            f = args.function_app
+            assert identity is not None
+            compute = FunctionAppBinding(
+                name,
+                FunctionAppBindingArgs(
+                    resource_group_name=f.resource_group_name,
+                    plan_name=f.plan_name,
+                    app_name=f.app_name,
+                    azure_ad=target,
+                    identity=identity,
+                    cloud=args.cloud,
+                    storage_account_name=f.storage_account_name,
+                    storage_account_id=f.storage_account_id,
+                    deployment_container=f.deployment_container,
+                    location=f.location,
+                    sku=f.sku,
+                    runtime_version=f.runtime_version,
+                    instance_memory_mb=f.instance_memory_mb,
+                    maximum_instance_count=f.maximum_instance_count,
+                    app_settings=f.app_settings,
+                ),
+                opts=child,
+            )
+        elif args.app_service is not None:
             o = args.app_service
             compute = AppServiceBinding(
                 name,

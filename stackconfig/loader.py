@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Collection, Mapping
 from typing import Any, cast
 
@@ -15,6 +17,7 @@ from stackconfig.model import (
     AppServiceSpec,
     AppSpec,
     ContainerAppSpec,
+    FunctionAppSpec,
     IdentityOwner,
     IdentitySpec,
     ReferencedApp,
@@ -259,8 +262,14 @@ WORKLOAD_FIELDS = (
     "aks",
     "access",
     "apiPermissions",
+    "functionApp",
 )
-KIND_BLOCK = {"appservice": "appService", "containerapp": "containerApp", "aks": "aks"}
+KIND_BLOCK = {
+    "appservice": "appService",
+    "containerapp": "containerApp",
+    "aks": "aks",
+    "functionapp": "functionApp",
+}
 
 
 def _workload(
@@ -300,7 +309,7 @@ def _workload(
     if obj.get("resourceGroupName") is not None:
         rg = _resource_group(r.where(key, "resourceGroupName"), obj["resourceGroupName"])
 
-    app_service = container_app = aks = None
+    app_service = container_app = aks = function_app = None
     cluster_fic = system_fic = None
     block_key = r.where(key, block)
     if kind == "appservice":
@@ -311,6 +320,14 @@ def _workload(
             raise ConfigError(f"config {block_key}: missing required field (image is needed)")
         container_app = _container_app(block_key, obj[block], name, color)
         system_fic = fic_name("compute", container_app.name)
+    elif kind == "functionapp":
+        function_app = _function_app(block_key, obj.get(block) or {}, name, stack, color)
+        if identity_type == "SystemAssigned":
+            raise r.fail(
+                r.where(key, "identityType"),
+                identity_type,
+                "UserAssigned for Function Apps (host and deployment storage authenticate with it)",
+            )
     else:
         if obj.get(block) is None:
             raise ConfigError(f"config {block_key}: missing required field")
@@ -353,6 +370,7 @@ def _workload(
         app_service=app_service,
         container_app=container_app,
         aks=aks,
+        function_app=function_app,
         cluster_fic_name=cluster_fic,
         system_fic_name=system_fic if identity_type == "SystemAssigned" else None,
         access=access.grants(r.where(key, "access"), obj.get("access")),
@@ -375,6 +393,104 @@ def _app_service(key: str, value: Any, workload: str, stack: str, color: str | N
     fx = r.string(r.where(key, "linuxFxVersion"), obj.get("linuxFxVersion", "PYTHON|3.12"))
     settings = r.string_map(r.where(key, "appSettings"), obj.get("appSettings", {}), AZURE_AD_PREFIX)
     return AppServiceSpec(name, plan, sku, fx, settings)
+
+
+FUNCTION_SKUS = ("FC1", "EP1", "EP2", "EP3")
+FUNCTION_PYTHON_VERSIONS = ("3.10", "3.11", "3.12")
+FLEX_MEMORY_MB = (512, 2048, 4096)
+STORAGE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
+STORAGE_ACCOUNT_ID = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]+/providers/Microsoft\.Storage"
+    r"/storageAccounts/([a-z0-9]{3,24})$"
+)
+BLOB_CONTAINER = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+# The host's own connection is certless's to set; a connection-string form of it would carry the key.
+HOST_SETTINGS = (
+    "AzureWebJobsStorage",
+    "AzureWebJobsDashboard",
+    "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+    "DEPLOYMENT_STORAGE_CONNECTION_STRING",
+)
+
+
+def default_storage_account(workload: str, stack: str, color: str | None) -> str:
+    """Storage account names are global, 3-24 lowercase letters and digits: a readable part and a hash."""
+    raw = "-".join(p for p in (workload, stack, color) if p)
+    readable = re.sub(r"[^a-z0-9]", "", raw.lower())[:14]
+    return f"st{readable}{hashlib.sha256(raw.encode()).hexdigest()[:8]}"
+
+
+def _function_app(key: str, value: Any, workload: str, stack: str, color: str | None) -> FunctionAppSpec:
+    obj = r.fields(
+        key,
+        value,
+        (
+            "name",
+            "planName",
+            "sku",
+            "runtimeVersion",
+            "storageAccountName",
+            "storageAccountId",
+            "deploymentContainer",
+            "instanceMemoryMB",
+            "maximumInstanceCount",
+            "appSettings",
+        ),
+    )
+    # Function app names are global (<name>.azurewebsites.net): the default includes the stack name.
+    name = r.physical_name(
+        r.where(key, "name"), with_color(obj.get("name", f"{workload}-{stack}"), color), "webapp"
+    )
+    plan = r.physical_name(
+        r.where(key, "planName"), with_color(obj.get("planName", f"plan-{workload}"), color), "plan"
+    )
+    sku = r.one_of(r.where(key, "sku"), obj.get("sku", "FC1"), FUNCTION_SKUS)
+    runtime = r.one_of(
+        r.where(key, "runtimeVersion"), str(obj.get("runtimeVersion", "3.11")), FUNCTION_PYTHON_VERSIONS
+    )
+    account_id = obj.get("storageAccountId")
+    if account_id is not None:
+        if obj.get("storageAccountName") is not None:
+            raise ConfigError(
+                f"config {key}: has storageAccountName and storageAccountId; expected one of the two"
+            )
+        found = STORAGE_ACCOUNT_ID.fullmatch(account_id) if isinstance(account_id, str) else None
+        if found is None:
+            raise r.fail(
+                r.where(key, "storageAccountId"),
+                account_id,
+                "a storage account resource ID: /subscriptions/<guid>/resourceGroups/<rg>/providers/"
+                "Microsoft.Storage/storageAccounts/<name>",
+            )
+        account = found.group(1)
+    else:
+        account = r.match(
+            r.where(key, "storageAccountName"),
+            obj.get("storageAccountName", default_storage_account(workload, stack, color)),
+            STORAGE_ACCOUNT,
+            "a storage account name of 3-24 lowercase letters and digits",
+        )
+    container = r.match(
+        r.where(key, "deploymentContainer"),
+        obj.get("deploymentContainer", with_color("app-package", color)),
+        BLOB_CONTAINER,
+        "a blob container name of 3-63 lowercase letters, digits and single '-'",
+    )
+    memory = r.integer(r.where(key, "instanceMemoryMB"), obj.get("instanceMemoryMB", 2048), 512, 16384)
+    if sku == "FC1" and memory not in FLEX_MEMORY_MB:
+        raise r.fail(r.where(key, "instanceMemoryMB"), memory, "one of 512, 2048, 4096 (Flex Consumption)")
+    maximum = r.integer(r.where(key, "maximumInstanceCount"), obj.get("maximumInstanceCount", 100), 40, 1000)
+    settings = r.string_map(r.where(key, "appSettings"), obj.get("appSettings", {}), AZURE_AD_PREFIX)
+    for setting in settings:
+        if any(setting.lower().split("__")[0] == h.lower() for h in HOST_SETTINGS):
+            raise r.fail(
+                r.where(key, "appSettings", setting),
+                setting,
+                "no host storage setting (certless sets AzureWebJobsStorage__* for the identity)",
+            )
+    return FunctionAppSpec(
+        name, plan, sku, runtime, account, account_id, container, memory, maximum, settings
+    )
 
 
 def _container_app(key: str, value: Any, workload: str, color: str | None) -> ContainerAppSpec:
@@ -534,6 +650,22 @@ def _check_unique_physical_names(workloads: Mapping[str, WorkloadSpec]) -> None:
                 "appService.planName",
                 "plan name",
             )
+        if w.function_app is not None:
+            f = w.function_app
+            claim(("webapp", f.name.lower()), w.name, "functionApp.name", "web app name")
+            claim(
+                ("plan", w.resource_group_name.lower(), f.plan_name.lower()),
+                w.name,
+                "functionApp.planName",
+                "plan name",
+            )
+            if f.storage_account_id is None:
+                claim(
+                    ("storage", f.storage_account_name),
+                    w.name,
+                    "functionApp.storageAccountName",
+                    "storage account",
+                )
         if w.container_app is not None:
             claim(
                 ("containerapp", w.resource_group_name.lower(), w.container_app.name),

@@ -7,7 +7,7 @@ from typing import Literal
 
 from components.clouds import Cloud
 
-Kind = Literal["appservice", "containerapp", "aks"]
+Kind = Literal["appservice", "containerapp", "aks", "functionapp"]
 AksMode = Literal["via-identity", "direct"]
 IdentityType = Literal["UserAssigned", "SystemAssigned"]
 
@@ -69,6 +69,21 @@ class AppServiceSpec:
 
 
 @dataclass(frozen=True)
+class FunctionAppSpec:
+    name: str
+    plan_name: str
+    sku: str
+    runtime_version: str
+    storage_account_name: str
+    storage_account_id: str | None
+    """An existing host storage account (the name is then taken from it); None creates one."""
+    deployment_container: str
+    instance_memory_mb: int
+    maximum_instance_count: int
+    app_settings: dict[str, str]
+
+
+@dataclass(frozen=True)
 class ContainerAppSpec:
     name: str
     image: str
@@ -125,6 +140,7 @@ class WorkloadSpec:
     app_service: AppServiceSpec | None = None
     container_app: ContainerAppSpec | None = None
     aks: AksSpec | None = None
+    function_app: FunctionAppSpec | None = None
     cluster_fic_name: str | None = None
     system_fic_name: str | None = None
     access: tuple[GrantSpec, ...] = ()

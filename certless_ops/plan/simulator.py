@@ -285,6 +285,15 @@ def _role_assignment(sim: Simulator, req: _Request) -> tuple[str, dict[str, Any]
     return rid, {**req.inputs, "id": rid, "name": name, "type": "Microsoft.Authorization/roleAssignments"}
 
 
+def _blob_container(sim: Simulator, req: _Request) -> tuple[str, dict[str, Any]]:
+    # Containers live under the account's single blob service, named "default".
+    names = [str(req.inputs.get(n) or _MISSING) for n in ("accountName", "containerName")]
+    rg = str(req.inputs.get("resourceGroupName") or _MISSING)
+    kind = "Microsoft.Storage/storageAccounts/blobServices/containers"
+    rid = ids.arm_id(sim.env.subscription_id, rg, kind, names[0], "default", names[1])
+    return rid, {**req.inputs, "id": rid, "name": names[1], "type": kind}
+
+
 def _resource_group(sim: Simulator, req: _Request) -> tuple[str, dict[str, Any]]:
     name = str(req.inputs.get("resourceGroupName") or f"{req.name}{ids.suffix(req.urn, 'name')}")
     rid = f"/subscriptions/{sim.env.subscription_id}/resourceGroups/{name}"
@@ -399,6 +408,10 @@ _RESOURCES: dict[str, Handler] = {
     "azure-native:containerservice:ManagedCluster": _arm_handler(
         _Arm("Microsoft.ContainerService/managedClusters", ("resourceName",), _managed_cluster)
     ),
+    "azure-native:storage:StorageAccount": _arm_handler(
+        _Arm("Microsoft.Storage/storageAccounts", ("accountName",))
+    ),
+    "azure-native:storage:BlobContainer": _blob_container,
     "azure-native:authorization:RoleAssignment": _role_assignment,
     "azuread:index/application:Application": _application,
     "azuread:index/servicePrincipal:ServicePrincipal": _service_principal,

@@ -121,6 +121,8 @@ class FakeAzure(Mocks):
             )
             out.pop("siteConfig", None)  # app settings are input-only on the real API
             return rid, out
+        if t == "azure-native:storage:StorageAccount":
+            return f"{arm}/Microsoft.Storage/storageAccounts/{inputs['accountName']}", out
         if t == "azure-native:app:ManagedEnvironment":
             return f"{arm}/Microsoft.App/managedEnvironments/{inputs['environmentName']}", out
         if t == "azure-native:app:ContainerApp":

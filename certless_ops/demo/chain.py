@@ -35,8 +35,11 @@ def host_kind(workload: Mapping[str, Any]) -> str:
         return f"aks-{workload.get('aksMode') or 'via-identity'}"
     if kind in ("appservice", "containerapp"):
         return str(kind)
+    if kind == "functionapp":
+        return "appservice"  # a Function App gets App Service's identity endpoint
     raise ChainError(
-        f"plan workload kind {kind!r} has no emulated host; expected appservice, containerapp or aks"
+        f"plan workload kind {kind!r} has no emulated host; expected appservice, containerapp, functionapp"
+        " or aks"
     )
 
 

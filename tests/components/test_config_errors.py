@@ -56,8 +56,8 @@ CASES = [
     ("certless:workloads", None, ["certless:workloads", "missing required key"]),
     (
         "certless:workloads.orders-api.kind",
-        "functionapp",
-        ["kind", "'functionapp'", "appservice, containerapp, aks"],
+        "staticwebapp",
+        ["kind", "'staticwebapp'", "appservice, containerapp, aks"],
     ),
     ("certless:workloads.orders-api.identity", "other", ["orders-api.identity", "'other'", "shared"]),
     ("certless:workloads.orders-api.app", "billing", ["orders-api.app", "'billing'", "orders"]),
@@ -173,7 +173,7 @@ def test_key_vault_references_and_plain_settings_are_accepted() -> None:
 
 def test_other_namespaces_are_not_ours_to_refuse() -> None:
     cfg = prod(**{"azuread:environment": "global", "kubernetes:enableServerSideApply": "true"})
-    assert load(cfg, set(), "prod").workloads.keys() == {"orders-api", "orders-worker"}
+    assert load(cfg, set(), "prod").workloads.keys() == {"orders-api", "orders-worker", "orders-jobs"}
 
 
 def test_duplicate_physical_names_are_refused() -> None:

@@ -38,6 +38,7 @@ def _round_trip(c: Chain, workload: str, host: str) -> list[dict]:
 MANAGED_IDENTITY_CASES = [
     ("dev", "orders-web", "appservice", "appservice"),
     ("prod", "orders-api", "containerapp", "appservice"),  # same identity endpoint protocol
+    ("prod", "orders-jobs", "appservice", "appservice"),  # a Function App: App Service's endpoint
     ("e2e", "batch-web", "appservice", "appservice"),
     ("e2e", "audit-api", "containerapp", "appservice"),
     ("dev", "orders-web", "vm", "imds"),  # the workload's user-assigned identity through IMDS

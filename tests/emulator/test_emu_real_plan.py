@@ -50,7 +50,8 @@ def real_emu(real_plan, monkeypatch) -> Iterator[Emulator]:
 def _hosts(kind: str, aks_mode: str | None) -> list[str]:
     if kind == "aks":
         return [f"aks-{aks_mode}"]
-    return [kind, "vm"]
+    # A Function App runs on App Service's sandbox and gets its identity endpoint.
+    return ["appservice" if kind == "functionapp" else kind, "vm"]
 
 
 def _identity_assertion(env: dict[str, str]) -> str:

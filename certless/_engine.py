@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from certless._http import ENTRA_POLICY, Clock, HttpClient, Transport, TransportError
+from certless._urls import AmbiguousUrlError, split_strict
 from certless.errors import (
     CertlessError,
     CredentialUnavailableError,
@@ -95,9 +96,15 @@ class Apps:
         self.clock = clock
 
     def check_authority(self, authority: str, what: str = "authority") -> None:
-        parts = urlsplit(authority)
-        allowed = host_allowed(parts.netloc, self.settings.extra_authority_hosts, self.settings.cloud)
-        if parts.scheme != "https" or not allowed:
+        try:
+            parts = split_strict(authority)
+        except AmbiguousUrlError:
+            allowed = False
+        else:
+            allowed = parts.scheme == "https" and host_allowed(
+                parts.netloc, self.settings.extra_authority_hosts, self.settings.cloud
+            )
+        if not allowed:
             raise InsecureEndpointError(
                 f"Refusing to send a client assertion to {what} {authority!r}: only https Microsoft "
                 f"Entra hosts of the configured cloud ({self.settings.cloud.name}) receive it.",

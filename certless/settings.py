@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from certless._clouds import CUSTOM, Cloud, cloud_for_host, known_entra_hosts
+from certless._urls import AmbiguousUrlError, split_strict
 from certless.errors import SettingsError
 
 # Microsoft.Identity.Abstractions' CredentialSource enum: name -> numeric value (both accepted, as
@@ -304,8 +305,17 @@ def host_allowed(netloc: str, extra_hosts: tuple[str, ...], cloud: Cloud | None 
     return host_cloud is not None and (cloud is None or host_cloud == cloud)
 
 
+def _strict(key: str, value: str) -> SplitResult:
+    try:
+        return split_strict(value)
+    except AmbiguousUrlError as exc:
+        raise SettingsError(
+            key, value, f"a URL with one unambiguous host (this one has {exc.reason})"
+        ) from None
+
+
 def _check_instance(key: str, instance: str, extra_hosts: tuple[str, ...]) -> str:
-    parts = urlsplit(instance)
+    parts = _strict(key, instance)
     if parts.scheme != "https" or not parts.netloc:
         raise SettingsError(key, instance, "an https:// URL such as https://login.microsoftonline.com/")
     if parts.path.strip("/") or parts.query or parts.fragment:
@@ -321,7 +331,7 @@ def _check_instance(key: str, instance: str, extra_hosts: tuple[str, ...]) -> st
 
 
 def _split_authority(key: str, authority: str) -> tuple[str, str]:
-    parts = urlsplit(authority)
+    parts = _strict(key, authority)
     segments = [p for p in parts.path.split("/") if p]
     if segments and segments[-1].lower() == "v2.0":
         segments = segments[:-1]
@@ -433,7 +443,7 @@ def _check_credential(c: _Section, d: CredentialDescription) -> None:
     if d.source_type == "KeyVault":
         need("KeyVaultUrl", d.key_vault_url, "the vault URL, e.g. https://myvault.vault.azure.net")
         need("KeyVaultCertificateName", d.key_vault_certificate_name, "the certificate's name in the vault")
-        parts = urlsplit(d.key_vault_url or "")
+        parts = _strict(c.key("KeyVaultUrl"), d.key_vault_url or "")
         if parts.scheme != "https" or not parts.hostname:
             raise SettingsError(c.key("KeyVaultUrl"), d.key_vault_url, "an https:// vault URL")
         if parts.hostname and _is_ip(parts.hostname) is None and "." not in parts.hostname:

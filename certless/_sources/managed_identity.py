@@ -17,13 +17,13 @@ import json
 import os
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from certless import _jwt
 from certless._engine import acquire, token_error
 from certless._http import IDENTITY_POLICY, HttpClient, Response, TransportError
 from certless._sources.base import AssertionSource, SourceContext, log
 from certless._sources.token_file import SignedAssertionFilePathSource
+from certless._urls import AmbiguousUrlError, split_strict
 from certless.errors import CredentialUnavailableError, IdentityEndpointError, InsecureEndpointError
 from certless.settings import CredentialDescription
 
@@ -55,10 +55,13 @@ def detect_host(environ: Mapping[str, str] | None = None) -> str:
 def check_identity_endpoint(name: str, url: str) -> None:
     """Refuse identity endpoints that are not loopback or link-local: they would receive our requests
     for the identity's token, so a hijacked variable must not be able to point them elsewhere."""
-    parts = urlsplit(url if "//" in url else f"http://{url}")
-    host = (parts.hostname or "").lower()
+    try:
+        parts = split_strict(url if "//" in url else f"http://{url}")
+    except AmbiguousUrlError:
+        parts = None
+    host = (parts.hostname or "").lower() if parts else ""
     ok = host == "localhost"
-    if not ok:
+    if parts is not None and not ok:
         try:
             ip = ipaddress.ip_address(host)
         except ValueError:
@@ -68,7 +71,7 @@ def check_identity_endpoint(name: str, url: str) -> None:
             or ip == ipaddress.ip_address("::1")
             or ip in ipaddress.ip_network("169.254.0.0/16")
         )
-    if not ok or parts.scheme not in ("http", "https"):
+    if not ok or parts is None or parts.scheme not in ("http", "https"):
         raise InsecureEndpointError(
             f"Refusing the managed identity endpoint {name}={url!r}: identity endpoints must be on "
             "loopback (127.0.0.0/8, ::1, localhost) or link-local (169.254.0.0/16) addresses.",

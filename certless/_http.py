@@ -142,8 +142,7 @@ class RequestsTransport:
         except requests.exceptions.SSLError as exc:
             raise TransportError(_describe(exc), retryable=False) from None
         except requests.ConnectionError as exc:
-            refused = "refused" in str(exc).lower() or "unreachable" in str(exc).lower()
-            raise TransportError(_describe(exc), connect=refused) from None
+            raise TransportError(_describe(exc), connect=_nothing_listens(exc)) from None
         except requests.RequestException as exc:
             raise TransportError(_describe(exc)) from None
         return Response(r.status_code, r.text, dict(r.headers))
@@ -155,11 +154,24 @@ class RequestsTransport:
                 self._session = None
 
 
+# Answers from the network stack meaning "no such host here": ECONNREFUSED, EHOSTUNREACH, EHOSTDOWN and
+# ENETUNREACH. None of them is a busy endpoint, so retrying them for long only delays the fallback.
+_NOTHING_LISTENS = ("refused", "no route to host", "host is down", "unreachable")
+
+
+def _nothing_listens(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(marker in text for marker in _NOTHING_LISTENS)
+
+
 def _describe(exc: BaseException) -> str:
     # requests' messages can be long chains; the innermost reason is what users need.
     text = str(exc)
     for marker in (
         "Connection refused",
+        "No route to host",
+        "Host is down",
+        "Network is unreachable",
         "Connection reset",
         "Name or service not known",
         "CERTIFICATE_VERIFY_FAILED",

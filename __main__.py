@@ -7,6 +7,7 @@ stack), the workloads, and the stack outputs (docs/plan-schema.md, docs/configur
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pulumi
@@ -45,9 +46,13 @@ SHARED_IDENTITY_FIELDS = ("resourceId", "clientId", "principalId")
 SHARED_APP_FIELDS = ("clientId", "objectId")
 
 
+Trusts = dict[tuple[str, str], pulumi.Resource]
+"""(app key, identity key) -> the app's FIC trusting that identity, declared once by the identity layer."""
+
+
 def owned_layer(
     config: StackConfig,
-) -> tuple[dict[str, IdentityOutputs], dict[str, AppOutputs], dict[str, Any]]:
+) -> tuple[dict[str, IdentityOutputs], dict[str, AppOutputs], Trusts, dict[str, Any]]:
     """Identities, apps and the apps' FICs trusting the identities, plus the sharedIdentity export."""
     identities: dict[str, IdentityOutputs] = {}
     for key, spec in config.identities.items():
@@ -69,8 +74,9 @@ def owned_layer(
         )
         for key, spec in config.apps.items()
     }
+    trusts: Trusts = {}
     for app_key, identity_key, name in config.identity_trusts:
-        FederatedCredential(
+        trusts[app_key, identity_key] = FederatedCredential(
             f"{app_key}-trusts-{identity_key}",
             FederatedCredentialArgs(
                 credential_name=name,
@@ -82,7 +88,7 @@ def owned_layer(
                 app=registrations[app_key].outputs,
             ),
             opts=pulumi.ResourceOptions(parent=registrations[app_key]),  # protected with its app
-        )
+        ).resource
     apps = {key: reg.outputs for key, reg in registrations.items()}
     export = {
         "tenantId": config.tenant_id,
@@ -98,7 +104,7 @@ def owned_layer(
         },
         "apps": {key: {"clientId": a.client_id, "objectId": a.object_id} for key, a in apps.items()},
     }
-    return identities, apps, export
+    return identities, apps, trusts, export
 
 
 _GUID_OUTPUTS = frozenset({"clientId", "principalId", "objectId"})
@@ -339,14 +345,19 @@ def workload_output(
 
 def declare(config: StackConfig) -> None:
     shared_export: dict[str, Any] | None = None
+    trusts: Trusts = {}  # a referenced layer's FICs were created with their owning stack
     if config.owns_identity_layer:
-        identities, apps, shared_export = owned_layer(config)
+        identities, apps, trusts, shared_export = owned_layer(config)
     else:
         identities, apps = referenced_layer(config)
     workloads: dict[str, Any] = {}
     for name, w in config.workloads.items():
         identity = identities[w.identity] if w.identity is not None and w.uses_identity_trust else None
-        workload = CertificatelessWorkload(name, workload_args(config, w, apps[w.app], identity))
+        args = workload_args(config, w, apps[w.app], identity)
+        trust = trusts.get((w.app, w.identity or "")) if w.uses_identity_trust else None
+        if trust is not None:
+            args = dataclasses.replace(args, chain_credentials=[trust])
+        workload = CertificatelessWorkload(name, args)
         workloads[name] = workload_output(config, w, workload)
     pulumi.export("tenantId", config.tenant_id)
     pulumi.export("cloud", config.cloud.name)

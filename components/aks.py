@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -57,6 +57,8 @@ class AksWorkloadBindingArgs:
     expected_issuer_url: str | None = None
     """If set, the cluster's OIDC issuer must equal it (pins plan-time knowledge to the real cluster)."""
     env: Mapping[str, str] = field(default_factory=dict)
+    chain_credentials: Sequence[pulumi.Resource] = ()
+    """FICs declared elsewhere that the pods' token exchanges need (e.g. the app trusting the identity)."""
 
 
 def _issuer_url(cluster: Any, args: AksWorkloadBindingArgs) -> str:
@@ -173,10 +175,17 @@ class AksWorkloadBinding(pulumi.ComponentResource):
             name,
             metadata=metadata,
             spec=spec,
-            # Pods start only once the cluster trust exists, so their first token exchange can succeed.
+            # Pods start only once every trust of their chain exists, so their first token exchange can
+            # succeed: the cluster trust declared here and those declared elsewhere.
             opts=pulumi.ResourceOptions.merge(
                 k8s,
-                pulumi.ResourceOptions(depends_on=[service_account, self.cluster_credential.resource]),
+                pulumi.ResourceOptions(
+                    depends_on=[
+                        service_account,
+                        self.cluster_credential.resource,
+                        *args.chain_credentials,
+                    ]
+                ),
             ),
         )
         self.provider = provider

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -25,6 +25,8 @@ class AppServiceBindingArgs:
     sku: str = "B1"
     linux_fx_version: str = "PYTHON|3.12"
     app_settings: Mapping[str, str] = field(default_factory=dict)
+    chain_credentials: Sequence[pulumi.Resource] = ()
+    """The FICs the app's token exchanges need: the web app is created only once they exist."""
 
 
 class AppServiceBinding(pulumi.ComponentResource):
@@ -75,7 +77,8 @@ class AppServiceBinding(pulumi.ComponentResource):
                 http20_enabled=True,
                 app_settings=[web.NameValuePairArgs(name=k, value=v) for k, v in settings],
             ),
-            opts=child,
+            # Its first token exchange would race the FICs' creation otherwise (AADSTS70021).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.chain_credentials)),
         )
         self.plan = plan
         self.web_app = app

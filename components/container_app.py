@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -31,6 +31,8 @@ class ContainerAppBindingArgs:
     cpu: float = 0.5
     memory: str = "1Gi"
     env: Mapping[str, str] = field(default_factory=dict)
+    chain_credentials: Sequence[pulumi.Resource] = ()
+    """The FICs the app's token exchanges need: the container app is created only once they exist."""
 
 
 class ContainerAppBinding(pulumi.ComponentResource):
@@ -92,7 +94,8 @@ class ContainerAppBinding(pulumi.ComponentResource):
                     )
                 ]
             ),
-            opts=child,
+            # Its first token exchange would race the FICs' creation otherwise (AADSTS70021).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.chain_credentials)),
         )
         self.container_app = container_app
         self.app_id = container_app.id

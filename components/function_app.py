@@ -10,7 +10,7 @@ blob triggers and diagnostic events).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -74,6 +74,8 @@ class FunctionAppBindingArgs:
     instance_memory_mb: int = 2048
     maximum_instance_count: int = 100
     app_settings: Mapping[str, str] = field(default_factory=dict)
+    chain_credentials: Sequence[pulumi.Resource] = ()
+    """The FICs the app's token exchanges need: the function app is created only once they exist."""
 
 
 class FunctionAppBinding(pulumi.ComponentResource):
@@ -209,8 +211,11 @@ class FunctionAppBinding(pulumi.ComponentResource):
                 http20_enabled=True,
                 app_settings=[web.NameValuePairArgs(name=k, value=v) for k, v in settings],
             ),
-            # The host must be able to reach its storage when it starts: roles and container first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*grants, container]),
+            # The host must be able to reach its storage when it starts (roles and container first), and
+            # the app's first token exchange must find its FICs (AADSTS70021 otherwise).
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*grants, container, *args.chain_credentials]
+            ),
         )
         self.plan = plan
         self.web_app = app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -103,6 +103,9 @@ class CertificatelessWorkloadArgs:
     the stack declares that FIC once for several workloads, or another stack owns it."""
     system_trust_name: str | None = None
     """Name of the app's FIC trusting the compute's system-assigned identity (required for that case)."""
+    chain_credentials: Sequence[pulumi.Resource] = ()
+    """FICs of this workload's chain declared outside it (e.g. once per app and identity by the stack's
+    identity layer): the compute waits for them, as it waits for those declared here."""
 
 
 class CertificatelessWorkload(pulumi.ComponentResource):
@@ -170,6 +173,8 @@ class CertificatelessWorkload(pulumi.ComponentResource):
                 )
             )
 
+        # The compute carrying the AzureAd settings waits for every FIC its first token exchange needs.
+        chain = [*args.chain_credentials, *(c.resource for c in credentials)]
         compute: AppServiceBinding | ContainerAppBinding | AksWorkloadBinding | FunctionAppBinding
         if args.function_app is not None:
             f = args.function_app
@@ -192,6 +197,7 @@ class CertificatelessWorkload(pulumi.ComponentResource):
                     instance_memory_mb=f.instance_memory_mb,
                     maximum_instance_count=f.maximum_instance_count,
                     app_settings=f.app_settings,
+                    chain_credentials=chain,
                 ),
                 opts=child,
             )
@@ -209,6 +215,7 @@ class CertificatelessWorkload(pulumi.ComponentResource):
                     sku=o.sku,
                     linux_fx_version=o.linux_fx_version,
                     app_settings=o.app_settings,
+                    chain_credentials=chain,
                 ),
                 opts=child,
             )
@@ -227,6 +234,7 @@ class CertificatelessWorkload(pulumi.ComponentResource):
                     location=c.location,
                     target_port=c.target_port,
                     env=c.env,
+                    chain_credentials=chain,
                 ),
                 opts=child,
             )
@@ -253,6 +261,7 @@ class CertificatelessWorkload(pulumi.ComponentResource):
                     container_port=k.container_port,
                     expected_issuer_url=k.expected_issuer_url,
                     env=k.env,
+                    chain_credentials=chain,
                 ),
                 opts=child,
             )

@@ -113,6 +113,9 @@ class _Report:
     def info(self, text: str) -> None:
         print(f"       {text}", file=self.out)
 
+    def note(self, text: str) -> None:
+        print(f"[note] {text}", file=self.out)
+
     def fail(self, what: str, exc: BaseException) -> None:
         self.failed = True
         print(f"[FAIL] {what}", file=self.out)
@@ -126,6 +129,7 @@ class _Report:
 
 def _doctor(args: argparse.Namespace, out: TextIO) -> int:
     from certless._http import IDENTITY_POLICY
+    from certless._parity import dotnet_differences
     from certless._sources.managed_identity import (
         AKS_VARS,
         ENDPOINT_VARS,
@@ -147,6 +151,8 @@ def _doctor(args: argparse.Namespace, out: TextIO) -> int:
     )
     for d in settings.credentials:
         report.info(f"source {d.label}" + (" [Skip]" if d.skip else ""))
+    for note in dotnet_differences(settings):
+        report.note(f"differs from Microsoft.Identity.Web: {note}")
 
     kind = detect_host()
     shown_vars = (*ENDPOINT_VARS, *AKS_VARS) if kind == "aks" else ENDPOINT_VARS

@@ -28,7 +28,7 @@ from certless.errors import (
     InsecureEndpointError,
     TokenRequestError,
 )
-from certless.settings import Settings, host_allowed
+from certless.settings import AUTO_DETECT_REGION, Settings, host_allowed
 
 log = logging.getLogger("certless")
 
@@ -61,12 +61,13 @@ class _App:
         self.http_cache = cache
 
 
-# One MSAL app per (authority, client, credential kind, CAE, TLS trust, transport, clock) per process:
+# One MSAL app per (authority, client, credential kind, client capabilities, region, TLS trust, transport,
+# clock) per process:
 # credential objects built from the same settings share it (and its token cache). Assertion-based apps
 # do not hold the assertion itself: MSAL calls ``_current_assertion``, which asks the source of the
 # request in flight (a context variable set by ``acquire``), so a shared app never presents another
 # credential's assertion.
-_apps: dict[tuple[str, str, str, bool, str, int, int], _App] = {}
+_apps: dict[tuple[str, str, str, tuple[str, ...], str | None, str, int, int], _App] = {}
 _apps_lock = threading.Lock()
 _assertion_provider: ContextVar[Callable[[], str] | None] = ContextVar("certless_assertion", default=None)
 
@@ -129,18 +130,43 @@ class Apps:
     ) -> _App:
         self.check_authority(authority)
         verify = self._verify_for(authority)
-        key = (authority, client_id, credential_key, cae, str(verify), id(self.transport), id(self.clock))
+        capabilities = self._capabilities(cae)
+        key = (
+            authority,
+            client_id,
+            credential_key,
+            capabilities,
+            self.settings.azure_region,
+            str(verify),
+            id(self.transport),
+            id(self.clock),
+        )
         app = _apps.get(key)
         if app is not None:
             return app
         with _apps_lock:  # also makes concurrent first callers share one OIDC discovery
             app = _apps.get(key)
             if app is None:
-                app = self._build(authority, client_id, make_credential(), cae, verify)
+                app = self._build(authority, client_id, make_credential(), capabilities, verify)
                 _apps[key] = app
             return app
 
-    def _build(self, authority: str, client_id: str, credential: Any, cae: bool, verify: str | bool) -> _App:
+    def _capabilities(self, cae: bool) -> tuple[str, ...]:
+        """ClientCapabilities from the settings (announced on every request, as Microsoft.Identity.Web
+        does), plus CP1 when the caller asks for a CAE token."""
+        configured = self.settings.client_capabilities
+        if cae and "cp1" not in (c.lower() for c in configured):
+            return (*configured, "CP1")
+        return configured
+
+    def _build(
+        self,
+        authority: str,
+        client_id: str,
+        credential: Any,
+        capabilities: tuple[str, ...],
+        verify: str | bool,
+    ) -> _App:
         import msal  # deferred: importing msal costs more than everything else in certless
 
         http = HttpClient(
@@ -151,6 +177,7 @@ class Apps:
             name="Entra",
         )
         cache = _ResponseCache()
+        region = self.settings.azure_region
         try:
             app = msal.ConfidentialClientApplication(
                 client_id,
@@ -160,7 +187,9 @@ class Apps:
                 http_cache=cache,
                 # Hosts are validated above against the configured cloud; no instance-discovery call.
                 instance_discovery=False,
-                client_capabilities=["CP1"] if cae else None,
+                client_capabilities=list(capabilities) or None,
+                # MSAL.NET's "TryAutoDetect" is MSAL Python's True; None leaves MSAL_FORCE_REGION in charge.
+                azure_region=True if region == AUTO_DETECT_REGION else region,
                 token_cache=msal.TokenCache(),
             )
         except TransportError as exc:

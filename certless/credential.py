@@ -80,6 +80,9 @@ class CertlessCredential:
             settings, self._clock, identity, entra, self._apps, identity_policy or IDENTITY_POLICY
         )
         self._chain = SourceChain([build_source(d, ctx) for d in settings.credentials])
+        from certless._parity import log_dotnet_differences  # construction only, never per token
+
+        log_dotnet_differences(settings)
         self._cache = TokenCache(self._clock, _values, spawn)
         self._entries = self._cache.entries
         self._now = self._clock.time

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+from certless import _jsonc
 from certless._clouds import CUSTOM, Cloud, cloud_for_host, known_entra_hosts
 from certless._urls import AmbiguousUrlError, split_strict
 from certless.errors import SettingsError
@@ -48,6 +50,21 @@ SUPPORTED_SOURCE_TYPES = (
     "Base64Encoded",
     "ClientSecret",
 )
+log = logging.getLogger("certless")
+_warned: set[str] = set()
+
+
+def warn_once(message: str, *args: object) -> None:
+    """Log a deliberate difference from Microsoft.Identity.Web once per process, not per credential."""
+    text = message % args if args else message
+    if text not in _warned:
+        _warned.add(text)
+        log.warning("%s", text)
+
+
+# MSAL's region names (lower-case letters, digits, hyphens); "TryAutoDetect" is MSAL.NET's auto-detection.
+_REGION = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+AUTO_DETECT_REGION = "TryAutoDetect"
 _NON_TENANTS = frozenset({"common", "organizations", "consumers"})
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}$")
@@ -95,6 +112,11 @@ class Settings:
     ca_bundle: str | None = None
     fic_propagation_retry_seconds: float = 0.0
     section: str = "AzureAd"
+    # Microsoft.Identity.Web's token-acquisition options, with the same meaning.
+    azure_region: str | None = None  # a region name, or AUTO_DETECT_REGION
+    client_capabilities: tuple[str, ...] = ()  # e.g. ("cp1",): announced on every token request
+    send_x5c: bool | None = None  # None: not set
+    user_assigned_managed_identity_client_id: str | None = None  # legacy; Key Vault's identity
 
     @property
     def authority(self) -> str:
@@ -154,7 +176,8 @@ def _resolve_appsettings(path: str | os.PathLike[str] | None) -> Path | None:
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
+        # .NET's reader skips // and /* */ comments and allows trailing commas: so does this one.
+        return _jsonc.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError("path", str(path), f"a readable JSON file ({exc.__class__.__name__})") from None
     except json.JSONDecodeError as exc:
@@ -164,15 +187,19 @@ def _read_json(path: Path) -> Any:
 
 
 def _flatten_into(flat: dict[str, tuple[str, str]], node: Any, prefix: str) -> None:
-    """Flatten JSON the way .NET's JSON configuration provider does: ``A:B:0:C`` keys."""
-    if isinstance(node, dict):
+    """Flatten JSON the way .NET's JSON configuration provider does: ``A:B:0:C`` keys.
+
+    A ``null`` (or an empty object) is kept as an empty value, as .NET keeps it: in an overlay it
+    clears the value the base file set."""
+    if isinstance(node, dict) and node:
         for k, v in node.items():
             _flatten_into(flat, v, f"{prefix}:{k}" if prefix else str(k))
     elif isinstance(node, list):
         for i, v in enumerate(node):
             _flatten_into(flat, v, f"{prefix}:{i}")
-    elif node is None:
-        return
+    elif node is None or isinstance(node, dict):
+        if prefix:
+            flat[prefix.lower()] = (prefix, "")
     else:
         text = ("true" if node else "false") if isinstance(node, bool) else str(node)
         flat[prefix.lower()] = (prefix, text)
@@ -235,11 +262,26 @@ def settings_from_flat(flat: Mapping[str, tuple[str, str]], section: str = "Azur
 
     authority = s.get("Authority")
     instance_raw, tenant_raw = s.get("Instance"), s.get("TenantId")
-    if authority is not None:
-        if instance_raw is not None or tenant_raw is not None:
+    if authority is not None and (instance_raw is not None or tenant_raw is not None):
+        # Microsoft.Identity.Web's MergedOptions: Instance/TenantId win and Authority is ignored, with a
+        # warning. Its words, so that one search finds the .NET app's and the Python app's logs.
+        warn_once(
+            "Authority '%s' is being ignored because Instance '%s' and/or TenantId '%s' are already "
+            "configured (as Microsoft.Identity.Web does). To use Authority, remove Instance and TenantId "
+            "from the configuration.",
+            authority,
+            instance_raw or "",
+            tenant_raw or "",
+        )
+        authority = None
+        if tenant_raw is None:
             raise SettingsError(
-                s.key("Authority"), authority, "either Authority or Instance + TenantId, not both"
+                s.key("TenantId"),
+                None,
+                "the tenant ID: with Instance set, Authority is ignored (as in Microsoft.Identity.Web), "
+                "so TenantId is needed too; or remove Instance to use Authority alone",
             )
+    if authority is not None:
         instance, tenant_id = _split_authority(s.key("Authority"), authority)
     else:
         instance = instance_raw or "https://login.microsoftonline.com/"
@@ -263,6 +305,7 @@ def settings_from_flat(flat: Mapping[str, tuple[str, str]], section: str = "Azur
 
     credentials = _credentials(s)
     return Settings(
+        **_token_acquisition_options(s, cloud),
         client_id=client_id,
         tenant_id=tenant_id,
         instance=instance,
@@ -273,6 +316,57 @@ def settings_from_flat(flat: Mapping[str, tuple[str, str]], section: str = "Azur
         fic_propagation_retry_seconds=fic_retry,
         section=section,
     )
+
+
+def _token_acquisition_options(s: _Section, cloud: Cloud) -> dict[str, Any]:
+    """AzureRegion, ClientCapabilities, SendX5C and the legacy UserAssignedManagedIdentityClientId."""
+    region = s.get("AzureRegion")
+    if region is not None and region.lower() == AUTO_DETECT_REGION.lower():
+        region = AUTO_DETECT_REGION
+    elif region is not None:
+        if not _REGION.match(region.lower()):
+            raise SettingsError(
+                s.key("AzureRegion"), region, f"an Azure region name such as westus2, or {AUTO_DETECT_REGION}"
+            )
+        region = region.lower()
+    if region is not None and cloud is CUSTOM:
+        # MSAL would send the request to "<region>.<host>": meaningless for an explicitly allowed host.
+        warn_once(
+            "AzureRegion %s is ignored: the authority %s is not a Microsoft Entra host",
+            region,
+            s.get("Instance") or s.get("Authority"),
+        )
+        region = None
+
+    if s.get("ClientCapabilities") is not None:
+        raise SettingsError(
+            s.key("ClientCapabilities"),
+            s.get("ClientCapabilities"),
+            'an array, e.g. "ClientCapabilities": ["cp1"] or AzureAd__ClientCapabilities__0=cp1',
+        )
+    capabilities = tuple(
+        value
+        for i in s.indexes("ClientCapabilities")
+        if (value := s.get(f"ClientCapabilities:{i}")) is not None
+    )
+
+    send_x5c_raw = s.get("SendX5C")
+    if send_x5c_raw is not None and send_x5c_raw.lower() not in {"true", "false"}:
+        raise SettingsError(s.key("SendX5C"), send_x5c_raw, "true or false")
+
+    legacy_mi = s.get("UserAssignedManagedIdentityClientId")
+    if legacy_mi is not None and not _GUID.match(legacy_mi):
+        raise SettingsError(
+            s.key("UserAssignedManagedIdentityClientId"),
+            legacy_mi,
+            "the user-assigned managed identity's client ID (a GUID)",
+        )
+    return {
+        "azure_region": region,
+        "client_capabilities": capabilities,
+        "send_x5c": None if send_x5c_raw is None else send_x5c_raw.lower() == "true",
+        "user_assigned_managed_identity_client_id": legacy_mi,
+    }
 
 
 def _extra_hosts(s: _Section) -> tuple[str, ...]:
@@ -411,12 +505,11 @@ def _source_type(key: str, raw: str | None) -> str:
         for name, number in SOURCE_TYPES.items():
             if number == int(raw):
                 return name
-    if raw in SOURCE_TYPES:
-        return raw
-    # .NET parses SourceType case-sensitively: keep that, so settings that work here work there too.
-    near = [name for name in SOURCE_TYPES if name.lower() == raw.lower()]
-    hint = f" (spelled exactly {near[0]!r}: .NET reads SourceType case-sensitively)" if near else ""
-    raise SettingsError(key, raw, f"one of {', '.join(SUPPORTED_SOURCE_TYPES)}{hint}")
+    # .NET's configuration binder parses enums ignoring case (Enum.Parse(..., ignoreCase: true)).
+    for name in SOURCE_TYPES:
+        if name.lower() == raw.lower():
+            return name
+    raise SettingsError(key, raw, f"one of {', '.join(SUPPORTED_SOURCE_TYPES)}")
 
 
 def _check_credential(c: _Section, d: CredentialDescription) -> None:

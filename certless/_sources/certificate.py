@@ -12,6 +12,7 @@ import binascii
 import datetime
 import json
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -20,7 +21,7 @@ from certless._http import ENTRA_POLICY, HttpClient, TransportError
 from certless._sources.base import Source, SourceContext, log
 from certless._sources.managed_identity import ManagedIdentitySource
 from certless.errors import CredentialUnavailableError
-from certless.settings import CredentialDescription
+from certless.settings import CredentialDescription, Settings
 
 KEY_VAULT_API_VERSION = "7.4"
 
@@ -143,11 +144,14 @@ class PathSource(CertificateSource):
 class Base64EncodedSource(CertificateSource):
     def _read(self) -> bytes:
         try:
-            return base64.b64decode((self.description.base64_encoded_value or "").strip(), validate=True)
+            # .NET's Convert.FromBase64String skips spaces, tabs and line breaks anywhere: wrapped
+            # (e.g. `base64` with its 76-column lines) or indented values work for both.
+            value = re.sub(r"[ \t\r\n]", "", self.description.base64_encoded_value or "")
+            return base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
             raise CredentialUnavailableError(
                 f"{self.label}: Base64EncodedValue is not valid base64.",
-                fix="Encode the PFX file's bytes with base64 (no line breaks).",
+                fix="Encode the PFX file's bytes with base64 (line breaks and spaces are ignored).",
             ) from None
 
 
@@ -160,7 +164,7 @@ class KeyVaultSource(CertificateSource):
         mi_desc = CredentialDescription(
             index=d.index,
             source_type="SignedAssertionFromManagedIdentity",
-            managed_identity_client_id=d.managed_identity_client_id,
+            managed_identity_client_id=key_vault_identity(d, self.ctx.settings),
             token_exchange_url=_vault_resource(vault),
         )
         # The managed identity's token for Key Vault itself (not for the exchange audience).
@@ -205,6 +209,18 @@ class KeyVaultSource(CertificateSource):
             raise CredentialUnavailableError(
                 f"{self.label}: Key Vault's PKCS#12 value is not base64."
             ) from None
+
+
+def key_vault_identity(d: CredentialDescription, settings: Settings) -> str | None:
+    """The identity that reads the vault, in Microsoft.Identity.Web's order: the source's
+    ManagedIdentityClientId, then the legacy AzureAd:UserAssignedManagedIdentityClientId, then
+    AZURE_CLIENT_ID; none of them: the system-assigned identity."""
+    return (
+        d.managed_identity_client_id
+        or settings.user_assigned_managed_identity_client_id
+        or os.environ.get("AZURE_CLIENT_ID")
+        or None
+    )
 
 
 def _vault_resource(vault_url: str) -> str:

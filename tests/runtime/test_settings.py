@@ -99,12 +99,6 @@ def _error(tmp_path: Path, doc: dict[str, object], env: dict[str, str] | None = 
     return info.value
 
 
-def test_authority_together_with_instance_is_refused_naming_both(tmp_path: Path) -> None:
-    error = _error(tmp_path, base(Authority=f"https://login.microsoftonline.com/{TENANT}"))
-    assert error.key == "AzureAd:Authority"
-    assert "not both" in str(error)
-
-
 def test_an_unknown_authority_host_is_refused_unless_explicitly_allowed(tmp_path: Path) -> None:
     error = _error(tmp_path, base(Instance="https://login.evil.example/"))
     assert error.key == "AzureAd:Instance" and "'https://login.evil.example/'" in str(error)
@@ -125,13 +119,6 @@ def test_an_unknown_authority_host_is_refused_unless_explicitly_allowed(tmp_path
 def test_http_authority_is_refused(tmp_path: Path) -> None:
     error = _error(tmp_path, base(Instance="http://login.microsoftonline.com/"))
     assert "https://" in error.expected
-
-
-def test_source_type_is_case_sensitive_like_dotnet_with_a_hint(tmp_path: Path) -> None:
-    error = _error(tmp_path, base(ClientCredentials=[{"SourceType": "signedassertionfrommanagedidentity"}]))
-    assert error.key == "AzureAd:ClientCredentials:0:SourceType"
-    assert error.value == "signedassertionfrommanagedidentity"
-    assert "'SignedAssertionFromManagedIdentity'" in str(error)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,63 @@
+"""JSON as .NET's configuration reader accepts it: ``//`` and ``/* */`` comments, trailing commas.
+
+.NET's JSON configuration provider parses with ``JsonCommentHandling.Skip`` and ``AllowTrailingCommas``,
+so an ``appsettings.json`` a .NET app reads may hold both. JSON5 libraries accept far more (single
+quotes, bare keys, hex numbers) and would let a file work here that breaks the .NET app, so this
+module only blanks out what .NET skips and hands the rest to the standard ``json`` module. Comments
+become spaces (line breaks kept), so error positions still point into the file as written.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# After one of these, a comma is a separator between two values (or members), so a comma followed by
+# a closing bracket is "trailing". After '[' '{' ',' ':' it is not (.NET rejects "[,]" and "[1,,]").
+_OPENERS = frozenset("[{,:")
+
+
+def strip_comments_and_trailing_commas(text: str) -> str:
+    """``text`` with comments blanked and trailing commas removed; strings untouched."""
+    out = list(text)
+    i, n = 0, len(text)
+    last_significant = ""  # the last character outside strings/comments/whitespace
+    pending_comma = -1  # index of a comma that may turn out to be trailing
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            i = j + 1
+            last_significant, pending_comma = '"', -1
+            continue
+        if ch == "/" and i + 1 < n and text[i + 1] in "/*":
+            if text[i + 1] == "/":
+                end = text.find("\n", i)
+                end = n if end == -1 else end
+            else:
+                close = text.find("*/", i + 2)
+                if close == -1:
+                    # Unterminated: leave it for json to report at its position.
+                    return "".join(out)
+                end = close + 2
+            for k in range(i, end):
+                if out[k] not in "\r\n":
+                    out[k] = " "
+            i = end
+            continue
+        if ch in " \t\r\n":
+            i += 1
+            continue
+        if ch in "]}" and pending_comma >= 0:
+            out[pending_comma] = " "
+        pending_comma = i if ch == "," and last_significant not in _OPENERS and last_significant else -1
+        last_significant = ch
+        i += 1
+    return "".join(out)
+
+
+def loads(text: str) -> Any:
+    """Parse ``text`` as .NET's JSON configuration reader would; raises ``json.JSONDecodeError``."""
+    return json.loads(strip_comments_and_trailing_commas(text))

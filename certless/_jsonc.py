@@ -58,6 +58,31 @@ def strip_comments_and_trailing_commas(text: str) -> str:
     return "".join(out)
 
 
+class DuplicateKeyError(ValueError):
+    """.NET refuses a file that gives one setting (its full, case-insensitive path) two values."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _merge_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Keys that differ only in case are one key, as in .NET: two objects under it merge; two values
+    for the same setting are an error (the standard json module would silently keep the last)."""
+    merged: dict[str, tuple[str, Any]] = {}
+    for key, value in pairs:
+        lowered = key.lower()
+        if lowered not in merged:
+            merged[lowered] = (key, value)
+            continue
+        first_key, first = merged[lowered]
+        if not (isinstance(first, dict) and isinstance(value, dict) and first and value):
+            raise DuplicateKeyError(key)
+        merged[lowered] = (first_key, _merge_keys([*first.items(), *value.items()]))
+    return dict(merged.values())
+
+
 def loads(text: str) -> Any:
-    """Parse ``text`` as .NET's JSON configuration reader would; raises ``json.JSONDecodeError``."""
-    return json.loads(strip_comments_and_trailing_commas(text))
+    """Parse ``text`` as .NET's JSON configuration reader would; raises ``json.JSONDecodeError`` or
+    ``DuplicateKeyError``."""
+    return json.loads(strip_comments_and_trailing_commas(text), object_pairs_hook=_merge_keys)

@@ -180,6 +180,10 @@ def _read_json(path: Path) -> Any:
         return _jsonc.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError("path", str(path), f"a readable JSON file ({exc.__class__.__name__})") from None
+    except _jsonc.DuplicateKeyError as exc:
+        raise SettingsError(
+            "path", str(path), f"JSON naming each key once ({exc.key!r} twice; .NET refuses such a file too)"
+        ) from None
     except json.JSONDecodeError as exc:
         raise SettingsError(
             "path", str(path), f"valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"

@@ -129,6 +129,21 @@ def test_what_dotnet_refuses_is_still_refused_at_the_right_line(tmp_path: Path, 
     assert f"line {line}," in info.value.expected
 
 
+def test_a_setting_given_twice_in_one_file_is_refused_as_dotnet_refuses_it(tmp_path: Path) -> None:
+    text = json.dumps({"AzureAd": section()})[:-2] + f', "clientid": "{MI}"}}}}'
+    (tmp_path / "appsettings.json").write_text(text, encoding="utf-8")
+    with pytest.raises(SettingsError) as info:
+        load_settings(tmp_path, environ={})
+    assert info.value.key == "path" and "'clientid' twice" in info.value.expected
+
+
+def test_one_section_written_twice_merges_as_in_dotnet(tmp_path: Path) -> None:
+    text = json.dumps({"AzureAd": section()})[:-1] + ', "azuread": {"FicPropagationRetrySeconds": 30}}'
+    (tmp_path / "appsettings.json").write_text(text, encoding="utf-8")
+    settings = load_settings(tmp_path, environ={})
+    assert settings.client_id == CLIENT and settings.fic_propagation_retry_seconds == 30
+
+
 @pytest.mark.parametrize("cleared", [None, {}])
 def test_null_in_the_overlay_clears_what_the_base_file_set(tmp_path: Path, cleared: object) -> None:
     base = section(FicPropagationRetrySeconds=120)

@@ -18,6 +18,9 @@ class AzureAdTarget:
     instance: str
     tenant_id: str
     client_id: pulumi.Input[str]
+    token_exchange_url: str | None = None
+    """The cloud's token-exchange audience outside the public cloud. Microsoft.Identity.Web asks for
+    ``api://AzureADTokenExchange`` unless ``TokenExchangeUrl`` says otherwise, in every cloud."""
 
 
 def azure_ad_env(
@@ -36,6 +39,8 @@ def azure_ad_env(
     ]
     if managed_identity_client_id is not None:
         env.append(("AzureAd__ClientCredentials__0__ManagedIdentityClientId", managed_identity_client_id))
+    if target.token_exchange_url is not None:
+        env.append(("AzureAd__ClientCredentials__0__TokenExchangeUrl", target.token_exchange_url))
     return env
 
 

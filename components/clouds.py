@@ -21,6 +21,11 @@ class Cloud:
         """Microsoft.Identity.Web's ``AzureAd:Instance``: the authority host with a trailing slash."""
         return f"https://{self.login_host}/"
 
+    @property
+    def token_exchange_url(self) -> str | None:
+        """``TokenExchangeUrl`` for the AzureAd settings: needed in every cloud but the public one."""
+        return None if self.name == "AzurePublic" else self.token_exchange_audience
+
     def issuer(self, tenant_id: str) -> str:
         """Entra's v2.0 issuer for the tenant: the issuer of a managed identity token (no trailing slash)."""
         return f"https://{self.login_host}/{tenant_id}/v2.0"

@@ -156,7 +156,9 @@ class CertificatelessWorkload(pulumi.ComponentResource):
 
         audience = args.cloud.token_exchange_audience
         entra_issuer = args.cloud.issuer(args.tenant_id)
-        target = AzureAdTarget(args.cloud.instance, args.tenant_id, app.client_id)
+        target = AzureAdTarget(
+            args.cloud.instance, args.tenant_id, app.client_id, args.cloud.token_exchange_url
+        )
         credentials: list[FederatedCredential] = []
         if identity is not None and args.identity_trust_name is not None and aks_mode != "direct":
             credentials.append(

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from emulator.clouds import EntraCloud, cloud_named
 from emulator.directory import DEFAULT_HOST, Clock, Directory
 from emulator.errors import EmulatorError, RecordsError
 from emulator.faults import FaultPlan
@@ -23,7 +24,7 @@ from emulator.hosts import HOST_KINDS, LOOPBACK, check_loopback
 from emulator.keys import SigningKey, cluster_signing_key, entra_signing_key, process_tls
 from emulator.projector import ServiceAccountTokenProjector
 from emulator.ratelimit import IdentityLimits
-from emulator.records import TOKEN_EXCHANGE_AUDIENCE, FederatedCredential, Records
+from emulator.records import FederatedCredential, Records
 from emulator.server import Services
 
 
@@ -228,17 +229,25 @@ class Emulator:
         name: str,
         issuer: str,
         subject: str,
-        audience: str = TOKEN_EXCHANGE_AUDIENCE,
+        audience: str | None = None,
     ) -> None:
-        """Add or replace a FIC on an app or user-assigned identity; it appears now (propagation applies)."""
+        """Add or replace a FIC on an app or user-assigned identity; it appears now (propagation applies).
+
+        The audience defaults to the records' cloud's token-exchange audience."""
+        audience = audience or self.cloud.token_exchange_audience
         self._directory.add_federated_credential(
             owner_client_id, FederatedCredential(name, issuer, subject, (audience,))
         )
 
-    def issue_identity_token(
-        self, identity: str, lifetime: int = 86399, resource: str = TOKEN_EXCHANGE_AUDIENCE
-    ) -> str:
-        """A token as IMDS would issue it for `identity` (client/principal/resource ID or name)."""
+    @property
+    def cloud(self) -> EntraCloud:
+        """The Azure cloud whose Entra this emulator plays (from the plan's ``outputs.cloud``)."""
+        return cloud_named(self.records.cloud)
+
+    def issue_identity_token(self, identity: str, lifetime: int = 86399, resource: str | None = None) -> str:
+        """A token as IMDS would issue it for `identity` (client/principal/resource ID or name); the
+        resource defaults to the cloud's token-exchange audience."""
+        resource = resource or self.cloud.token_exchange_audience
         ident = self.records.identity(identity)
         if ident is None:
             raise RecordsError(
@@ -274,6 +283,7 @@ class Emulator:
             path=Path(path),
             lifetime=lifetime,
             now=self._clock.now,
+            audience=self.cloud.token_exchange_audience,
         ).start()
         self._projectors[key] = projector
         return projector

@@ -15,19 +15,16 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from emulator import jws
+from emulator.clouds import PUBLIC, EntraCloud, cloud_named
 from emulator.directory import Clock, Directory
 from emulator.faults import FaultPlan
 from emulator.keys import SigningKey
 from emulator.records import (
-    TOKEN_EXCHANGE_APP_ID,
-    TOKEN_EXCHANGE_AUDIENCE,
     App,
     FederatedCredential,
     Identity,
 )
 from emulator.tokens import (
-    ENTRA_V1_ISSUER,
-    ENTRA_V2_ISSUER,
     app_token_claims,
     resolve_resource,
     resource_for_scope,
@@ -37,7 +34,6 @@ from emulator.wire_errors import EntraError
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ENTRA_TOKEN_LIFETIME = 3599
 ASSERTION_SKEW_SECONDS = 300
-_EXCHANGE_AUDIENCES = {TOKEN_EXCHANGE_AUDIENCE, TOKEN_EXCHANGE_APP_ID}
 _CERT_ALGORITHMS = ("RS256", "PS256")
 
 
@@ -45,12 +41,15 @@ def _iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
 
 
-def audience_matches(fic_audiences: tuple[str, ...], token_aud: list[str]) -> bool:
+def audience_matches(
+    fic_audiences: tuple[str, ...], token_aud: list[str], cloud: EntraCloud = PUBLIC
+) -> bool:
     """Entra treats api://AzureADTokenExchange and the token-exchange app's GUID as one audience."""
+    exchange = cloud.exchange_audiences
     for expected in fic_audiences:
         if expected in token_aud:
             return True
-        if expected in _EXCHANGE_AUDIENCES and _EXCHANGE_AUDIENCES & set(token_aud):
+        if expected in exchange and exchange & set(token_aud):
             return True
     return False
 
@@ -77,6 +76,10 @@ class Entra:
         self.signing_key = signing_key
         self.cluster_keys = dict(cluster_keys)  # issuer URL -> key
         self.base_url = ""  # set once the HTTPS listener is bound
+
+    @property
+    def cloud(self) -> EntraCloud:
+        return cloud_named(self.directory.records.cloud)
 
     # ---- tenants and discovery ----------------------------------------------------------------------
 
@@ -109,9 +112,9 @@ class Entra:
             "id_token_signing_alg_values_supported": ["RS256"],
             "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "issuer": ENTRA_V2_ISSUER.format(tid=tid),
+            "issuer": self.cloud.v2_issuer(tid),
             "request_uri_parameter_supported": False,
-            "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+            "userinfo_endpoint": f"https://{self.cloud.graph_host}/oidc/userinfo",
             "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
             "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
             "http_logout_supported": True,
@@ -131,9 +134,9 @@ class Entra:
             ],
             "kerberos_endpoint": f"{base}/kerberos",
             "tenant_region_scope": "NA",
-            "cloud_instance_name": "microsoftonline.com",
+            "cloud_instance_name": self.cloud.cloud_instance_name,
             "cloud_graph_host_name": "graph.windows.net",
-            "msgraph_host": "graph.microsoft.com",
+            "msgraph_host": self.cloud.graph_host,
             "rbac_url": "https://pas.windows.net",
         }
 
@@ -153,14 +156,14 @@ class Entra:
             "id_token_signing_alg_values_supported": ["RS256"],
             "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
             "scopes_supported": ["openid"],
-            "issuer": ENTRA_V1_ISSUER.format(tid=tid),
+            "issuer": self.cloud.v1_issuer(tid),
             "authorization_endpoint": f"{base}/oauth2/authorize",
             "device_authorization_endpoint": f"{base}/oauth2/devicecode",
             "end_session_endpoint": f"{base}/oauth2/logout",
             "tenant_region_scope": "NA",
-            "cloud_instance_name": "microsoftonline.com",
+            "cloud_instance_name": self.cloud.cloud_instance_name,
             "cloud_graph_host_name": "graph.windows.net",
-            "msgraph_host": "graph.microsoft.com",
+            "msgraph_host": self.cloud.graph_host,
         }
 
     def instance_discovery(self, authorization_endpoint: str) -> dict[str, Any]:
@@ -178,7 +181,7 @@ class Entra:
     def jwks(self, segment: str) -> dict[str, Any]:
         tid = self.tenant(segment, allow_common=True)
         key = dict(self.signing_key.jwk)
-        key["issuer"] = ENTRA_V2_ISSUER.format(tid=tid)
+        key["issuer"] = self.cloud.v2_issuer(tid)
         return {"keys": [key]}
 
     # ---- the token endpoint -------------------------------------------------------------------------
@@ -226,6 +229,7 @@ class Entra:
             lifetime=lifetime,
             client_auth=auth.client_auth,
             mi_resource_id=mirid,
+            cloud=self.cloud,
         )
         return {
             "token_type": "Bearer",
@@ -287,7 +291,7 @@ class Entra:
             )
         token_aud = _audiences(claims)
         visible = self.directory.visible_fics(client, self.faults.fic_propagation_seconds)
-        match = next((f for f in visible if _fic_matches(f, iss, sub, token_aud)), None)
+        match = next((f for f in visible if _fic_matches(f, iss, sub, token_aud, self.cloud)), None)
         if match is None:
             raise EntraError(
                 70021,
@@ -306,7 +310,7 @@ class Entra:
 
     def _issuer_key(self, iss: str) -> SigningKey | None:
         for tid in self.directory.records.tenants:
-            if iss in (ENTRA_V2_ISSUER.format(tid=tid), ENTRA_V1_ISSUER.format(tid=tid)):
+            if iss in (self.cloud.v2_issuer(tid), self.cloud.v1_issuer(tid)):
                 return self.signing_key
         return self.cluster_keys.get(iss)
 
@@ -339,8 +343,8 @@ class Entra:
         accepted = {
             f"{self.base_url}/{segment}/oauth2/v2.0/token",
             f"{self.base_url}/{tenant}/oauth2/v2.0/token",
-            f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
-            ENTRA_V2_ISSUER.format(tid=tenant),
+            f"https://{self.cloud.login_host}/{tenant}/oauth2/v2.0/token",
+            self.cloud.v2_issuer(tenant),
         }
         token_aud = _audiences(claims)
         if not accepted & set(token_aud):
@@ -380,6 +384,7 @@ class Entra:
             lifetime=lifetime,
             client_auth="2",
             mi_resource_id=ident.resource_id,
+            cloud=self.cloud,
         )
         return self.signing_key.sign(claims), now, now + lifetime
 
@@ -388,8 +393,10 @@ def _display(client: App | Identity) -> str:
     return client.display_name if isinstance(client, App) else client.name
 
 
-def _fic_matches(fic: FederatedCredential, iss: str, sub: str, token_aud: list[str]) -> bool:
-    return fic.issuer == iss and fic.subject == sub and audience_matches(fic.audiences, token_aud)
+def _fic_matches(
+    fic: FederatedCredential, iss: str, sub: str, token_aud: list[str], cloud: EntraCloud
+) -> bool:
+    return fic.issuer == iss and fic.subject == sub and audience_matches(fic.audiences, token_aud, cloud)
 
 
 def _audiences(claims: dict[str, Any]) -> list[str]:

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from emulator.clouds import PUBLIC, cloud_named
 from emulator.errors import RecordsError
 from emulator.fields import items, obj, strings, text
 from emulator.records import PLAN_SCHEMA, App, Cluster, FederatedCredential, Identity, Records, Workload
@@ -43,6 +44,17 @@ def records_from_plan(plan: Mapping[str, Any]) -> Records:
         raise RecordsError("plan schema", repr(plan.get("schema")), repr(PLAN_SCHEMA))
     outputs = obj(plan.get("outputs") or {}, "plan.outputs")
     tenant = text(outputs, "tenantId", "plan.outputs")
+    # The plan's cloud decides the issuers and the token-exchange audience the emulated Entra uses.
+    cloud = cloud_named(
+        text(outputs, "cloud", "plan.outputs", required=False) or PUBLIC.name, "plan.outputs.cloud"
+    )
+    audience = outputs.get("tokenExchangeAudience")
+    if audience is not None and audience != cloud.token_exchange_audience:
+        raise RecordsError(
+            "plan.outputs.tokenExchangeAudience",
+            repr(audience),
+            f"{cloud.token_exchange_audience!r}, the token-exchange audience of {cloud.name}",
+        )
     resources = [obj(r, f"plan.resources[{i}]") for i, r in enumerate(items(plan, "resources", "plan"))]
 
     apps: dict[str, App] = {}  # by object ID
@@ -192,4 +204,5 @@ def records_from_plan(plan: Mapping[str, Any]) -> Records:
         identities=identities,
         clusters=list(clusters.values()),
         workloads=workloads,
+        cloud=cloud.name,
     )

@@ -20,6 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from emulator.clouds import PUBLIC_TOKEN_EXCHANGE_APP_ID, cloud_named
 from emulator.errors import RecordsError
 
 PLAN_SCHEMA = "certless.plan/v1"
@@ -27,7 +28,7 @@ RECORDS_SCHEMA = "certless.emulator-records/v1"
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 # The "AAD Token Exchange Endpoint" application; Entra puts its app ID in `aud` of tokens for the
 # token-exchange audience and treats the URI and the GUID as one audience when matching FICs.
-TOKEN_EXCHANGE_APP_ID = "fb60f99c-7a34-4190-8149-302f77469936"
+TOKEN_EXCHANGE_APP_ID = PUBLIC_TOKEN_EXCHANGE_APP_ID
 _SP_NAMESPACE = uuid.UUID("6f1c2b52-54b8-4c33-9a37-1a1f4c2d0e11")
 
 
@@ -139,8 +140,11 @@ class Records:
     identities: list[Identity] = field(default_factory=list)
     clusters: list[Cluster] = field(default_factory=list)
     workloads: list[Workload] = field(default_factory=list)
+    cloud: str = "AzurePublic"
+    """The Azure cloud whose Entra is emulated (issuers, token-exchange audience, first-party resources)."""
 
     def __post_init__(self) -> None:
+        cloud_named(self.cloud)  # an unknown cloud is refused now, not at the first token request
         for tid in [a.tenant_id for a in self.apps] + [i.tenant_id for i in self.identities]:
             if tid and tid not in self.tenants:
                 self.tenants.append(tid)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from emulator.clouds import PUBLIC, cloud_named
 from emulator.errors import RecordsError
 from emulator.fields import items, obj, strings, text
 from emulator.records import (
@@ -19,12 +20,12 @@ from emulator.records import (
 )
 
 
-def _fics(doc: Mapping[str, Any], path: str) -> list[FederatedCredential]:
+def _fics(doc: Mapping[str, Any], path: str, default_audience: str) -> list[FederatedCredential]:
     out = []
     for i, raw in enumerate(items(doc, "federatedCredentials", path)):
         p = f"{path}.federatedCredentials[{i}]"
         f = obj(raw, p)
-        audiences = strings(f, "audiences", p) or ["api://AzureADTokenExchange"]
+        audiences = strings(f, "audiences", p) or [default_audience]
         out.append(
             FederatedCredential(
                 text(f, "name", p), text(f, "issuer", p), text(f, "subject", p), tuple(audiences)
@@ -36,6 +37,7 @@ def _fics(doc: Mapping[str, Any], path: str) -> list[FederatedCredential]:
 def records_from_document(doc: Mapping[str, Any]) -> Records:
     if doc.get("schema") != RECORDS_SCHEMA:
         raise RecordsError("records file schema", repr(doc.get("schema")), repr(RECORDS_SCHEMA))
+    cloud = cloud_named(text(doc, "cloud", "records", required=False) or PUBLIC.name, "records.cloud")
     apps = []
     for i, raw in enumerate(items(doc, "apps", "records")):
         p = f"apps[{i}]"
@@ -48,7 +50,7 @@ def records_from_document(doc: Mapping[str, Any]) -> Records:
             tenant_id=text(a, "tenantId", p),
             object_id=text(a, "objectId", p, required=False),
             display_name=text(a, "displayName", p, required=False),
-            federated_credentials=_fics(a, p),
+            federated_credentials=_fics(a, p, cloud.token_exchange_audience),
             certificates=[CertificateCredential.from_pem(c) for c in strings(a, "certificates", p)],
             identifier_uris=strings(a, "identifierUris", p),
             access_token_version=version,
@@ -71,7 +73,7 @@ def records_from_document(doc: Mapping[str, Any]) -> Records:
                 tenant_id=text(d, "tenantId", p),
                 resource_id=text(d, "resourceId", p, required=False),
                 system_assigned=system,
-                federated_credentials=_fics(d, p),
+                federated_credentials=_fics(d, p, cloud.token_exchange_audience),
             )
         )
     clusters = []
@@ -104,4 +106,5 @@ def records_from_document(doc: Mapping[str, Any]) -> Records:
         identities=identities,
         clusters=clusters,
         workloads=workloads,
+        cloud=cloud.name,
     )

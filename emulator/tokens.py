@@ -14,24 +14,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.records import TOKEN_EXCHANGE_APP_ID, TOKEN_EXCHANGE_AUDIENCE, App, Records
+from emulator.clouds import PUBLIC, EntraCloud, cloud_named
+from emulator.records import App, Records
 from emulator.wire_errors import EntraError
 
-# Known first-party resources (app IDs as in every Entra tenant), keyed by the URI without trailing "/".
-_FIRST_PARTY: dict[str, str] = {
-    "https://storage.azure.com": "e406a681-f3d4-42a8-90b6-c2b029497af1",
-    "https://management.azure.com": "797f4846-ba00-4fd7-ba43-dac1f8f63013",
-    "https://management.core.windows.net": "797f4846-ba00-4fd7-ba43-dac1f8f63013",
-    "https://vault.azure.net": "cfa8b339-82a2-471a-a3c9-0fc0be7a4093",
-    "https://graph.microsoft.com": "00000003-0000-0000-c000-000000000000",
-    "https://database.windows.net": "022907d3-0f1b-48f7-badc-1ba6abab6d66",
-    "https://servicebus.azure.net": "80369ed6-5f11-4dd9-bef3-692475845e77",
-    "https://eventhubs.azure.net": "80369ed6-5f11-4dd9-bef3-692475845e77",
-    "https://cognitiveservices.azure.com": "7d312290-28c8-473c-a0ed-8e53749b6d6d",
-    "https://ossrdbms-aad.database.windows.net": "123cd850-d9df-40bd-94d5-c9f07b7fa203",
-}
-# Per-account storage audiences (https://<account>.blob.core.windows.net) are Storage too.
-_STORAGE_SUFFIXES = (".blob.core.windows.net", ".queue.core.windows.net", ".dfs.core.windows.net")
+# The public cloud's issuers (templates); other clouds: EntraCloud.v1_issuer / v2_issuer.
 ENTRA_V2_ISSUER = "https://login.microsoftonline.com/{tid}/v2.0"
 ENTRA_V1_ISSUER = "https://sts.windows.net/{tid}/"
 
@@ -47,15 +34,20 @@ class Resource:
 
 
 def resolve_resource(resource: str, tenant_id: str, records: Records) -> Resource:
+    cloud = cloud_named(records.cloud)
     key = resource.rstrip("/")
-    if key in (TOKEN_EXCHANGE_AUDIENCE, TOKEN_EXCHANGE_APP_ID):
-        return Resource(resource, TOKEN_EXCHANGE_APP_ID, 2, TOKEN_EXCHANGE_APP_ID)
+    if key in cloud.exchange_audiences:
+        # Only this cloud's exchange audience exists here: the public one asked in a sovereign cloud
+        # (an app missing TokenExchangeUrl) finds no resource principal, as in that cloud's Entra.
+        aud = cloud.token_exchange_app_id or cloud.token_exchange_audience
+        return Resource(resource, aud, 2, aud)
     lowered = key.lower()
-    if lowered in _FIRST_PARTY:
-        return Resource(resource, resource, 1, _FIRST_PARTY[lowered])
+    if lowered in cloud.first_party:
+        return Resource(resource, resource, 1, cloud.first_party[lowered])
     host = lowered.removeprefix("https://")
-    if lowered.startswith("https://") and host.endswith(_STORAGE_SUFFIXES) and "/" not in host:
-        return Resource(resource, resource, 1, _FIRST_PARTY["https://storage.azure.com"])
+    # Per-account storage audiences (https://<account>.blob.<suffix>) are Storage too.
+    if lowered.startswith("https://") and host.endswith(cloud.storage_hosts()) and "/" not in host:
+        return Resource(resource, resource, 1, cloud.first_party["https://storage.azure.com"])
     app = _resource_app(key, records)
     if app is not None and app.tenant_id == tenant_id:
         aud = app.client_id if app.access_token_version == 2 else resource
@@ -110,11 +102,12 @@ def app_token_claims(
     lifetime: int,
     client_auth: str,
     mi_resource_id: str = "",
+    cloud: EntraCloud = PUBLIC,
 ) -> dict[str, Any]:
     """An app-only access token (`idtyp: app`); client_auth is appidacr: 1 secret, 2 cert/assertion."""
     claims: dict[str, Any] = {
         "aud": resource.aud,
-        "iss": (ENTRA_V2_ISSUER if resource.version == 2 else ENTRA_V1_ISSUER).format(tid=tenant_id),
+        "iss": cloud.v2_issuer(tenant_id) if resource.version == 2 else cloud.v1_issuer(tenant_id),
         "iat": now,
         "nbf": now,
         "exp": now + lifetime,
@@ -133,7 +126,7 @@ def app_token_claims(
     else:
         claims["appid"] = client_id
         claims["appidacr"] = client_auth
-        claims["idp"] = ENTRA_V1_ISSUER.format(tid=tenant_id)
+        claims["idp"] = cloud.v1_issuer(tenant_id)
     if mi_resource_id:
         claims["xms_mirid"] = mi_resource_id
     return claims

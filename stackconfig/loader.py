@@ -11,6 +11,7 @@ from components.clouds import CLOUDS
 from components.naming import fic_name, with_color
 from stackconfig import access
 from stackconfig import rules as r
+from stackconfig.cloud_env import check_cloud_environment
 from stackconfig.errors import ConfigError
 from stackconfig.model import (
     AksSpec,
@@ -79,6 +80,7 @@ def load(raw: Mapping[str, Any], secret_keys: Collection[str], stack: str) -> St
     location = r.match(
         LOCATION_KEY, need(LOCATION_KEY), r.LOCATION, "an Azure location name in lowercase, like westeurope"
     )
+    check_cloud_environment(raw, cloud.name, location)
     resource_group = _resource_group(_k("resourceGroupName"), need(_k("resourceGroupName")))
     color = raw.get(_k("color"))
     if color is not None:

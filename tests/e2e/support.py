@@ -17,7 +17,12 @@ from emulator import Emulator, Records
 
 STACKS_DIR = Path(__file__).with_name("stacks")
 # stack name -> config file (None: the shipped Pulumi.<stack>.yaml)
-STACKS: dict[str, Path | None] = {"dev": None, "prod": None, "e2e": STACKS_DIR / "Pulumi.e2e.yaml"}
+STACKS: dict[str, Path | None] = {
+    "dev": None,
+    "prod": None,
+    "e2e": STACKS_DIR / "Pulumi.e2e.yaml",
+    "usgov": STACKS_DIR / "Pulumi.usgov.yaml",  # Azure US Government
+}
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.")
 
 

@@ -41,6 +41,7 @@ MANAGED_IDENTITY_CASES = [
     ("prod", "orders-jobs", "appservice", "appservice"),  # a Function App: App Service's endpoint
     ("e2e", "batch-web", "appservice", "appservice"),
     ("e2e", "audit-api", "containerapp", "appservice"),
+    ("usgov", "records-web", "appservice", "appservice"),  # Azure US Government
     ("dev", "orders-web", "vm", "imds"),  # the workload's user-assigned identity through IMDS
 ]
 AKS_CASES = [("prod", "orders-worker"), ("e2e", "ingest-direct")]
@@ -67,6 +68,22 @@ def test_managed_identity_hosts(
     exchange = next(e for e in log if e["endpoint"] == "entra-token")
     assert exchange["credential"] == "federated" and exchange["status"] == 200
     assert exchange["scope"] == "https://storage.azure.com/.default"
+
+
+def test_a_us_government_workload_asks_for_its_clouds_audience(chains: dict[str, Chain]) -> None:
+    c = chains["usgov"]
+    w = c.plan.workload("records-web")
+    assert c.emulator.cloud.name == "AzureUSGovernment"
+    assert (
+        w["azureAdEnv"]["AzureAd__ClientCredentials__0__TokenExchangeUrl"]
+        == "api://AzureADTokenExchangeUSGov"
+    )
+    log = _round_trip(c, "records-web", "appservice")
+    identity_request = next(e for e in log if e["endpoint"] == "appservice")
+    assert identity_request["resource"] == "api://AzureADTokenExchangeUSGov"
+    (fic,) = w["federatedCredentials"]
+    assert fic["issuer"] == f"https://login.microsoftonline.us/{w['tenantId']}/v2.0"
+    assert fic["audience"] == "api://AzureADTokenExchangeUSGov"
 
 
 def test_aks_via_identity(chains: dict[str, Chain]) -> None:

@@ -188,3 +188,17 @@ def test_an_unknown_stack_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -
     err = capsys.readouterr().err
     assert "error: the offline plan for stack 'nope' failed: " in err
     assert err.count("\n") == 1
+
+
+def test_the_us_government_stack_plans_and_reviews_cleanly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack_file = Path(__file__).resolve().parents[1] / "e2e" / "stacks" / "Pulumi.usgov.yaml"
+    plan = tmp_path / "usgov.json"
+    assert main(["plan", "--config-file", str(stack_file), "--json", str(plan), "--quiet"]) == 0
+    doc = json.loads(plan.read_text())
+    assert doc["outputs"]["cloud"] == "AzureUSGovernment"
+    capsys.readouterr()
+    assert main(["review", "--plan", str(plan), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["stack"], report["violations"]) == ("usgov", [])

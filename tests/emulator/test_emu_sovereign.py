@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -97,14 +98,15 @@ def test_an_app_asking_for_the_public_audience_in_a_sovereign_cloud_gets_entras_
 def test_an_aks_pod_token_carries_the_clouds_audience(cloud: str, sovereign: Emulator) -> None:
     _, audience = CLOUDS[cloud]
     env = sovereign.host_env("aks-direct", "ingest")
-    pod = claims(open(env["AZURE_FEDERATED_TOKEN_FILE"]).read())
+    pod_token = Path(env["AZURE_FEDERATED_TOKEN_FILE"]).read_text()
+    pod = claims(pod_token)
     assert pod["aud"] == [audience]
     w = sovereign.records.workload("ingest")
     done = exchange(
         sovereign,
         w.tenant_id,
         w.app_client_id,
-        open(env["AZURE_FEDERATED_TOKEN_FILE"]).read(),
+        pod_token,
         "https://storage.azure.com/.default",
     )
     assert done.status_code == 200, done.text
@@ -141,5 +143,5 @@ def test_a_plan_whose_cloud_the_emulator_cannot_serve_is_refused_at_load(
 def test_a_records_file_names_its_cloud() -> None:
     doc = {"schema": "certless.emulator-records/v1", "tenants": [], "cloud": "AzureUSGovernment"}
     assert Records.from_file(doc).cloud == "AzureUSGovernment"
-    with pytest.raises(RecordsError, match="records.cloud: got 'usgov'"):
+    with pytest.raises(RecordsError, match=r"records\.cloud: got 'usgov'"):
         Records.from_file({**doc, "cloud": "usgov"})

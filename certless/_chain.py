@@ -104,10 +104,17 @@ class SourceChain:
                     self._selected = source
                     self._next_retry = self._earliest_retry_before(source)
                     return source
-                failures.append(failure)
                 if is_transient(failure.error):
-                    self._park(source, failure, self._monotonic())
+                    wait = self._park(source, failure, self._monotonic())
+                    failures.append(
+                        SourceFailure(
+                            source.label,
+                            f"{failure.reason} (transient; retrying in {wait:.0f} s)",
+                            failure.error,
+                        )
+                    )
                     continue
+                failures.append(failure)
                 log.warning(
                     "Credential source %s failed to load and is skipped from now on: %s",
                     source.label,
@@ -118,7 +125,7 @@ class SourceChain:
             self._next_retry = float("inf")
             raise NoCredentialError(failures)
 
-    def _park(self, source: Source, failure: SourceFailure, now: float) -> None:
+    def _park(self, source: Source, failure: SourceFailure, now: float) -> float:
         index = source.description.index
         earlier = self._parked.get(index)
         count = earlier.failures + 1 if earlier else 1
@@ -133,6 +140,7 @@ class SourceChain:
             wait,
             failure.reason,
         )
+        return wait
 
     def _earliest_retry_before(self, selected: Source) -> float:
         earliest = float("inf")

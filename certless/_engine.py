@@ -50,8 +50,16 @@ class _ResponseCache(dict[str, Any]):
     """The per-app ``http_cache`` handed to MSAL, so that certless can forget cached 400 responses."""
 
     def forget_http_400(self) -> None:
+        self._forget(lambda status: status == 400)
+
+    def forget_throttled(self) -> None:
+        """Drop replayed 429/5xx answers: certless's own backoff (at least their Retry-After) has run."""
+        self._forget(lambda status: status == 429 or status >= 500)
+
+    def _forget(self, matches: Callable[[int], bool]) -> None:
         for key, value in list(self.items()):
-            if getattr(value, "status_code", None) == 400:
+            status = getattr(value, "status_code", None)
+            if isinstance(status, int) and matches(status):
                 self.pop(key, None)
 
 
@@ -175,6 +183,9 @@ class Apps:
             clock=self.clock,
             verify=verify,
             name="Entra",
+            endpoint_host_ok=lambda netloc: host_allowed(
+                netloc, self.settings.extra_authority_hosts, self.settings.cloud
+            ),
         )
         cache = _ResponseCache()
         region = self.settings.azure_region
@@ -270,11 +281,13 @@ def _acquire(
             raise TokenRequestError(
                 f"Microsoft Entra could not be reached ({exc}).",
                 fix="Check outbound HTTPS to the login host; certless retried transient failures already.",
+                transient=exc.retryable,  # a TLS verification failure will not pass by itself
             ) from None
         except Exception as exc:  # MSAL raises MsalServiceError on 5xx after our retries
             raise TokenRequestError(
                 f"Microsoft Entra's token endpoint failed: {exc.__class__.__name__}: {_first_line(str(exc))}",
                 fix="This is usually transient; certless retried already. Try again later.",
+                transient=True,
             ) from None
         if "access_token" in result:
             return _token_result(result, now)

@@ -7,13 +7,18 @@ injectable clock so that tests of 70-second behaviour run in milliseconds.
 
 from __future__ import annotations
 
+import email.utils
+import json
 import logging
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from certless._urls import AmbiguousUrlError, split_strict
 
 log = logging.getLogger("certless")
 
@@ -140,7 +145,9 @@ class RequestsTransport:
                 f"no answer within {timeout:g} s ({exc.__class__.__name__})", timeout=True
             ) from None
         except requests.exceptions.SSLError as exc:
-            raise TransportError(_describe(exc), retryable=False) from None
+            # A certificate that fails verification stays so; a handshake cut short (EOF, reset) is
+            # a dropped connection like any other.
+            raise TransportError(_describe(exc), retryable=not _verification_failed(exc)) from None
         except requests.ConnectionError as exc:
             raise TransportError(_describe(exc), connect=_nothing_listens(exc)) from None
         except requests.RequestException as exc:
@@ -162,6 +169,11 @@ _NOTHING_LISTENS = ("refused", "no route to host", "host is down", "unreachable"
 def _nothing_listens(exc: BaseException) -> bool:
     text = str(exc).lower()
     return any(marker in text for marker in _NOTHING_LISTENS)
+
+
+def _verification_failed(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(m in text for m in ("certificate_verify_failed", "certificate verify failed", "hostname"))
 
 
 def _describe(exc: BaseException) -> str:
@@ -217,13 +229,19 @@ ENTRA_POLICY = RetryPolicy(
 )
 
 
-def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delay-seconds, or an HTTP-date (RFC 9110 10.2.3)."""
     for name, value in headers.items():
         if name.lower() == "retry-after":
             try:
                 return max(0.0, float(value))
             except ValueError:
-                return None  # HTTP-date form: Entra and IMDS send seconds; fall back to backoff
+                pass
+            try:
+                when = email.utils.parsedate_to_datetime(value).timestamp()
+            except (TypeError, ValueError, IndexError):
+                return None  # unreadable: fall back to backoff
+            return max(0.0, when - (time.time() if now is None else now))
     return None
 
 
@@ -238,12 +256,15 @@ class HttpClient:
         clock: Clock,
         verify: str | bool = True,
         name: str = "endpoint",
+        endpoint_host_ok: Callable[[str], bool] | None = None,
     ) -> None:
         self.transport = transport
         self.policy = policy
         self.clock = clock
         self.verify = verify
         self.name = name
+        # Which hosts an OIDC discovery document may send MSAL to (host[:port]); None: only its own.
+        self.endpoint_host_ok = endpoint_host_ok
         self.attempts = 0  # total requests sent, for diagnostics
 
     def get(
@@ -285,11 +306,26 @@ class HttpClient:
         with _discovery_lock:  # held while fetching: concurrent first callers share one request
             hit = _discovery.get(key)
             if hit is not None and hit[0] > time.monotonic():
-                return hit[1]
-            response = self._send("GET", url, params=params, headers=headers)
-            if response.status_code == 200:
-                _discovery[key] = (time.monotonic() + _DISCOVERY_TTL, response)
+                response = hit[1]
+            else:
+                response = self._send("GET", url, params=params, headers=headers)
+            if response.status_code in self.policy.statuses:  # still failing after the retries
+                raise _discovery_error(
+                    url, f"answered HTTP {response.status_code}", parse_retry_after(response.headers)
+                )
+            if response.status_code != 200:
+                return response  # 4xx: MSAL reports it (an unknown tenant answers 400)
+            problem = discovery_problem(url, response.text, self._host_ok(url))
+            if problem:
+                _discovery.pop(key, None)
+                raise _discovery_error(url, problem)
+            _discovery[key] = (time.monotonic() + _DISCOVERY_TTL, response)
             return response
+
+    def _host_ok(self, url: str) -> Callable[[str], bool]:
+        own = urlsplit(url).netloc.lower()
+        extra = self.endpoint_host_ok
+        return lambda netloc: netloc.lower() == own or (extra is not None and extra(netloc))
 
     def _send(
         self,
@@ -351,6 +387,52 @@ class HttpClient:
 
     def close(self) -> None:
         self.transport.close()
+
+
+# What MSAL reads from the document: each must be an https URL; the two endpoints, where MSAL sends
+# requests, on a host the authority check allows (the issuer names a tenant, it is never contacted,
+# and Entra's is on login.microsoftonline.com whichever alias the authority uses).
+_DISCOVERY_URL_FIELDS = ("issuer", "authorization_endpoint", "token_endpoint")
+_CONTACTED_FIELDS = ("authorization_endpoint", "token_endpoint")
+
+
+def discovery_problem(url: str, text: str, host_ok: Callable[[str], bool]) -> str | None:
+    """What makes this OIDC discovery answer unusable, in words, or None if it is fine."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return "a body that is not JSON" if text.strip() else "an empty body"
+    if not isinstance(document, dict):
+        return f"JSON that is not a JSON object (a {type(document).__name__})"
+    for name in _DISCOVERY_URL_FIELDS:
+        value = document.get(name)
+        if value is None:
+            return f"no {name}"
+        if not isinstance(value, str):
+            return f"{name} that is not a string"
+        shown = value[:100]
+        try:
+            parts = split_strict(value)
+        except AmbiguousUrlError as exc:
+            return f"{name} {shown!r} that is not a plain URL ({exc.reason})"
+        if parts.scheme != "https":
+            return f"{name} {shown!r} that is not https"
+        if name in _CONTACTED_FIELDS and not host_ok(parts.netloc):
+            return f"{name} {shown!r} on a host that is neither the authority's nor an allowed Entra host"
+    return None
+
+
+def _discovery_error(url: str, problem: str, retry_after: float | None = None) -> Exception:
+    from certless.errors import TokenRequestError  # deferred: keeps the transport free of azure-core
+
+    return TokenRequestError(
+        f"The OIDC discovery document at {url} is not usable: the answer had {problem}.",
+        fix="Nothing was cached and nothing was sent; the next call asks again. If it persists, something "
+        "between this host and Microsoft Entra (a proxy, a captive portal) answers in its place: check "
+        "outbound HTTPS to the login host.",
+        transient=True,
+        retry_after=retry_after,
+    )
 
 
 def forget_discovery() -> None:

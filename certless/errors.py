@@ -20,11 +20,21 @@ class CertlessError(ClientAuthenticationError):
     the source that raised it is tried again later, never skipped for good."""
 
     transient = False
+    retry_after: float | None = None  # seconds the server asked for before the next attempt
 
-    def __init__(self, message: str, *, fix: str | None = None, transient: bool | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        fix: str | None = None,
+        transient: bool | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         self.fix = fix
         if transient is not None:
             self.transient = transient
+        if retry_after is not None:
+            self.retry_after = retry_after
         self.summary = message  # the message without the fix
         full = f"{message}\nFix: {fix}" if fix else message
         super().__init__(message=full)
@@ -56,12 +66,24 @@ class IdentityEndpointError(CertlessError):
     """The managed identity endpoint answered with an error or could not be reached."""
 
     def __init__(
-        self, message: str, *, fix: str | None = None, status: int | None = None, endpoint: str = ""
+        self,
+        message: str,
+        *,
+        fix: str | None = None,
+        status: int | None = None,
+        endpoint: str = "",
+        retry_after: float | None = None,
     ) -> None:
         self.status = status
         self.endpoint = endpoint
-        # No status: a malformed answer. 400/403/404 answered "identity not found/not assigned": config.
-        super().__init__(message, fix=fix, transient=status is None or status in TRANSIENT_STATUSES)
+        # No status: a malformed answer. 400/403 answered "identity not found/not assigned": config.
+        # 404 is IMDS "updating" (azure-identity retries it too), so it passes like a 5xx.
+        super().__init__(
+            message,
+            fix=fix,
+            transient=status is None or status in IDENTITY_TRANSIENT_STATUSES,
+            retry_after=retry_after,
+        )
 
 
 class TokenRequestError(CertlessError):
@@ -76,15 +98,21 @@ class TokenRequestError(CertlessError):
         aadsts: int | None = None,
         trace_id: str | None = None,
         correlation_id: str | None = None,
+        transient: bool | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.oauth_error = error  # HttpResponseError already owns ``error`` (an OData model)
         self.aadsts = aadsts
         self.trace_id = trace_id
         self.correlation_id = correlation_id
-        super().__init__(message, fix=fix)
+        if transient is None:  # RFC 6749's two "try again later" errors (Entra's 429 and 5xx bodies)
+            transient = error in TRANSIENT_OAUTH_ERRORS
+        super().__init__(message, fix=fix, transient=transient, retry_after=retry_after)
 
 
 TRANSIENT_STATUSES = frozenset({408, 410, 429, *range(500, 600)})
+IDENTITY_TRANSIENT_STATUSES = TRANSIENT_STATUSES | {404}
+TRANSIENT_OAUTH_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
 
 
 def is_transient(exc: BaseException | None) -> bool:

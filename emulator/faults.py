@@ -16,6 +16,17 @@ from emulator.errors import RecordsError
 
 ENDPOINTS = ("entra-discovery", "entra-keys", "entra-token", "imds", "appservice", "oidc")
 FAULT_STATUSES = (404, 410, 429, 500, 502, 503, 504)
+# Broken HTTP-200 answers (content type JSON unless the body says otherwise): what a half-written
+# response, a captive portal or a confused proxy in front of an identity endpoint may send.
+MALFORMED_BODIES = {
+    "truncated": '{"access_token": "eyJ0eXAi',
+    "html": "<html><body>Sign in to the network</body></html>",
+    "empty": "",
+    "array": "[]",
+    "no-token": '{"token_type": "Bearer", "expires_in": "3599"}',
+    "not-a-jwt": '{"access_token": "opaque", "expires_in": "3599", "expires_on": "9999999999", '
+    '"token_type": "Bearer", "resource": "api://AzureADTokenExchange"}',
+}
 
 
 @dataclass(frozen=True)
@@ -26,10 +37,12 @@ class Fault:
     status: int = 0
     retry_after: int | None = None
     hold_seconds: float = 30.0
+    variant: str = "truncated"  # for malformed: which broken HTTP-200 body (MALFORMED_BODIES)
 
     @classmethod
     def parse(cls, text: str | int | Fault) -> Fault:
-        """`429`, `429:retry-after=2`, `ok`/`200`, `timeout[=5s]`, `reset`, `malformed`, `unreachable`."""
+        """`429`, `429:retry-after=2`, `ok`/`200`, `timeout[=5s]`, `reset`, `malformed[=VARIANT]`,
+        `unreachable`."""
         if isinstance(text, Fault):
             return text
         raw = str(text).strip().lower()
@@ -37,6 +50,10 @@ class Fault:
             return cls("ok")
         if raw in ("reset", "malformed", "unreachable"):
             return cls(raw)
+        if raw.startswith("malformed="):
+            variant = raw.partition("=")[2]
+            if variant in MALFORMED_BODIES:
+                return cls("malformed", variant=variant)
         if raw.startswith("timeout"):
             hold = raw.partition("=")[2]
             return cls("timeout", hold_seconds=parse_duration(hold, "timeout") if hold else 30.0)
@@ -49,7 +66,7 @@ class Fault:
             "fault step",
             repr(text),
             f"ok, 200, one of {', '.join(map(str, FAULT_STATUSES))} (optionally ':retry-after=N'), "
-            "timeout[=DURATION], reset, malformed or unreachable",
+            f"timeout[=DURATION], reset, malformed[={'|'.join(MALFORMED_BODIES)}] or unreachable",
         )
 
 

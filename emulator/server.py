@@ -21,7 +21,7 @@ from aiohttp import web
 
 from emulator.directory import DEFAULT_HOST, Clock, Directory, Host
 from emulator.entra import Entra
-from emulator.faults import ENDPOINTS, Fault, FaultPlan
+from emulator.faults import ENDPOINTS, MALFORMED_BODIES, Fault, FaultPlan
 from emulator.keys import SigningKey
 from emulator.managed_identity import ManagedIdentityEndpoints
 from emulator.ratelimit import IdentityLimits, Limiter
@@ -169,9 +169,9 @@ class Services:
                 content_type="text/plain",
             )
         if fault.kind == "malformed":
-            return web.Response(
-                status=200, text='{"access_token": "eyJ0eXAi', content_type="application/json"
-            )
+            body = MALFORMED_BODIES[fault.variant]
+            kind = "text/html" if body.startswith("<") else "application/json"
+            return web.Response(status=200, text=body, content_type=kind)
         if fault.kind == "timeout":
             # Hold the connection past the client's timeout, then drop it without an answer.
             with contextlib.suppress(TimeoutError):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from certless import _jwt
 from certless._engine import ASSERTION_CREDENTIAL_KEY, current_assertion
 from certless._http import IDENTITY_POLICY, Clock, RetryPolicy, Transport
-from certless.errors import CredentialUnavailableError
+from certless.errors import CertlessError, CredentialUnavailableError
 from certless.settings import CredentialDescription, Settings
 
 if TYPE_CHECKING:
@@ -102,13 +102,21 @@ class AssertionSource(Source):
             if self._value is None or self._expires_on - now < ASSERTION_MARGIN or self._stale():
                 # Replacing one we had (near expiry, or rejected): upstream caches must not hand it back.
                 fresh = self._force_fresh or self._value is not None
-                value, expires_on = self._fetch(fresh=fresh)
+                try:
+                    value, expires_on = self._fetch(fresh=fresh)
+                except CertlessError as exc:
+                    if exc.transient:  # the next attempt must not be answered from upstream caches
+                        self._force_fresh = True
+                    raise
                 self._force_fresh = False
                 try:
                     self._claims = _jwt.claims(value)
                 except _jwt.NotAJwtError as exc:
+                    # One bad answer from upstream (the identity endpoint, Entra): tried again later,
+                    # bypassing upstream caches (MSAL's MI client cached what it was given).
+                    self._force_fresh = True
                     raise CredentialUnavailableError(
-                        f"{self.label} produced an assertion that is {exc}"
+                        f"{self.label} produced an assertion that is {exc}", transient=True
                     ) from None
                 self._value, self._expires_on = value, expires_on
                 log.debug(

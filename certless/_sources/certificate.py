@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from certless._http import ENTRA_POLICY, HttpClient, TransportError
+from certless._http import ENTRA_POLICY, HttpClient, TransportError, parse_retry_after
 from certless._sources.base import Source, SourceContext, log
 from certless._sources.managed_identity import ManagedIdentitySource
-from certless.errors import CredentialUnavailableError
+from certless.errors import TRANSIENT_STATUSES, CredentialUnavailableError
 from certless.settings import CredentialDescription, Settings
 
 KEY_VAULT_API_VERSION = "7.4"
@@ -182,8 +182,17 @@ class KeyVaultSource(CertificateSource):
             )
         except TransportError as exc:
             raise CredentialUnavailableError(
-                f"{self.label}: Key Vault {vault} did not answer ({exc})."
+                f"{self.label}: Key Vault {vault} did not answer ({exc}).",
+                # A dropped or slow connection passes; no such host or an untrusted certificate does not.
+                transient=exc.retryable and not exc.connect,
             ) from None
+        if response.status_code in TRANSIENT_STATUSES:
+            raise CredentialUnavailableError(
+                f"{self.label}: Key Vault answered {response.status_code} for {url}.",
+                fix="Key Vault is busy or throttling; certless tries again later.",
+                transient=True,
+                retry_after=parse_retry_after(response.headers, self.ctx.clock.time()),
+            )
         if response.status_code != 200:
             hint = {
                 401: "the vault did not accept the managed identity's token",

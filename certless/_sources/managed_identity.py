@@ -20,7 +20,7 @@ from typing import Any
 
 from certless import _jwt
 from certless._engine import acquire, token_error
-from certless._http import IDENTITY_POLICY, HttpClient, Response, TransportError
+from certless._http import IDENTITY_POLICY, HttpClient, Response, TransportError, parse_retry_after
 from certless._sources.base import AssertionSource, SourceContext, log
 from certless._sources.token_file import SignedAssertionFilePathSource
 from certless._urls import AmbiguousUrlError, split_strict
@@ -80,7 +80,13 @@ def check_identity_endpoint(name: str, url: str) -> None:
 
 
 def _identity_failure(
-    status: int, text: str, endpoint: str, mi_client_id: str | None, attempts: int
+    status: int,
+    text: str,
+    endpoint: str,
+    mi_client_id: str | None,
+    attempts: int,
+    *,
+    retry_after: float | None = None,
 ) -> IdentityEndpointError | CredentialUnavailableError:
     try:
         body = json.loads(text)
@@ -134,6 +140,7 @@ def _identity_failure(
         else f"Check that {who} is assigned to this compute.",
         status=status,
         endpoint=endpoint,
+        retry_after=retry_after,  # the chain waits at least this long before asking again
     )
 
 
@@ -165,9 +172,37 @@ class _IdentityHttp(HttpClient):
             ) from None
         if response.status_code >= 400:
             raise _identity_failure(
-                response.status_code, response.text, url, self.mi_client_id, self.attempts - before
+                response.status_code,
+                response.text,
+                url,
+                self.mi_client_id,
+                self.attempts - before,
+                retry_after=parse_retry_after(response.headers, self.clock.time()),
             )
+        _check_token_answer(response, url)
         return response
+
+
+def _check_token_answer(response: Response, url: str) -> None:
+    """A 200 must be a JSON object with a token: anything else (truncated, HTML from a captive portal,
+    an empty body, a list) is one bad answer, reported as such and retried later, never handed to
+    MSAL, which would fail on it with an error that says nothing about the endpoint."""
+    try:
+        body = json.loads(response.text)
+    except ValueError:
+        body = None
+        what = "a body that is not JSON" if response.text.strip() else "an empty body"
+    else:
+        what = "JSON without an access_token"
+    if isinstance(body, dict) and isinstance(body.get("access_token"), str) and body["access_token"]:
+        return
+    raise IdentityEndpointError(
+        f"The managed identity endpoint {url} answered HTTP 200 with {what}.",
+        fix="Usually one bad answer, retried on a later call; if it persists, check that IDENTITY_ENDPOINT / "
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST point at the identity endpoint and nothing else (a proxy or "
+        "captive portal answers HTML).",
+        endpoint=url,
+    )
 
 
 class ManagedIdentitySource(AssertionSource):
@@ -251,6 +286,8 @@ class ManagedIdentitySource(AssertionSource):
         if fresh:
             sa.invalidate()
         app = self.ctx.apps.get(authority, identity_client_id, sa.key, sa.client_credential)
+        if fresh:  # after a failure or near expiry: ask Entra, not MSAL's replay of its last 429/5xx
+            app.http_cache.forget_throttled()
         now = self.ctx.clock.time()
         result = acquire(
             app,

@@ -25,7 +25,7 @@ class CertlessCredential:
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         self._sync = _SyncCredential(settings, **kwargs)
-        self._inflight: dict[_Key, asyncio.Future[Entry]] = {}
+        self._inflight: dict[_Key, asyncio.Task[Entry]] = {}
 
     @property
     def settings(self) -> Settings:
@@ -67,21 +67,21 @@ class CertlessCredential:
         return entry
 
     async def _slow(self, key: _Key) -> Entry:
-        pending = self._inflight.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
-            entry = await asyncio.to_thread(self._sync._slow, key)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
-            raise
-        finally:
-            self._inflight.pop(key, None)
-        future.set_result(entry)
-        return entry
+        # One acquisition per key, owned by no caller: each waiter awaits it through a shield, so a
+        # cancelled waiter (a wait_for deadline, a client disconnect) stops waiting, and only that one.
+        loop = asyncio.get_running_loop()
+        task = self._inflight.get(key)
+        if task is None or task.get_loop() is not loop:
+            task = loop.create_task(asyncio.to_thread(self._sync._slow, key))
+            self._inflight[key] = task
+            task.add_done_callback(lambda done: self._finished(key, done))
+        return await asyncio.shield(task)
+
+    def _finished(self, key: _Key, task: asyncio.Task[Entry]) -> None:
+        if self._inflight.get(key) is task:
+            self._inflight.pop(key)
+        if not task.cancelled():
+            task.exception()  # retrieved: no "never retrieved" warning when every waiter gave up
 
     def reset_sources(self) -> None:
         self._sync.reset_sources()

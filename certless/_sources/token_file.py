@@ -16,6 +16,9 @@ from certless._sources.base import ASSERTION_MARGIN, AssertionSource, SourceCont
 from certless.errors import CredentialUnavailableError
 from certless.settings import CredentialDescription
 
+# Entra accepts an assertion up to this long past its exp (clock skew between this host and Entra).
+ENTRA_CLOCK_SKEW = 300.0
+
 
 class TokenFile:
     def __init__(self, path: str, clock: Clock, label: str) -> None:
@@ -59,14 +62,28 @@ class TokenFile:
         if not isinstance(exp, (int, float)):
             raise CredentialUnavailableError(f"{self.label}: the token in {self.path!r} has no 'exp' claim.")
         now = self.clock.time()
-        if exp <= now:
+        if exp + ENTRA_CLOCK_SKEW <= now:
+            # Past even Entra's tolerance by this host's clock. Transient: kubelet may still rotate the
+            # file (a rotated file is read again), or the clock may be what is wrong.
             raise CredentialUnavailableError(
-                f"{self.label}: the token in {self.path!r} expired {now - exp:.0f} s ago "
+                f"{self.label}: the token in {self.path!r} expired {now - exp:.0f} s ago by this host's "
+                f"clock, beyond Entra's {ENTRA_CLOCK_SKEW:.0f}-s clock skew "
                 f"(issuer {claims.get('iss')!r}, subject {claims.get('sub')!r}).",
                 fix="Whatever writes this file stopped refreshing it: on AKS kubelet rotates the projected "
-                "token at 80% of its lifetime; check the pod's volume projection and the host clock.",
+                "token at 80% of its lifetime; check the pod's volume projection and the host clock (NTP).",
+                transient=True,
             )
-        if exp - now < ASSERTION_MARGIN:
+        if exp <= now:
+            # Entra judges the token with its own clock and a skew allowance: let it decide.
+            log.warning(
+                "%s: the token in %s expired %.0f s ago by this host's clock; presenting it anyway "
+                "(Entra allows %.0f s of clock skew): check this host's clock (NTP)",
+                self.label,
+                self.path,
+                now - exp,
+                ENTRA_CLOCK_SKEW,
+            )
+        elif exp - now < ASSERTION_MARGIN:
             log.warning(
                 "%s: the token in %s expires in %.0f s and has not been rotated yet",
                 self.label,

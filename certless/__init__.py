@@ -29,6 +29,7 @@ _LAZY = {
     "IdentityEndpointError": "certless.errors",
     "InsecureEndpointError": "certless.errors",
     "NoCredentialError": "certless.errors",
+    "TenantNotAllowedError": "certless.errors",
     "TokenRequestError": "certless.errors",
 }
 
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
         InsecureEndpointError,
         NoCredentialError,
         SettingsError,
+        TenantNotAllowedError,
         TokenRequestError,
     )
     from certless.settings import CredentialDescription, Settings, load_settings, settings_from_mapping
@@ -74,6 +76,7 @@ __all__ = [
     "NoCredentialError",
     "Settings",
     "SettingsError",
+    "TenantNotAllowedError",
     "TokenRequestError",
     "clear_process_caches",
     "client_credential",

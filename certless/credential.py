@@ -17,6 +17,7 @@ from certless._chain import SourceChain
 from certless._engine import Apps, TokenResult, acquire, forget_apps, token_error
 from certless._http import IDENTITY_POLICY, Clock, RequestsTransport, RetryPolicy, Transport, forget_discovery
 from certless._sources import Source, SourceContext, build_source
+from certless._tenants import resolve_tenant
 from certless.errors import CertlessError, SettingsError
 from certless.settings import Settings, load_settings
 
@@ -167,14 +168,21 @@ class CertlessCredential:
                 f"get_token needs at least one scope, got {scopes!r}",
                 fix="Pass the resource's scope, e.g. get_token('https://storage.azure.com/.default').",
             )
-        if tenant_id is not None and not _TENANT.match(tenant_id):
-            raise SettingsError("tenant_id", tenant_id, "a tenant ID (GUID) or domain")
+        if tenant_id is not None:
+            if not _TENANT.match(tenant_id):
+                raise SettingsError("tenant_id", tenant_id, "a tenant ID (GUID) or domain")
+            self._tenant(tenant_id)  # refuses a tenant the settings do not allow, before any request
         return self._cache.get(key, self._fetcher(key))
 
+    def _tenant(self, requested: str | None) -> str:
+        s = self.settings
+        return resolve_tenant(s.tenant_id, requested, s.additionally_allowed_tenants)
+
     def _fetcher(self, key: _Key) -> Fetch:
-        scopes, claims, tenant_id, cae = key
+        scopes, claims, requested_tenant, cae = key
 
         def fetch(proactive: bool) -> TokenResult:
+            tenant_id = self._tenant(requested_tenant)
             source = self._chain.current()
             app = self._apps.get(
                 self.settings.authority_for(tenant_id),
@@ -192,7 +200,7 @@ class CertlessCredential:
                 describe_failure=lambda result: token_error(
                     result,
                     client_id=self.settings.client_id,
-                    tenant_id=tenant_id or self.settings.tenant_id,
+                    tenant_id=tenant_id,
                     assertion_claims=source.assertion_claims(),
                     expected_audience=getattr(
                         source, "audience", self.settings.cloud.token_exchange_audience

@@ -51,7 +51,24 @@ class SettingsError(CertlessError):
         self.value = value
         self.expected = expected
         shown = "(not set)" if value is None else repr(value)
-        super().__init__(f"AzureAd setting {key}={shown} is invalid: expected {expected}")
+        # AzureAd:... keys are settings; others name the file or a variable (ASPNETCORE_ENVIRONMENT).
+        what = "AzureAd setting" if ":" in key else "Setting"
+        super().__init__(f"{what} {key}={shown} is invalid: expected {expected}")
+
+
+class TenantNotAllowedError(CertlessError):
+    """``get_token(tenant_id=...)`` named a tenant the settings do not allow."""
+
+    def __init__(self, tenant_id: str, configured: str) -> None:
+        self.tenant_id = tenant_id
+        self.configured_tenant_id = configured
+        super().__init__(
+            f"A token was requested for tenant {tenant_id!r}, but this credential is configured for tenant "
+            f"{configured!r} and not allowed to get tokens for other tenants.",
+            fix=f"If the app should get tokens in {tenant_id}, add that tenant to "
+            f"AzureAd:AdditionallyAllowedTenants (e.g. AzureAd__AdditionallyAllowedTenants__0={tenant_id}), "
+            "or '*' to allow any tenant; the app registration must also be multi-tenant and consented there.",
+        )
 
 
 class InsecureEndpointError(CertlessError):
@@ -152,6 +169,7 @@ __all__ = [
     "NoCredentialError",
     "SettingsError",
     "SourceFailure",
+    "TenantNotAllowedError",
     "TokenRequestError",
     "is_transient",
 ]

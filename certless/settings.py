@@ -8,19 +8,25 @@ The same settings therefore serve a .NET app using Microsoft.Identity.Web and a 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from certless import _jsonc
-from certless._clouds import CUSTOM, Cloud, cloud_for_host, known_entra_hosts
+from certless._clouds import (
+    CUSTOM,
+    Cloud,
+    cloud_for_host,
+    is_ciam_host,
+    key_vault_audience,
+    known_entra_hosts,
+)
 from certless._urls import AmbiguousUrlError, split_strict
 from certless.errors import SettingsError
 
@@ -67,6 +73,10 @@ _REGION = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 AUTO_DETECT_REGION = "TryAutoDetect"
 _NON_TENANTS = frozenset({"common", "organizations", "consumers"})
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+ALLOWED_TENANTS_VAR = "AZURE_ADDITIONALLY_ALLOWED_TENANTS"
+# .NET's JSON configuration reader stops at System.Text.Json's default depth.
+_MAX_JSON_DEPTH = 64
+_ENVIRONMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}$")
 
 
@@ -117,6 +127,8 @@ class Settings:
     client_capabilities: tuple[str, ...] = ()  # e.g. ("cp1",): announced on every token request
     send_x5c: bool | None = None  # None: not set
     user_assigned_managed_identity_client_id: str | None = None  # legacy; Key Vault's identity
+    # Tenants besides tenant_id that get_token(tenant_id=...) may ask for; "*" allows any.
+    additionally_allowed_tenants: tuple[str, ...] = ()
 
     @property
     def authority(self) -> str:
@@ -144,7 +156,7 @@ def load_settings(
     base = _resolve_appsettings(path)
     if base is not None:
         _flatten_into(flat, _read_json(base), "")
-        environment = env.get("ASPNETCORE_ENVIRONMENT") or env.get("DOTNET_ENVIRONMENT") or "Production"
+        environment = _environment_name(env)
         overlay = base.with_name(f"{base.stem}.{environment}{base.suffix}")
         if overlay.is_file():
             _flatten_into(flat, _read_json(overlay), "")
@@ -152,7 +164,14 @@ def load_settings(
         key = name.replace("__", ":")
         if key.lower().startswith(section.lower() + ":"):
             flat[key.lower()] = (key, value)
-    return settings_from_flat(flat, section)
+    loaded = settings_from_flat(flat, section)
+    # azure-identity's variable (.NET and JavaScript read it; semicolon-separated), added to the setting.
+    from_env = env.get(ALLOWED_TENANTS_VAR)
+    if from_env:
+        extra = _tenant_list(ALLOWED_TENANTS_VAR, re.split(r"[;,\s]+", from_env))
+        merged = tuple(dict.fromkeys(loaded.additionally_allowed_tenants + extra))
+        loaded = replace(loaded, additionally_allowed_tenants=merged)
+    return loaded
 
 
 def settings_from_mapping(values: Mapping[str, Any], section: str = "AzureAd") -> Settings:
@@ -174,7 +193,53 @@ def _resolve_appsettings(path: str | os.PathLike[str] | None) -> Path | None:
     return p
 
 
+def _environment_name(env: Mapping[str, str]) -> str:
+    """The environment whose ``appsettings.<name>.json`` overlays the base file: a plain name only, since
+    it becomes part of a file name (``../x`` would read a file elsewhere)."""
+    for var in ("ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT"):
+        name = env.get(var)
+        if name:
+            if not _ENVIRONMENT_NAME.match(name):
+                raise SettingsError(
+                    var, name[:80], "a plain environment name such as Production, Staging or Development"
+                )
+            return name
+    return "Production"
+
+
 def _read_json(path: Path) -> Any:
+    try:
+        document = _parse_json(path)
+    except RecursionError:
+        document = None  # nested deeper than the parser's stack: reported below like any deep file
+        depth = _MAX_JSON_DEPTH + 1
+    else:
+        depth = _json_depth(document)
+    if depth > _MAX_JSON_DEPTH:
+        raise SettingsError(
+            "path",
+            str(path),
+            f"JSON nested at most {_MAX_JSON_DEPTH} levels deep, as .NET's configuration reader allows",
+        )
+    return document
+
+
+def _json_depth(node: Any) -> int:
+    """Nesting depth of parsed JSON (a scalar is 0), without recursion: the document may be hostile."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(node, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth > _MAX_JSON_DEPTH:
+                break
+            stack.extend((child, depth) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _parse_json(path: Path) -> Any:
     try:
         # .NET's reader skips // and /* */ comments and allows trailing commas: so does this one.
         return _jsonc.loads(path.read_text(encoding="utf-8-sig"))
@@ -235,7 +300,7 @@ class _Section:
         for k in self.flat:
             if k.startswith(start):
                 head = k[len(start) :].split(":", 1)[0]
-                if not head.isdigit():
+                if not _is_ascii_number(head):
                     raise SettingsError(self.key(name), head, "an array: keys 0, 1, 2, ...")
                 found.add(int(head))
         return sorted(found)
@@ -291,6 +356,9 @@ def settings_from_flat(flat: Mapping[str, tuple[str, str]], section: str = "Azur
         instance = instance_raw or "https://login.microsoftonline.com/"
         tenant_id = tenant_raw or ""
     instance = _check_instance(s.key("Authority" if authority else "Instance"), instance, extra_hosts)
+    instance_host = urlsplit(instance).hostname or ""
+    if not tenant_id and is_ciam_host(instance_host):
+        tenant_id = _ciam_tenant(instance_host)
     _check_tenant(s.key("Authority" if authority else "TenantId"), tenant_id)
     host = urlsplit(instance).hostname or ""
     cloud = cloud_for_host(host) or CUSTOM
@@ -307,7 +375,10 @@ def settings_from_flat(flat: Mapping[str, tuple[str, str]], section: str = "Azur
                 s.key("FicPropagationRetrySeconds"), retry_raw, "a number of seconds from 0 (off) to 900"
             )
 
-    credentials = _credentials(s)
+    credentials = _credentials(s, cloud)
+    allowed_tenants = _tenant_list(
+        s.key("AdditionallyAllowedTenants"), _list_setting(s, "AdditionallyAllowedTenants")
+    )
     return Settings(
         **_token_acquisition_options(s, cloud),
         client_id=client_id,
@@ -319,6 +390,7 @@ def settings_from_flat(flat: Mapping[str, tuple[str, str]], section: str = "Azur
         ca_bundle=ca_bundle,
         fic_propagation_retry_seconds=fic_retry,
         section=section,
+        additionally_allowed_tenants=allowed_tenants,
     )
 
 
@@ -373,15 +445,30 @@ def _token_acquisition_options(s: _Section, cloud: Cloud) -> dict[str, Any]:
     }
 
 
-def _extra_hosts(s: _Section) -> tuple[str, ...]:
+def _list_setting(s: _Section, name: str) -> list[str]:
+    """A list setting: an array (``Name:0``, ``Name:1``) or one value separated by ',', ';' or spaces."""
     raw: list[str] = []
-    single = s.get("ExtraAuthorityHosts")
+    single = s.get(name)
     if single is not None:
         raw.extend(re.split(r"[,;\s]+", single))
-    for i in s.indexes("ExtraAuthorityHosts"):
-        value = s.get(f"ExtraAuthorityHosts:{i}")
+    for i in s.indexes(name):
+        value = s.get(f"{name}:{i}")
         if value:
             raw.append(value)
+    return raw
+
+
+def _tenant_list(key: str, raw: list[str]) -> tuple[str, ...]:
+    tenants: list[str] = []
+    for item in filter(None, (r.strip() for r in raw)):
+        if item != "*" and not (_GUID.match(item) or _DOMAIN.match(item)):
+            raise SettingsError(key, item, "tenant IDs (GUIDs) or domains, or * for any tenant")
+        tenants.append(item)
+    return tuple(dict.fromkeys(tenants))
+
+
+def _extra_hosts(s: _Section) -> tuple[str, ...]:
+    raw = _list_setting(s, "ExtraAuthorityHosts")
     hosts: list[str] = []
     for item in filter(None, (r.strip().lower() for r in raw)):
         if "/" in item or not re.match(r"^[a-z0-9.\-\[\]:]+$", item):
@@ -433,11 +520,18 @@ def _split_authority(key: str, authority: str) -> tuple[str, str]:
     segments = [p for p in parts.path.split("/") if p]
     if segments and segments[-1].lower() == "v2.0":
         segments = segments[:-1]
+    if not segments and is_ciam_host(parts.hostname or ""):
+        segments = [_ciam_tenant(parts.hostname or "")]
     if parts.scheme != "https" or not parts.netloc or len(segments) != 1:
         raise SettingsError(
             key, authority, "https://<login host>/<tenant ID>, e.g. https://login.microsoftonline.com/<GUID>"
         )
     return f"https://{parts.netloc}/", segments[0]
+
+
+def _ciam_tenant(host: str) -> str:
+    # An External ID host names its tenant: contoso.ciamlogin.com is contoso.onmicrosoft.com, as in MSAL.
+    return f"{host.split('.', 1)[0]}.onmicrosoft.com"
 
 
 def _check_tenant(key: str, tenant: str) -> None:
@@ -454,15 +548,15 @@ def _check_tenant(key: str, tenant: str) -> None:
 # -------------------------------------------------------------------------------------------- credentials
 
 
-def _credentials(s: _Section) -> tuple[CredentialDescription, ...]:
+def _credentials(s: _Section, cloud: Cloud) -> tuple[CredentialDescription, ...]:
     entries: list[CredentialDescription] = []
     indexes = s.indexes("ClientCredentials")
     for position, i in enumerate(indexes):
-        entries.append(_credential(s.child(f"ClientCredentials:{i}"), position))
+        entries.append(_credential(s.child(f"ClientCredentials:{i}"), position, cloud))
     if not entries:
         # Microsoft.Identity.Web's legacy properties, in its order: certificates, then the secret.
         for i in s.indexes("ClientCertificates"):
-            entries.append(_credential(s.child(f"ClientCertificates:{i}"), len(entries)))
+            entries.append(_credential(s.child(f"ClientCertificates:{i}"), len(entries), cloud))
         secret = s.get("ClientSecret")
         if secret is not None:
             entries.append(
@@ -478,7 +572,7 @@ def _credentials(s: _Section) -> tuple[CredentialDescription, ...]:
     return tuple(entries)
 
 
-def _credential(c: _Section, position: int) -> CredentialDescription:
+def _credential(c: _Section, position: int, cloud: Cloud) -> CredentialDescription:
     raw_type = c.get("SourceType")
     source_type = _source_type(c.key("SourceType"), raw_type)
     skip_raw = c.get("Skip")
@@ -498,14 +592,14 @@ def _credential(c: _Section, position: int) -> CredentialDescription:
         base64_encoded_value=c.get("Base64EncodedValue"),
         client_secret=c.get("ClientSecret"),
     )
-    _check_credential(c, desc)
+    _check_credential(c, desc, cloud)
     return desc
 
 
 def _source_type(key: str, raw: str | None) -> str:
     if raw is None:
         raise SettingsError(key, None, f"one of {', '.join(SUPPORTED_SOURCE_TYPES)}")
-    if raw.isdigit():
+    if _is_ascii_number(raw):
         for name, number in SOURCE_TYPES.items():
             if number == int(raw):
                 return name
@@ -516,7 +610,7 @@ def _source_type(key: str, raw: str | None) -> str:
     raise SettingsError(key, raw, f"one of {', '.join(SUPPORTED_SOURCE_TYPES)}")
 
 
-def _check_credential(c: _Section, d: CredentialDescription) -> None:
+def _check_credential(c: _Section, d: CredentialDescription, cloud: Cloud) -> None:
     def need(name: str, value: str | None, expected: str) -> None:
         if value is None:
             raise SettingsError(
@@ -529,9 +623,7 @@ def _check_credential(c: _Section, d: CredentialDescription) -> None:
             d.managed_identity_client_id,
             "the user-assigned managed identity's client ID (a GUID)",
         )
-    if d.token_exchange_url is not None and not re.match(
-        r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S+$", d.token_exchange_url
-    ):
+    if d.token_exchange_url is not None and not _is_audience_uri(d.token_exchange_url):
         raise SettingsError(
             c.key("TokenExchangeUrl"),
             d.token_exchange_url,
@@ -540,11 +632,7 @@ def _check_credential(c: _Section, d: CredentialDescription) -> None:
     if d.source_type == "KeyVault":
         need("KeyVaultUrl", d.key_vault_url, "the vault URL, e.g. https://myvault.vault.azure.net")
         need("KeyVaultCertificateName", d.key_vault_certificate_name, "the certificate's name in the vault")
-        parts = _strict(c.key("KeyVaultUrl"), d.key_vault_url or "")
-        if parts.scheme != "https" or not parts.hostname:
-            raise SettingsError(c.key("KeyVaultUrl"), d.key_vault_url, "an https:// vault URL")
-        if parts.hostname and _is_ip(parts.hostname) is None and "." not in parts.hostname:
-            raise SettingsError(c.key("KeyVaultUrl"), d.key_vault_url, "a fully qualified vault host name")
+        _check_key_vault_url(c.key("KeyVaultUrl"), d.key_vault_url or "", cloud)
     elif d.source_type == "Path":
         need("CertificateDiskPath", d.certificate_disk_path, "the path of a PEM or PFX file")
     elif d.source_type == "Base64Encoded":
@@ -557,8 +645,31 @@ def _check_credential(c: _Section, d: CredentialDescription) -> None:
         need("ClientSecret", d.client_secret, "the app registration's client secret")
 
 
-def _is_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def _check_key_vault_url(key: str, url: str, cloud: Cloud) -> None:
+    """A vault token goes only to a Key Vault or Managed HSM of the configured cloud: a typo or hostile
+    host must not receive one."""
+    parts = _strict(key, url)
+    expected = (
+        f"the vault's URL, https://<name>.<suffix> with a Key Vault or Managed HSM suffix of the configured "
+        f"cloud ({cloud.name}: {', '.join(cloud.key_vault_suffixes)}) and nothing after the host"
+    )
+    if parts.scheme != "https" or parts.port not in (None, 443):
+        raise SettingsError(key, url, expected)
+    if parts.path.strip("/") or parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise SettingsError(key, url, expected)
+    if key_vault_audience(parts.hostname or "", cloud) is None:
+        raise SettingsError(key, url, expected)
+
+
+def _is_audience_uri(value: str) -> bool:
+    # An audience is not connected to, but it is read as a URL (scheme://host/...): one reading only.
     try:
-        return ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return None
+        parts = split_strict(value)
+    except AmbiguousUrlError:
+        return False
+    return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*$", parts.scheme))
+
+
+def _is_ascii_number(text: str) -> bool:
+    # str.isdigit() also accepts '²' and other scripts' digits, which int() or .NET refuse: 0-9 only.
+    return text.isascii() and text.isdigit()

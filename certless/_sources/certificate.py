@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from certless._http import ENTRA_POLICY, HttpClient, TransportError, parse_retry_after
+from certless._clouds import key_vault_audience
+from certless._http import ENTRA_POLICY, HttpClient, Response, TransportError, parse_retry_after
 from certless._sources.base import Source, SourceContext, log
 from certless._sources.managed_identity import ManagedIdentitySource
-from certless.errors import TRANSIENT_STATUSES, CredentialUnavailableError
+from certless.errors import TRANSIENT_STATUSES, CredentialUnavailableError, InsecureEndpointError
 from certless.settings import CredentialDescription, Settings
 
 KEY_VAULT_API_VERSION = "7.4"
@@ -156,46 +157,46 @@ class Base64EncodedSource(CertificateSource):
 
 
 class KeyVaultSource(CertificateSource):
-    """The certificate (with its key) read from Key Vault's secrets API with the managed identity."""
+    """The certificate (with its key) read from Key Vault's secrets API with the managed identity.
+
+    As the azure-keyvault clients do, the first request carries no token: the vault answers 401 with a
+    ``WWW-Authenticate`` challenge naming its resource, and the token is sent only when that resource is
+    the audience of this vault's DNS suffix (settings already limit the host to the cloud's vault suffixes).
+    """
 
     def _read(self) -> bytes:
         d = self.description
         vault = (d.key_vault_url or "").rstrip("/")
-        mi_desc = CredentialDescription(
-            index=d.index,
-            source_type="SignedAssertionFromManagedIdentity",
-            managed_identity_client_id=key_vault_identity(d, self.ctx.settings),
-            token_exchange_url=_vault_resource(vault),
-        )
-        # The managed identity's token for Key Vault itself (not for the exchange audience).
-        mi = ManagedIdentitySource(mi_desc, self.ctx)
-        token = mi.assertion()
+        host = urlsplit(vault).hostname or ""
+        audience = key_vault_audience(host, self.ctx.settings.cloud)
+        if audience is None:  # settings refuse such a URL; this guards descriptions built in code
+            raise InsecureEndpointError(
+                f"{self.label}: refusing to send a vault token to {host!r}: not a Key Vault or Managed HSM "
+                f"host of the configured cloud ({self.ctx.settings.cloud.name}).",
+                fix="Set KeyVaultUrl to the vault's URL, e.g. https://<name>.vault.azure.net.",
+            )
         http = HttpClient(
             self.ctx.entra_transport, policy=ENTRA_POLICY, clock=self.ctx.clock, name="Key Vault"
         )
         url = f"{vault}/secrets/{quote(d.key_vault_certificate_name or '', safe='')}"
-        try:
-            response = http.get(
-                url,
-                params={"api-version": KEY_VAULT_API_VERSION},
-                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-            )
-        except TransportError as exc:
-            raise CredentialUnavailableError(
-                f"{self.label}: Key Vault {vault} did not answer ({exc}).",
-                # A dropped or slow connection passes; no such host or an untrusted certificate does not.
-                transient=exc.retryable and not exc.connect,
-            ) from None
-        if response.status_code in TRANSIENT_STATUSES:
-            raise CredentialUnavailableError(
-                f"{self.label}: Key Vault answered {response.status_code} for {url}.",
-                fix="Key Vault is busy or throttling; certless tries again later.",
-                transient=True,
-                retry_after=parse_retry_after(response.headers, self.ctx.clock.time()),
-            )
+        params = {"api-version": KEY_VAULT_API_VERSION}
+        challenge = self._get(http, url, params, {"Accept": "application/json"})
+        self._verify_challenge(challenge, url, audience)
+        mi_desc = CredentialDescription(
+            index=d.index,
+            source_type="SignedAssertionFromManagedIdentity",
+            managed_identity_client_id=key_vault_identity(d, self.ctx.settings),
+            token_exchange_url=audience,
+        )
+        # The managed identity's token for Key Vault itself (not for the exchange audience).
+        token = ManagedIdentitySource(mi_desc, self.ctx).assertion()
+        response = self._get(
+            http, url, params, {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        )
         if response.status_code != 200:
             hint = {
-                401: "the vault did not accept the managed identity's token",
+                401: "the vault did not accept the managed identity's token (is the vault in the identity's "
+                "tenant?)",
                 403: "grant the managed identity 'Key Vault Secrets User' (or a get-secret access policy)",
                 404: "no certificate of that name: check KeyVaultCertificateName",
             }.get(response.status_code, "see the vault's diagnostics")
@@ -219,6 +220,47 @@ class KeyVaultSource(CertificateSource):
                 f"{self.label}: Key Vault's PKCS#12 value is not base64."
             ) from None
 
+    def _get(self, http: HttpClient, url: str, params: dict[str, str], headers: dict[str, str]) -> Response:
+        """One request to the vault; a busy vault (or a dropped connection) is a transient failure."""
+        try:
+            response = http.get(url, params=params, headers=headers)
+        except TransportError as exc:
+            raise CredentialUnavailableError(
+                f"{self.label}: Key Vault {urlsplit(url).netloc} did not answer ({exc}).",
+                # A dropped or slow connection passes; no such host or an untrusted certificate does not.
+                transient=exc.retryable and not exc.connect,
+            ) from None
+        if response.status_code in TRANSIENT_STATUSES:
+            raise CredentialUnavailableError(
+                f"{self.label}: Key Vault answered {response.status_code} for {url}.",
+                fix="Key Vault is busy or throttling; certless tries again later.",
+                transient=True,
+                retry_after=parse_retry_after(response.headers, self.ctx.clock.time()),
+            )
+        return response
+
+    def _verify_challenge(self, response: Response, url: str, audience: str) -> None:
+        """Key Vault's 401 challenge must name this vault's resource before any token is sent."""
+        host = (urlsplit(url).hostname or "").lower()
+        header = next((v for k, v in response.headers.items() if k.lower() == "www-authenticate"), "")
+        resource = challenge_resource(header) if response.status_code == 401 else None
+        if resource is None:
+            raise CredentialUnavailableError(
+                f"{self.label}: {host} answered {response.status_code} without a Key Vault authentication "
+                "challenge (401 with WWW-Authenticate: Bearer ... resource=...), so no token was sent.",
+                fix="Check KeyVaultUrl: it must be the vault's own URL (a proxy or another service answers "
+                "there).",
+            )
+        resource_host = (urlsplit(resource).hostname or "").lower()
+        # azure-keyvault's rule (the vault host ends with the resource's host), and this suffix's audience.
+        if not resource_host or not host.endswith("." + resource_host) or resource.rstrip("/") != audience:
+            raise InsecureEndpointError(
+                f"{self.label}: {host} asked for a token for {resource[:100]!r}, not for {audience}: "
+                "no vault token was sent.",
+                fix="Check KeyVaultUrl. A Key Vault asks for its cloud's vault resource; anything else "
+                "is not the vault you configured.",
+            )
+
 
 def key_vault_identity(d: CredentialDescription, settings: Settings) -> str | None:
     """The identity that reads the vault, in Microsoft.Identity.Web's order: the source's
@@ -232,10 +274,16 @@ def key_vault_identity(d: CredentialDescription, settings: Settings) -> str | No
     )
 
 
-def _vault_resource(vault_url: str) -> str:
-    """The token audience for a vault: https://vault.azure.net (or the sovereign equivalent)."""
-    host = urlsplit(vault_url).hostname or ""
-    for suffix in ("vault.azure.net", "vault.usgovcloudapi.net", "vault.azure.cn", "vault.microsoftazure.de"):
-        if host.endswith("." + suffix):
-            return f"https://{suffix}"
-    return "https://vault.azure.net"
+_CHALLENGE_PARAM = re.compile(r'([A-Za-z_]+)\s*=\s*"([^"]*)"')
+
+
+def challenge_resource(header: str) -> str | None:
+    """The resource a ``Bearer`` challenge asks for: ``resource=...``, or ``scope=...`` without its
+    ``/.default`` (as azure-keyvault reads it); None when the header is no Bearer challenge."""
+    scheme, _, rest = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    params = {k.lower(): v.strip() for k, v in _CHALLENGE_PARAM.findall(rest)}
+    scope = params.get("scope", "")
+    resource = scope.removesuffix("/.default") if scope else params.get("resource", "")
+    return resource or None

@@ -127,6 +127,18 @@ def _identity_failure(
             status=status,
             endpoint=endpoint,
         )
+    if status == 401 and os.environ.get("IDENTITY_HEADER"):
+        # App Service, Functions and Container Apps check X-IDENTITY-HEADER against the value they gave
+        # this process: a 401 means the value sent is not that one (copied from elsewhere, or stale).
+        return IdentityEndpointError(
+            f"The managed identity endpoint {endpoint} answered 401: {shown}",
+            fix="The platform refused IDENTITY_HEADER: the value this process has is wrong or stale. Do not "
+            "set IDENTITY_HEADER yourself (not in app settings, a .env file or a container image): the "
+            "platform sets it for each process. Remove any such setting and restart the app so that it "
+            "gets the current value.",
+            status=status,
+            endpoint=endpoint,
+        )
     if status == 403 and "unreachable" in lowered:
         return CredentialUnavailableError(
             f"The managed identity endpoint {endpoint} is unreachable (403: {shown})", fix=FALLBACK_FIX

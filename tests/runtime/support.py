@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from certless import _http
+from certless import _http, _jwt
 from emulator import Records
 
 TENANT = "7f4c2a10-3b1d-4e55-9a21-5c0d9e8b1a01"
@@ -196,3 +199,69 @@ class FakeClock(_http.Clock):
 def token_values_in(text: str, *values: str) -> list[str]:
     """The given secret values (or a 20-character slice of them) that appear in ``text``."""
     return [v for v in values if v and (v in text or v[10:30] in text)]
+
+
+class FakeVault:
+    """Key Vault's secrets API for one certificate, shaped as the real service answers; every other request
+    goes on to the emulator.
+
+    Like Key Vault, a request without a token gets 401 and a ``WWW-Authenticate`` challenge naming the
+    vault's tenant and resource; a token for another audience also gets 401.
+    """
+
+    VAULT = "https://certless-test.vault.azure.net"
+
+    def __init__(self, pfx: bytes, *, vault: str = VAULT, resource: str = "https://vault.azure.net") -> None:
+        from certless._http import RequestsTransport
+
+        self.pfx = pfx
+        self.vault = vault
+        self.resource = resource
+        self.challenge = (
+            f'Bearer authorization="https://login.microsoftonline.com/{TENANT}", resource="{resource}"'
+        )
+        self.challenge_status = 401
+        self.real = RequestsTransport()
+        self.audiences: list[str] = []  # of every token the vault received
+        self.requests = 0  # requests to the vault, with or without a token
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None,
+        data: Mapping[str, str] | str | None,
+        headers: Mapping[str, str],
+        timeout: float,
+        verify: str | bool,
+    ) -> _http.Response:
+        if not url.startswith(self.vault):
+            return self.real.request(
+                method, url, params=params, data=data, headers=headers, timeout=timeout, verify=verify
+            )
+        self.requests += 1
+        auth = headers.get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            missing = {
+                "error": {
+                    "code": "Unauthorized",
+                    "message": "AKV10000: Request is missing a Bearer or PoP token.",
+                }
+            }
+            return _http.Response(
+                self.challenge_status, json.dumps(missing), {"WWW-Authenticate": self.challenge}
+            )
+        audience = str(_jwt.claims(auth.removeprefix("Bearer "))["aud"])
+        self.audiences.append(audience)
+        if audience.rstrip("/") != self.resource:
+            return _http.Response(
+                401, json.dumps({"error": {"code": "Unauthorized"}}), {"WWW-Authenticate": self.challenge}
+            )
+        if url != f"{self.vault}/secrets/app-cert" or (params or {}).get("api-version") != "7.4":
+            return _http.Response(404, json.dumps({"error": {"code": "SecretNotFound"}}))
+        body = {"value": base64.b64encode(self.pfx).decode(), "contentType": "application/x-pkcs12"}
+        return _http.Response(200, json.dumps(body))
+
+    def close(self) -> None:
+        self.real.close()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from certless import _jwt, credential_from_settings
-from certless._http import RequestsTransport, Response
+from certless._http import Response
 from certless.errors import (
     CredentialUnavailableError,
     InsecureEndpointError,
@@ -27,7 +26,7 @@ from certless.errors import (
 from emulator import CertificateCredential, Emulator
 from emulator.certificates import self_signed_certificate
 
-from .support import IDS, STORAGE, FakeClock
+from .support import IDS, STORAGE, FakeClock, FakeVault
 
 HostFn = Callable[..., dict[str, str]]
 SECRET = "dev-only-secret-value"
@@ -274,42 +273,6 @@ def test_certificate_not_registered_on_the_app_is_refused_by_entra(
     with credential_from_settings() as credential, pytest.raises(TokenRequestError) as info:
         credential.get_token(STORAGE)
     assert info.value.aadsts is not None
-
-
-class FakeVault:
-    """Key Vault's secrets API for one certificate; every other request goes to the emulator."""
-
-    VAULT = "https://certless-test.vault.azure.net"
-
-    def __init__(self, pfx: bytes) -> None:
-        self.pfx = pfx
-        self.real = RequestsTransport()
-        self.audiences: list[str] = []
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, str] | None,
-        data: Mapping[str, str] | str | None,
-        headers: Mapping[str, str],
-        timeout: float,
-        verify: str | bool,
-    ) -> Response:
-        if not url.startswith(self.VAULT):
-            return self.real.request(
-                method, url, params=params, data=data, headers=headers, timeout=timeout, verify=verify
-            )
-        token = headers.get("Authorization", "").removeprefix("Bearer ")
-        self.audiences.append(str(_jwt.claims(token)["aud"]))
-        if url != f"{self.VAULT}/secrets/app-cert" or (params or {}).get("api-version") != "7.4":
-            return Response(404, json.dumps({"error": {"code": "SecretNotFound"}}))
-        body = {"value": base64.b64encode(self.pfx).decode(), "contentType": "application/x-pkcs12"}
-        return Response(200, json.dumps(body))
-
-    def close(self) -> None:
-        self.real.close()
 
 
 def test_certificate_from_key_vault_with_the_managed_identity(

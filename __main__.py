@@ -29,6 +29,9 @@ from components import (
     IdentityOutputs,
     ManagedIdentity,
     ManagedIdentityArgs,
+    VirtualMachineBinding,
+    VmImage,
+    VmOptions,
 )
 from components.identity import resource_group_of
 from stackconfig import (
@@ -222,8 +225,25 @@ def _identity_from_id(resource_id: str, client_id: str, principal_id: str, tenan
 def workload_args(
     config: StackConfig, w: WorkloadSpec, app: AppOutputs, identity: IdentityOutputs | None
 ) -> CertificatelessWorkloadArgs:
-    app_service = container_app = aks = function_app = None
-    if w.function_app is not None:
+    app_service = container_app = aks = function_app = vm = None
+    if w.vm is not None:
+        v = w.vm
+        vm = VmOptions(
+            resource_group_name=w.resource_group_name,
+            vm_name=v.name,
+            command=v.command,
+            admin_username=v.admin_username,
+            ssh_public_key=v.ssh_public_key,
+            mode=v.mode,
+            instances=v.instances,
+            size=v.size,
+            image=VmImage(*v.image),
+            service_user=v.service_user,
+            subnet_id=v.subnet_id,
+            location=config.location,
+            env=v.env,
+        )
+    elif w.function_app is not None:
         f = w.function_app
         function_app = FunctionAppOptions(
             resource_group_name=w.resource_group_name,
@@ -290,6 +310,7 @@ def workload_args(
         container_app=container_app,
         aks=aks,
         function_app=function_app,
+        vm=vm,
         identity_trust_name=None,  # declared once per app and identity, by the identity layer
         system_trust_name=w.system_fic_name,
     )
@@ -340,6 +361,9 @@ def workload_output(
     if isinstance(workload.compute, FunctionAppBinding):
         # Nothing secret: the host storage connection is identity-based (URIs, credential, client ID).
         record["hostStorageEnv"] = workload.compute.host_storage_env
+    if isinstance(workload.compute, VirtualMachineBinding):
+        # The cloud-init document the VM boots with (nothing secret: IDs, instance, the command).
+        record["cloudInit"] = workload.compute.cloud_init
     return pulumi.Output.from_input(record)
 
 

@@ -13,6 +13,7 @@ from components.federated_credential import FederatedCredential, FederatedCreden
 from components.function_app import FunctionAppBinding, FunctionAppBindingArgs
 from components.handles import AppOutputs, FicWriteQueue, IdentityOutputs
 from components.identity import ManagedIdentity, ManagedIdentityArgs
+from components.virtual_machine import VirtualMachineBinding, VirtualMachineBindingArgs, VmImage
 from components.workload import (
     AksOptions,
     AppServiceOptions,
@@ -20,6 +21,7 @@ from components.workload import (
     CertificatelessWorkloadArgs,
     ContainerAppOptions,
     FunctionAppOptions,
+    VmOptions,
 )
 
 __all__ = [
@@ -49,4 +51,8 @@ __all__ = [
     "IdentityOutputs",
     "ManagedIdentity",
     "ManagedIdentityArgs",
+    "VirtualMachineBinding",
+    "VirtualMachineBindingArgs",
+    "VmImage",
+    "VmOptions",
 ]

@@ -18,8 +18,15 @@ from components.federated_credential import FederatedCredential, FederatedCreden
 from components.function_app import FLEX_SKU, FunctionAppBinding, FunctionAppBindingArgs
 from components.handles import AppOutputs, IdentityOutputs
 from components.identity import ManagedIdentity, ManagedIdentityArgs
+from components.virtual_machine import (
+    UBUNTU_2404,
+    VirtualMachineBinding,
+    VirtualMachineBindingArgs,
+    VmImage,
+    VmMode,
+)
 
-Kind = Literal["appservice", "containerapp", "aks", "functionapp"]
+Kind = Literal["appservice", "containerapp", "aks", "functionapp", "vm"]
 
 SYSTEM_ASSIGNED_WARNING = (
     "workload {name!r} uses a system-assigned identity as the app's federated credential subject;"
@@ -68,6 +75,23 @@ class FunctionAppOptions:
 
 
 @dataclass(frozen=True)
+class VmOptions:
+    resource_group_name: pulumi.Input[str]
+    vm_name: str
+    command: str
+    admin_username: str
+    ssh_public_key: str
+    mode: VmMode = "scaleset"
+    instances: int = 2
+    size: str = "Standard_B2s"
+    image: VmImage = UBUNTU_2404
+    service_user: str = "certless-app"
+    subnet_id: str | None = None
+    location: pulumi.Input[str] | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class AksOptions:
     cluster_resource_group: str
     cluster_name: str
@@ -98,6 +122,7 @@ class CertificatelessWorkloadArgs:
     container_app: ContainerAppOptions | None = None
     aks: AksOptions | None = None
     function_app: FunctionAppOptions | None = None
+    vm: VmOptions | None = None
     identity_trust_name: str | None = None
     """Declare here the app's FIC trusting the user-assigned identity, under this name. Leave None when
     the stack declares that FIC once for several workloads, or another stack owns it."""
@@ -117,6 +142,7 @@ class CertificatelessWorkload(pulumi.ComponentResource):
             "containerapp": args.container_app,
             "aks": args.aks,
             "functionapp": args.function_app,
+            "vm": args.vm,
         }
         if chosen[args.kind] is None or sum(v is not None for v in chosen.values()) != 1:
             raise ValueError(
@@ -139,6 +165,11 @@ class CertificatelessWorkload(pulumi.ComponentResource):
             raise ValueError(
                 f"CertificatelessWorkload {name!r}: a Function App needs a user-assigned identity (its host"
                 " storage authenticates with it)"
+            )
+        if args.kind == "vm" and not isinstance(args.identity, IdentityOutputs | ManagedIdentityArgs):
+            raise ValueError(
+                f"CertificatelessWorkload {name!r}: a VM workload needs a user-assigned identity (its"
+                " settings name the identity's client ID for IMDS)"
             )
         super().__init__("certless:index:CertificatelessWorkload", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -177,8 +208,39 @@ class CertificatelessWorkload(pulumi.ComponentResource):
 
         # The compute carrying the AzureAd settings waits for every FIC its first token exchange needs.
         chain = [*args.chain_credentials, *(c.resource for c in credentials)]
-        compute: AppServiceBinding | ContainerAppBinding | AksWorkloadBinding | FunctionAppBinding
-        if args.function_app is not None:
+        compute: (
+            AppServiceBinding
+            | ContainerAppBinding
+            | AksWorkloadBinding
+            | FunctionAppBinding
+            | VirtualMachineBinding
+        )
+        if args.vm is not None:
+            v = args.vm
+            assert identity is not None
+            compute = VirtualMachineBinding(
+                name,
+                VirtualMachineBindingArgs(
+                    resource_group_name=v.resource_group_name,
+                    vm_name=v.vm_name,
+                    azure_ad=target,
+                    identity=identity,
+                    command=v.command,
+                    admin_username=v.admin_username,
+                    ssh_public_key=v.ssh_public_key,
+                    mode=v.mode,
+                    instances=v.instances,
+                    size=v.size,
+                    image=v.image,
+                    service_user=v.service_user,
+                    subnet_id=v.subnet_id,
+                    location=v.location,
+                    env=v.env,
+                    chain_credentials=chain,
+                ),
+                opts=child,
+            )
+        elif args.function_app is not None:
             f = args.function_app
             assert identity is not None
             compute = FunctionAppBinding(

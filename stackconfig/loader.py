@@ -11,6 +11,7 @@ from components.clouds import CLOUDS
 from components.naming import fic_name, with_color
 from stackconfig import access
 from stackconfig import rules as r
+from stackconfig import vm as vm_block
 from stackconfig.cloud_env import check_cloud_environment
 from stackconfig.errors import ConfigError
 from stackconfig.model import (
@@ -265,12 +266,14 @@ WORKLOAD_FIELDS = (
     "access",
     "apiPermissions",
     "functionApp",
+    "vm",
 )
 KIND_BLOCK = {
     "appservice": "appService",
     "containerapp": "containerApp",
     "aks": "aks",
     "functionapp": "functionApp",
+    "vm": "vm",
 }
 
 
@@ -311,7 +314,7 @@ def _workload(
     if obj.get("resourceGroupName") is not None:
         rg = _resource_group(r.where(key, "resourceGroupName"), obj["resourceGroupName"])
 
-    app_service = container_app = aks = function_app = None
+    app_service = container_app = aks = function_app = vm = None
     cluster_fic = system_fic = None
     block_key = r.where(key, block)
     if kind == "appservice":
@@ -330,6 +333,14 @@ def _workload(
                 identity_type,
                 "UserAssigned for Function Apps (host and deployment storage authenticate with it)",
             )
+    elif kind == "vm":
+        if obj.get(block) is None:
+            raise ConfigError(
+                f"config {block_key}: missing required field (sshPublicKey and command are needed)"
+            )
+        vm = vm_block.vm(block_key, obj[block], name, color, AZURE_AD_PREFIX)
+        if identity_type == "SystemAssigned":
+            raise r.fail(r.where(key, "identityType"), identity_type, "UserAssigned for VM workloads")
     else:
         if obj.get(block) is None:
             raise ConfigError(f"config {block_key}: missing required field")
@@ -373,6 +384,7 @@ def _workload(
         container_app=container_app,
         aks=aks,
         function_app=function_app,
+        vm=vm,
         cluster_fic_name=cluster_fic,
         system_fic_name=system_fic if identity_type == "SystemAssigned" else None,
         access=access.grants(r.where(key, "access"), obj.get("access")),
@@ -668,6 +680,8 @@ def _check_unique_physical_names(workloads: Mapping[str, WorkloadSpec]) -> None:
                     "functionApp.storageAccountName",
                     "storage account",
                 )
+        if w.vm is not None:
+            claim(("vm", w.resource_group_name.lower(), w.vm.name.lower()), w.name, "vm.name", "VM name")
         if w.container_app is not None:
             claim(
                 ("containerapp", w.resource_group_name.lower(), w.container_app.name),

@@ -7,7 +7,8 @@ from typing import Literal
 
 from components.clouds import Cloud
 
-Kind = Literal["appservice", "containerapp", "aks", "functionapp"]
+Kind = Literal["appservice", "containerapp", "aks", "functionapp", "vm"]
+VmMode = Literal["scaleset", "single"]
 AksMode = Literal["via-identity", "direct"]
 IdentityType = Literal["UserAssigned", "SystemAssigned"]
 
@@ -84,6 +85,22 @@ class FunctionAppSpec:
 
 
 @dataclass(frozen=True)
+class VmSpec:
+    name: str
+    mode: VmMode
+    instances: int
+    size: str
+    image: tuple[str, str, str, str]
+    """publisher, offer, sku, version"""
+    admin_username: str
+    ssh_public_key: str
+    command: str
+    service_user: str
+    subnet_id: str | None
+    env: dict[str, str]
+
+
+@dataclass(frozen=True)
 class ContainerAppSpec:
     name: str
     image: str
@@ -141,6 +158,7 @@ class WorkloadSpec:
     container_app: ContainerAppSpec | None = None
     aks: AksSpec | None = None
     function_app: FunctionAppSpec | None = None
+    vm: VmSpec | None = None
     cluster_fic_name: str | None = None
     system_fic_name: str | None = None
     access: tuple[GrantSpec, ...] = ()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from certless_ops.errors import UserError
+from components import cloud_init
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_SCRIPT = Path(__file__).with_name("app.py")
@@ -37,10 +38,21 @@ def host_kind(workload: Mapping[str, Any]) -> str:
         return str(kind)
     if kind == "functionapp":
         return "appservice"  # a Function App gets App Service's identity endpoint
+    if kind == "vm":
+        return "vm"  # IMDS
     raise ChainError(
-        f"plan workload kind {kind!r} has no emulated host; expected appservice, containerapp, functionapp"
-        " or aks"
+        f"plan workload kind {kind!r} has no emulated host; expected appservice, containerapp, functionapp,"
+        " vm or aks"
     )
+
+
+def compute_settings(workload: Mapping[str, Any]) -> dict[str, str]:
+    """The AzureAd settings as the compute hands them to the app: a VM's come from its cloud-init
+    environment file (parsed back from the document it boots with), every other kind's from app settings."""
+    document = workload.get("cloudInit")
+    if isinstance(document, str):
+        return cloud_init.read_environment(document)
+    return dict(workload["azureAdEnv"])
 
 
 def write_plan(

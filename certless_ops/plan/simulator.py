@@ -278,6 +278,56 @@ def _managed_cluster(sim: Simulator, req: _Request, rid: str, name: str) -> dict
     return out
 
 
+def _without_custom_data(os_profile: Any) -> Any:
+    # ARM never returns customData on a read: it is write-only (and immutable on a VM).
+    if not isinstance(os_profile, dict):
+        return os_profile
+    return {k: v for k, v in os_profile.items() if k != "customData"}
+
+
+def _virtual_machine(sim: Simulator, req: _Request, rid: str, name: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "osProfile": _without_custom_data(req.inputs.get("osProfile")),
+        "vmId": ids.guid(req.urn, "vmId"),
+        "provisioningState": "Succeeded",
+    }
+    identity = sim.compute_identity(req, req.inputs.get("identity"))
+    if identity is not None:
+        out["identity"] = identity
+    return out
+
+
+def _scale_set(sim: Simulator, req: _Request, rid: str, name: str) -> dict[str, Any]:
+    profile = req.inputs.get("virtualMachineProfile")
+    out: dict[str, Any] = {"uniqueId": ids.guid(req.urn, "uniqueId"), "provisioningState": "Succeeded"}
+    if isinstance(profile, dict):
+        out["virtualMachineProfile"] = {
+            **profile,
+            "osProfile": _without_custom_data(profile.get("osProfile")),
+        }
+    identity = sim.compute_identity(req, req.inputs.get("identity"))
+    if identity is not None:
+        out["identity"] = identity
+    return out
+
+
+def _virtual_network(sim: Simulator, req: _Request, rid: str, name: str) -> dict[str, Any]:
+    subnets = req.inputs.get("subnets") or []
+    return {
+        "subnets": [
+            {**s, "id": f"{rid}/subnets/{s.get('name')}", "provisioningState": "Succeeded"}
+            for s in subnets
+            if isinstance(s, dict)
+        ],
+        "provisioningState": "Succeeded",
+    }
+
+
+def _public_ip(sim: Simulator, req: _Request, rid: str, name: str) -> dict[str, Any]:
+    # A static Standard address from the documentation range (RFC 5737): never a real host.
+    return {"ipAddress": f"203.0.113.{int(ids.guid(req.urn, 'ip')[:2], 16) % 250 + 1}"}
+
+
 def _role_assignment(sim: Simulator, req: _Request) -> tuple[str, dict[str, Any]]:
     name = str(req.inputs.get("roleAssignmentName") or ids.guid(req.urn, "name"))
     scope = str(req.inputs.get("scope") or f"/subscriptions/{sim.env.subscription_id}")
@@ -412,6 +462,24 @@ _RESOURCES: dict[str, Handler] = {
         _Arm("Microsoft.Storage/storageAccounts", ("accountName",))
     ),
     "azure-native:storage:BlobContainer": _blob_container,
+    "azure-native:compute:VirtualMachine": _arm_handler(
+        _Arm("Microsoft.Compute/virtualMachines", ("vmName",), _virtual_machine)
+    ),
+    "azure-native:compute:VirtualMachineScaleSet": _arm_handler(
+        _Arm("Microsoft.Compute/virtualMachineScaleSets", ("vmScaleSetName",), _scale_set)
+    ),
+    "azure-native:network:NetworkInterface": _arm_handler(
+        _Arm("Microsoft.Network/networkInterfaces", ("networkInterfaceName",))
+    ),
+    "azure-native:network:VirtualNetwork": _arm_handler(
+        _Arm("Microsoft.Network/virtualNetworks", ("virtualNetworkName",), _virtual_network)
+    ),
+    "azure-native:network:NatGateway": _arm_handler(
+        _Arm("Microsoft.Network/natGateways", ("natGatewayName",))
+    ),
+    "azure-native:network:PublicIPAddress": _arm_handler(
+        _Arm("Microsoft.Network/publicIPAddresses", ("publicIpAddressName",), _public_ip)
+    ),
     "azure-native:authorization:RoleAssignment": _role_assignment,
     "azuread:index/application:Application": _application,
     "azuread:index/servicePrincipal:ServicePrincipal": _service_principal,

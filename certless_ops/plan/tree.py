@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.tree import Tree
 
+from components import cloud_init
+
 UAMI = "azure-native:managedidentity:UserAssignedIdentity"
 MI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
 APP = "azuread:index/application:Application"
@@ -20,8 +22,10 @@ SP = "azuread:index/servicePrincipal:ServicePrincipal"
 WEBAPP = "azure-native:web:WebApp"
 CONTAINERAPP = "azure-native:app:ContainerApp"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+VM = "azure-native:compute:VirtualMachine"
+SCALE_SET = "azure-native:compute:VirtualMachineScaleSet"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
-COMPUTE = (WEBAPP, CONTAINERAPP, DEPLOYMENT)
+COMPUTE = (WEBAPP, CONTAINERAPP, DEPLOYMENT, VM, SCALE_SET)
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 _ENTRA_ISSUER = re.compile(r"^https://login\.microsoftonline\.(?:com|us)/([0-9a-f-]{36})/v2\.0$")
 _MI_CLIENT_ID_SETTING = "AzureAd__ClientCredentials__0__ManagedIdentityClientId"
@@ -232,14 +236,28 @@ def _settings(res: dict[str, Any]) -> dict[str, str]:
         pod = ((inputs.get("spec") or {}).get("template") or {}).get("spec") or {}
         for container in pod.get("containers") or []:
             pairs.extend(container.get("env") or [])
+    elif res["type"] in (VM, SCALE_SET):
+        return _vm_settings(inputs)
     return {str(p.get("name")): str(p.get("value")) for p in pairs if isinstance(p, dict) and "name" in p}
+
+
+def _vm_settings(inputs: dict[str, Any]) -> dict[str, str]:
+    """A VM's settings: the environment file inside its cloud-init custom data."""
+    profile = inputs.get("virtualMachineProfile") or inputs
+    encoded = (profile.get("osProfile") or {}).get("customData")
+    if not isinstance(encoded, str):
+        return {}
+    try:
+        return cloud_init.read_environment(cloud_init.read_custom_data(encoded))
+    except (ValueError, cloud_init.CloudInitError):
+        return {}
 
 
 def _compute_node(parent: Tree, ix: _Index, res: dict[str, Any]) -> None:
     kind = res["type"].rsplit(":", 1)[-1]
     node = parent.add(f"[bold]compute[/] `{escape(res['name'])}` ({kind})")
     settings = _settings(res)
-    if res["type"] in (WEBAPP, CONTAINERAPP):
+    if res["type"] in (WEBAPP, CONTAINERAPP, VM, SCALE_SET):
         identity = (res.get("inputs") or {}).get("identity") or {}
         attached = [
             ix.identity_id.get(str(i).lower(), short(i)) for i in identity.get("userAssignedIdentities") or []

@@ -20,6 +20,7 @@ RULE_MODULES: tuple[str, ...] = (
     "aks",
     "production",
     "blue_green",
+    "vm",
 )
 
 

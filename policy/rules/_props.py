@@ -9,14 +9,17 @@ instead of failing the whole policy (the engine reports a raised ``UnknownValueE
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import os
 import re
+import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+import yaml
 from pulumi_policy.proxy import _DictProxy, _is_unknown, _ListProxy
 
 from stackconfig.secrets import normalized_setting_name
@@ -123,12 +126,56 @@ K8S_TEMPLATED = frozenset(
 )
 FIC_TYPES = frozenset({APP_FIC, APP_FLEX_FIC, IDENTITY_FIC})
 WEB_TYPES = frozenset({WEB_APP, WEB_APP_SLOT})
+VM = "azure-native:compute:VirtualMachine"
+SCALE_SET = "azure-native:compute:VirtualMachineScaleSet"
+VM_TYPES = frozenset({VM, SCALE_SET})
 
 
 K8S_WORKLOADS = frozenset({K8S_POD, K8S_CRONJOB, *K8S_TEMPLATED})
 SETTINGS_TYPES = frozenset(
-    {WEB_APP, WEB_APP_SLOT, WEB_APP_SETTINGS, WEB_APP_CONNECTION_STRINGS, CONTAINER_APP, *K8S_WORKLOADS}
+    {
+        WEB_APP,
+        WEB_APP_SLOT,
+        WEB_APP_SETTINGS,
+        WEB_APP_CONNECTION_STRINGS,
+        CONTAINER_APP,
+        *K8S_WORKLOADS,
+        *VM_TYPES,
+    }
 )
+
+
+def os_profile(resource_type: str, props: dict[str, Any]) -> Any:
+    """A VM's osProfile; a scale set keeps it in its virtualMachineProfile."""
+    if resource_type == SCALE_SET:
+        return dig(props, "virtualMachineProfile", "osProfile")
+    return dig(props, "osProfile")
+
+
+def _custom_data_env(encoded: Any) -> Iterator[Setting]:
+    """The environment files cloud-init writes from a VM's custom data (systemd ``KEY="value"`` lines).
+
+    Custom data that is not a cloud-config document yields nothing: the pack judges only what it can read.
+    """
+    if not isinstance(encoded, str):
+        return
+    try:
+        body = yaml.safe_load(base64.b64decode(encoded, validate=True).decode())
+    except (ValueError, yaml.YAMLError):
+        return
+    files = body.get("write_files") if isinstance(body, dict) else None
+    for item in as_list(files):
+        path = dig(item, "path")
+        if not isinstance(path, str) or not path.endswith(".env"):
+            continue
+        for line in str(dig(item, "content") or "").splitlines():
+            try:
+                words = shlex.split(line, comments=True)
+            except ValueError:
+                continue
+            if len(words) == 1 and "=" in words[0]:
+                name, _, value = words[0].partition("=")
+                yield Setting(f"customData {path}", name, value)
 
 
 def pod_template(resource_type: str, props: dict[str, Any]) -> dict[str, Any] | None:
@@ -269,6 +316,8 @@ def settings_of(resource_type: str, props: dict[str, Any]) -> list[Setting]:
             found.append(
                 Setting("properties", name, dig(value, "value") if isinstance(value, dict) else value)
             )
+    elif resource_type in VM_TYPES:
+        found += _custom_data_env(dig(os_profile(resource_type, props), "customData"))
     elif resource_type == CONTAINER_APP:
         for kind in ("containers", "initContainers"):
             for container in as_list(dig(props, "template", kind)):

@@ -21,8 +21,10 @@ from . import _stack
 from ._props import (
     CONTAINER_APP,
     K8S_SERVICE_ACCOUNT,
+    SCALE_SET,
     SETTINGS_TYPES,
     UNKNOWN,
+    VM_TYPES,
     WEB_TYPES,
     Setting,
     as_list,
@@ -75,10 +77,14 @@ def _client_id(args: StackValidationArgs, report: ReportViolation) -> None:
         credentials = client_credentials(settings_of(node.type, node.props))
         if not credentials:
             if node.type in WEB_TYPES and dig(node.props, "siteConfig", "appSettings") is None:
-                _settings_follow_attached_identity(node, view, report)
+                _settings_follow_attached_identity(node, view, report, "siteConfig")
+            elif node.type in VM_TYPES:
+                # Custom data is write-only too: the settings inside it come back from no read.
+                holder = "virtualMachineProfile" if node.type == SCALE_SET else "osProfile"
+                _settings_follow_attached_identity(node, view, report, holder)
             continue
         pod = pod_template(node.type, node.props)
-        if node.type in WEB_TYPES or node.type == CONTAINER_APP:
+        if node.type in WEB_TYPES or node.type in VM_TYPES or node.type == CONTAINER_APP:
             user_assigned = _has_user_assigned(node)
             if user_assigned is UNKNOWN or not user_assigned:
                 continue
@@ -127,7 +133,7 @@ def _client_id(args: StackValidationArgs, report: ReportViolation) -> None:
 
 def _client_id_set(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """From the inputs, which every engine sends (App Service never returns its app settings)."""
-    if args.resource_type not in WEB_TYPES and args.resource_type != CONTAINER_APP:
+    if args.resource_type not in (*WEB_TYPES, *VM_TYPES, CONTAINER_APP):
         return
     props = plain(args.props)
     identity_type = dig(props, "identity", "type")
@@ -146,19 +152,20 @@ def _client_id_set(args: ResourceValidationArgs, report: ReportViolation) -> Non
 
 
 def _settings_follow_attached_identity(
-    node: _stack.Node, view: _stack.StackView, report: ReportViolation
+    node: _stack.Node, view: _stack.StackView, report: ReportViolation, holder: str
 ) -> None:
-    """App Service never returns app settings (a write-only property), so a stack policy cannot read
-    the client ID the app was given. What the engine does send is which resources each input took
-    values from: the identities feeding ``siteConfig`` must be among those feeding ``identity``."""
+    """App Service never returns app settings, nor a VM its custom data (write-only properties), so a
+    stack policy cannot read the client ID the app was given. What the engine does send is which
+    resources each input took values from: the identities feeding the settings' property (``holder``)
+    must be among those feeding ``identity``."""
     identities = {i.node.urn: i for i in view.identities}
     feeding = node.resource.property_dependencies
-    settings_from = [identities[d.urn] for d in feeding.get("siteConfig") or [] if d.urn in identities]
+    settings_from = [identities[d.urn] for d in feeding.get(holder) or [] if d.urn in identities]
     attached = {d.urn for d in feeding.get("identity") or []}
     for identity in settings_from:
         if identity.node.urn not in attached:
             report(
-                f"'{node.name}': siteConfig takes a value from identity '{identity.node.name}', which is not "
+                f"'{node.name}': {holder} takes a value from identity '{identity.node.name}', which is not "
                 "attached to it (its identity property does not reference that identity).",
                 node.urn,
             )

@@ -129,6 +129,28 @@ class FakeAzure(Mocks):
             rid = f"{arm}/Microsoft.App/containerApps/{inputs['containerAppName']}"
             out.update(identity=self._identity(rid, inputs.get("identity")))
             return rid, out
+        if t in ("azure-native:compute:VirtualMachine", "azure-native:compute:VirtualMachineScaleSet"):
+            scale_set = t.endswith("ScaleSet")
+            rid = (
+                f"{arm}/Microsoft.Compute/virtualMachineScaleSets/{inputs['vmScaleSetName']}"
+                if scale_set
+                else f"{arm}/Microsoft.Compute/virtualMachines/{inputs['vmName']}"
+            )
+            out.update(identity=self._identity(rid, inputs.get("identity")))
+            # customData is write-only: a read never returns it.
+            holder = out.get("virtualMachineProfile", out) if scale_set else out
+            if isinstance(holder.get("osProfile"), dict):
+                holder["osProfile"] = {k: v for k, v in holder["osProfile"].items() if k != "customData"}
+            return rid, out
+        network = {
+            "azure-native:network:VirtualNetwork": ("virtualNetworks", "virtualNetworkName"),
+            "azure-native:network:NatGateway": ("natGateways", "natGatewayName"),
+            "azure-native:network:PublicIPAddress": ("publicIPAddresses", "publicIpAddressName"),
+            "azure-native:network:NetworkInterface": ("networkInterfaces", "networkInterfaceName"),
+        }
+        if t in network:
+            kind, name_input = network[t]
+            return f"{arm}/Microsoft.Network/{kind}/{inputs[name_input]}", out
         if t.startswith("kubernetes:"):
             meta = inputs.get("metadata") or {}
             return f"{meta.get('namespace', '')}/{meta.get('name', name)}", out

@@ -33,6 +33,7 @@ COMPUTE_TYPES = {
     "functionapp": "azure-native:web:WebApp",
     "containerapp": "azure-native:app:ContainerApp",
     "aks": "kubernetes:apps/v1:Deployment",
+    "vm": "azure-native:compute:VirtualMachineScaleSet",
 }
 TENANT = "0f0e0d0c-0b0a-4909-8807-060504030201"
 

@@ -173,7 +173,12 @@ def test_key_vault_references_and_plain_settings_are_accepted() -> None:
 
 def test_other_namespaces_are_not_ours_to_refuse() -> None:
     cfg = prod(**{"azuread:environment": "global", "kubernetes:enableServerSideApply": "true"})
-    assert load(cfg, set(), "prod").workloads.keys() == {"orders-api", "orders-worker", "orders-jobs"}
+    assert load(cfg, set(), "prod").workloads.keys() == {
+        "orders-api",
+        "orders-worker",
+        "orders-jobs",
+        "orders-batch",
+    }
 
 
 def test_duplicate_physical_names_are_refused() -> None:

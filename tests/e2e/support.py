@@ -86,7 +86,7 @@ class Chain:
         w = self.plan.workload(workload)
         host = host or chain.host_kind(w)
         return chain.app_env(
-            w["azureAdEnv"],
+            chain.compute_settings(w),
             self.emulator.host_env(host, workload),
             account_url=self.azurite.account_url,
             storage_ca=self.azurite.ca_pem,

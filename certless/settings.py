@@ -554,7 +554,27 @@ def _credentials(s: _Section, cloud: Cloud) -> tuple[CredentialDescription, ...]
     for position, i in enumerate(indexes):
         entries.append(_credential(s.child(f"ClientCredentials:{i}"), position, cloud))
     if not entries:
-        # Microsoft.Identity.Web's legacy properties, in its order: certificates, then the secret.
+        # Microsoft.Identity.Web's legacy properties, in its order (MergedOptions'
+        # ComputeFromLegacyClientCredentials): managed identity, certificates, then the secret.
+        legacy_mi = s.child("ClientCredentialsUsingManagedIdentity")
+        enabled = legacy_mi.get("IsEnabled")
+        if enabled is not None and enabled.lower() not in {"true", "false"}:
+            raise SettingsError(legacy_mi.key("IsEnabled"), enabled, "true or false")
+        if (enabled or "").lower() == "true":
+            mi_id = legacy_mi.get("ManagedIdentityClientId")
+            if mi_id is not None and not _GUID.match(mi_id):
+                raise SettingsError(
+                    legacy_mi.key("ManagedIdentityClientId"),
+                    mi_id,
+                    "the user-assigned managed identity's client ID (a GUID)",
+                )
+            entries.append(
+                CredentialDescription(
+                    index=0,
+                    source_type="SignedAssertionFromManagedIdentity",
+                    managed_identity_client_id=mi_id,
+                )
+            )
         for i in s.indexes("ClientCertificates"):
             entries.append(_credential(s.child(f"ClientCertificates:{i}"), len(entries), cloud))
         secret = s.get("ClientSecret")

@@ -424,6 +424,25 @@ def test_legacy_user_assigned_identity_does_not_choose_the_assertion_identity(
     assert info.value.key == "AzureAd:UserAssignedManagedIdentityClientId"
 
 
+def test_legacy_client_credentials_using_managed_identity_comes_first_as_in_dotnet() -> None:
+    values = section(
+        ClientCredentials=[],
+        ClientCredentialsUsingManagedIdentity={"IsEnabled": True, "ManagedIdentityClientId": MI},
+        ClientSecret="dev-only",
+    )
+    settings = settings_from_mapping(values)
+    assert [(d.source_type, d.managed_identity_client_id) for d in settings.credentials] == [
+        ("SignedAssertionFromManagedIdentity", MI),
+        ("ClientSecret", None),
+    ]
+    values["ClientCredentialsUsingManagedIdentity"] = {"IsEnabled": False, "ManagedIdentityClientId": MI}
+    assert [d.source_type for d in settings_from_mapping(values).credentials] == ["ClientSecret"]
+    values["ClientCredentialsUsingManagedIdentity"] = {"IsEnabled": "on"}
+    with pytest.raises(SettingsError) as info:
+        settings_from_mapping(values)
+    assert info.value.key == "AzureAd:ClientCredentialsUsingManagedIdentity:IsEnabled"
+
+
 def _pfx_base64() -> str:
     import datetime
 

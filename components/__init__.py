@@ -3,8 +3,9 @@
 Components never read stack configuration; ``__main__.py`` validates config and passes typed Args.
 """
 
+from components.access import AccessGrant, AccessGrantArgs, AppRoleGrant, RoleGrant, grant_to_identity
 from components.aks import AksWorkloadBinding, AksWorkloadBindingArgs
-from components.app_registration import AppRegistration, AppRegistrationArgs
+from components.app_registration import AppRegistration, AppRegistrationArgs, AppRole
 from components.app_service import AppServiceBinding, AppServiceBindingArgs
 from components.azure_ad import AzureAdTarget
 from components.clouds import CLOUDS, Cloud
@@ -26,12 +27,16 @@ from components.workload import (
 
 __all__ = [
     "CLOUDS",
+    "AccessGrant",
+    "AccessGrantArgs",
     "AksOptions",
     "AksWorkloadBinding",
     "AksWorkloadBindingArgs",
     "AppOutputs",
     "AppRegistration",
     "AppRegistrationArgs",
+    "AppRole",
+    "AppRoleGrant",
     "AppServiceBinding",
     "AppServiceBindingArgs",
     "AppServiceOptions",
@@ -51,8 +56,10 @@ __all__ = [
     "IdentityOutputs",
     "ManagedIdentity",
     "ManagedIdentityArgs",
+    "RoleGrant",
     "VirtualMachineBinding",
     "VirtualMachineBindingArgs",
     "VmImage",
     "VmOptions",
+    "grant_to_identity",
 ]

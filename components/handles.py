@@ -44,6 +44,8 @@ class AppOutputs:
 
     client_id: pulumi.Output[str]
     object_id: pulumi.Output[str]
+    service_principal_id: pulumi.Output[str] | None = None
+    """Object ID of the app's service principal (what the app runs as); None when only referenced."""
 
     @property
     def application_id(self) -> pulumi.Output[str]:

@@ -132,6 +132,7 @@ def load(raw: Mapping[str, Any], secret_keys: Collection[str], stack: str) -> St
 
     trusts = _identity_trusts(workloads, apps)
     _check_unique_physical_names(workloads)
+    access.check_unique_grants(workloads)
     config = StackConfig(
         stack=stack,
         tenant_id=tenant_id,
@@ -189,7 +190,7 @@ def _app(key: str, akey: str, value: Any, stack: str, identities: Mapping[str, I
     obj = r.fields(
         key,
         value if value is not None else {},
-        ("displayName", "owners", "signInAudience", "protect", "trustIdentities"),
+        ("displayName", "owners", "signInAudience", "protect", "trustIdentities", "appRoles"),
     )
     display_name = r.string(r.where(key, "displayName"), obj.get("displayName", f"certless-{akey}-{stack}"))
     if len(display_name) > 120:
@@ -209,7 +210,8 @@ def _app(key: str, akey: str, value: Any, stack: str, identities: Mapping[str, I
             raise r.fail(f"{r.where(key, 'trustIdentities')}[{i}]", identity, f"a key of {_k('identities')}")
         if identity not in trusts:
             trusts.append(identity)
-    return AppSpec(akey, display_name, owners, audience, protect, tuple(trusts))
+    roles = access.app_roles(r.where(key, "appRoles"), obj.get("appRoles"))
+    return AppSpec(akey, display_name, owners, audience, protect, tuple(trusts), roles)
 
 
 def _owner(key: str, value: Any) -> IdentityOwner:
@@ -387,7 +389,7 @@ def _workload(
         vm=vm,
         cluster_fic_name=cluster_fic,
         system_fic_name=system_fic if identity_type == "SystemAssigned" else None,
-        access=access.grants(r.where(key, "access"), obj.get("access")),
+        access=access.grants(r.where(key, "access"), obj.get("access"), kind),
         api_permissions=access.api_permissions(
             r.where(key, "apiPermissions"), obj.get("apiPermissions"), known_apps
         ),

@@ -25,6 +25,17 @@ class IdentitySpec:
 
 
 @dataclass(frozen=True)
+class AppRoleSpec:
+    """An app role the app exposes to other apps (application permission, the token's ``roles`` claim)."""
+
+    value: str
+    display_name: str
+    description: str
+    id: str
+    """A fixed GUID derived from the value, so a re-run keeps the role (and its assignments)."""
+
+
+@dataclass(frozen=True)
 class AppSpec:
     key: str
     display_name: str
@@ -34,6 +45,7 @@ class AppSpec:
     trust_identities: tuple[str, ...] = ()
     """Identity keys the app trusts even when no workload of this stack uses the pair (an owner stack
     holding only the identity layer, which colour stacks reference)."""
+    app_roles: tuple[AppRoleSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,9 @@ class GrantSpec:
     role_guid: str
     scope: str
     role_definition_id: str
+    principal: Literal["app", "identity"] = "app"
+    """Who is granted: the app's service principal (what the app's code runs as), or the workload's
+    managed identity for what the platform itself does with it (image pull, Key Vault references)."""
 
 
 @dataclass(frozen=True)

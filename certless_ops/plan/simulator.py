@@ -23,6 +23,7 @@ from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
 from certless_ops.errors import UserError
 from certless_ops.plan import ids
+from certless_ops.plan.graph import GRAPH_APP_ID, GRAPH_APP_ROLES
 
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 _MISSING = "MISSING"
@@ -376,6 +377,23 @@ def _service_principal(sim: Simulator, req: _Request) -> tuple[str, dict[str, An
     }
 
 
+def _identifier_uri(sim: Simulator, req: _Request) -> tuple[str, dict[str, Any]]:
+    uri = str(req.inputs.get("identifierUri") or _MISSING)
+    app = str(req.inputs.get("applicationId") or _MISSING)
+    rid = f"{app}/identifierUris/{base64.urlsafe_b64encode(uri.encode()).decode().rstrip('=')}"
+    return rid, {**req.inputs, "id": rid}
+
+
+def _app_role_assignment(sim: Simulator, req: _Request) -> tuple[str, dict[str, Any]]:
+    resource = str(req.inputs.get("resourceObjectId") or _MISSING)
+    assignment_id = ids.guid(req.urn, "appRoleAssignmentId")
+    return f"/servicePrincipals/{resource}/appRoleAssignedTo/{assignment_id}", {
+        **req.inputs,
+        "id": f"/servicePrincipals/{resource}/appRoleAssignedTo/{assignment_id}",
+        "principalType": "ServicePrincipal",
+    }
+
+
 def _app_fic(sim: Simulator, req: _Request) -> tuple[str, dict[str, Any]]:
     credential_id = ids.guid(req.urn, "credentialId")
     app_object_id = str(req.inputs.get("applicationId") or _MISSING).rsplit("/", 1)[-1]
@@ -483,6 +501,8 @@ _RESOURCES: dict[str, Handler] = {
     "azure-native:authorization:RoleAssignment": _role_assignment,
     "azuread:index/application:Application": _application,
     "azuread:index/servicePrincipal:ServicePrincipal": _service_principal,
+    "azuread:index/applicationIdentifierUri:ApplicationIdentifierUri": _identifier_uri,
+    "azuread:index/appRoleAssignment:AppRoleAssignment": _app_role_assignment,
     "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential": _app_fic,
     "kubernetes:core/v1:Namespace": _kubernetes,
     "kubernetes:core/v1:ServiceAccount": _kubernetes,
@@ -566,7 +586,52 @@ def _get_identity(sim: Simulator, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _exported_app(stack_outputs: Mapping[str, Mapping[str, Any]], client_id: str) -> Mapping[str, Any] | None:
+    """An app another stack exports (sharedIdentity.apps.<key>), found by client ID."""
+
+    def walk(value: Any) -> Mapping[str, Any] | None:
+        if isinstance(value, Mapping):
+            if str(value.get("clientId", "")).lower() == client_id and "objectId" in value:
+                return value
+            for item in value.values():
+                if (hit := walk(item)) is not None:
+                    return hit
+        elif isinstance(value, list):
+            for item in value:
+                if (hit := walk(item)) is not None:
+                    return hit
+        return None
+
+    return walk(dict(stack_outputs))
+
+
+def _get_service_principal(sim: Simulator, args: dict[str, Any]) -> dict[str, Any]:
+    client_id = str(args.get("clientId") or _MISSING).lower()
+    if client_id == GRAPH_APP_ID:
+        object_id, roles, name = ids.guid(sim.env.tenant_id, "graph-sp"), GRAPH_APP_ROLES, "Microsoft Graph"
+    else:
+        exported = _exported_app(sim.env.stack_outputs, client_id) or {}
+        object_id = str(exported.get("servicePrincipalObjectId") or ids.guid(client_id, "servicePrincipal"))
+        raw = exported.get("appRoleIds")
+        roles = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, Mapping) else {}
+        name = str(exported.get("displayName") or client_id)
+    return {
+        "id": object_id,
+        "objectId": object_id,
+        "clientId": client_id,
+        "displayName": name,
+        "applicationTenantId": sim.env.tenant_id,
+        "appRoleIds": dict(roles),
+        "appRoles": [
+            {"id": rid, "value": value, "allowedMemberTypes": ["Application"], "enabled": True}
+            for value, rid in roles.items()
+        ],
+        "type": "Application",
+    }
+
+
 _INVOKES: dict[str, Callable[[Simulator, dict[str, Any]], dict[str, Any]]] = {
+    "azuread:index/getServicePrincipal:getServicePrincipal": _get_service_principal,
     "azure-native:authorization:getClientConfig": _client_config,
     "azure-native:containerservice:getManagedCluster": _get_cluster,
     "azure-native:containerservice:listManagedClusterUserCredentials": _user_credentials,

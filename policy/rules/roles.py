@@ -27,6 +27,8 @@ _BLOB = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
 _QUEUE = "Microsoft.Storage/storageAccounts/queueServices/queues/messages"
 _TABLE = "Microsoft.Storage/storageAccounts/tableServices/tables/entities"
 _KV = "Microsoft.KeyVault/vaults"
+_CONTAINERS = "Microsoft.Storage/storageAccounts/blobServices/containers"
+_DELEGATION_KEY = "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"
 
 _ROLES = (
     BuiltInRole("Owner", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", actions=("*",)),
@@ -36,13 +38,20 @@ _ROLES = (
         "Storage Blob Data Reader",
         "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
         (f"{_BLOB}/read",),
+        (f"{_CONTAINERS}/read", _DELEGATION_KEY),
     ),
     BuiltInRole(
         "Storage Blob Data Contributor",
         "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
         (f"{_BLOB}/delete", f"{_BLOB}/read", f"{_BLOB}/write", f"{_BLOB}/move/action", f"{_BLOB}/add/action"),
+        (f"{_CONTAINERS}/delete", f"{_CONTAINERS}/read", f"{_CONTAINERS}/write", _DELEGATION_KEY),
     ),
-    BuiltInRole("Storage Blob Data Owner", "b7e6dc6d-f1e8-4753-8033-0f276bb0955b", (f"{_BLOB}/*",)),
+    BuiltInRole(
+        "Storage Blob Data Owner",
+        "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+        (f"{_BLOB}/*",),
+        (f"{_CONTAINERS}/*", _DELEGATION_KEY),
+    ),
     BuiltInRole("Storage Queue Data Reader", "19e7f393-937e-4f77-808e-94535e297925", (f"{_QUEUE}/read",)),
     BuiltInRole(
         "Storage Queue Data Contributor",
@@ -75,6 +84,11 @@ _ROLES = (
         "Key Vault Secrets User",
         "4633458b-17de-408a-b874-0445c86b69e6",
         (f"{_KV}/secrets/getSecret/action", f"{_KV}/secrets/readMetadata/action"),
+    ),
+    BuiltInRole(
+        "Key Vault Reader",
+        "21090545-7ca7-4776-b22c-e363652d74d2",
+        (f"{_KV}/*/read", f"{_KV}/secrets/readMetadata/action"),
     ),
     BuiltInRole("Key Vault Secrets Officer", "b86a8fe4-44ce-4948-aee5-eccb2c155cd7", (f"{_KV}/secrets/*",)),
     BuiltInRole(

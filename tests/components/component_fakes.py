@@ -19,6 +19,8 @@ import pulumi
 import yaml
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
+from certless_ops.plan.graph import GRAPH_APP_ID, GRAPH_APP_ROLES
+
 ROOT = Path(__file__).resolve().parents[2]
 NAMESPACE = uuid.UUID("3b9b3f0e-1d0c-4f0e-9c55-1f3a1c0de000")
 SUBSCRIPTION = "11111111-2222-3333-4444-555555555555"
@@ -72,6 +74,9 @@ class FakeAzure(Mocks):
         self.stack_outputs = stack_outputs or {}
         self.tenant = tenant or guid("tenant")
         self.clusters: dict[str, dict[str, Any]] = {}
+        self.api_roles: dict[
+            str, dict[str, str]
+        ] = {}  # appId -> app role value -> ID, for getServicePrincipal
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         t, name, inputs = args.typ, args.name, dict(args.inputs)
@@ -183,6 +188,10 @@ class FakeAzure(Mocks):
                 "oidcIssuerProfile": {"enabled": oidc, "issuerURL": issuer if oidc else None},
                 "securityProfile": {"workloadIdentity": {"enabled": wi}},
             }
+        if args.token == "azuread:index/getServicePrincipal:getServicePrincipal":
+            client_id = str(args.args.get("clientId"))
+            roles = GRAPH_APP_ROLES if client_id == GRAPH_APP_ID else self.api_roles.get(client_id, {})
+            return {"objectId": guid("sp-of", client_id), "clientId": client_id, "appRoleIds": dict(roles)}
         if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
             kubeconfig = (
                 f"apiVersion: v1\nkind: Config\nclusters: [{{name: {key}}}]\n"

@@ -73,7 +73,15 @@ def test_owner_exports_what_a_referencing_stack_needs(blue: tuple[Recorder, dict
                 "resourceGroupName": "rg-certless-prod",
             }
         },
-        "apps": {"orders": {"clientId": app["clientId"], "objectId": app["objectId"]}},
+        "apps": {
+            "orders": {
+                "clientId": app["clientId"],
+                "objectId": app["objectId"],
+                # the principal the app runs as, for grants and the emulator of a referencing stack
+                "servicePrincipalObjectId": rec.one(SP).outputs["objectId"],
+                "appRoleIds": {},
+            }
+        },
     }
 
 

@@ -21,6 +21,7 @@ RULE_MODULES: tuple[str, ...] = (
     "production",
     "blue_green",
     "vm",
+    "access",
 )
 
 

@@ -95,6 +95,7 @@ def as_dict(value: Any) -> dict[str, Any]:
 
 APP = "azuread:index/application:Application"
 APP_PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"
+APP_IDENTIFIER_URI = "azuread:index/applicationIdentifierUri:ApplicationIdentifierUri"
 APP_CERTIFICATE = "azuread:index/applicationCertificate:ApplicationCertificate"
 SP_PASSWORD = "azuread:index/servicePrincipalPassword:ServicePrincipalPassword"
 SP_CERTIFICATE = "azuread:index/servicePrincipalCertificate:ServicePrincipalCertificate"

@@ -13,12 +13,18 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from ._props import APP, APP_FIC, APP_FLEX_FIC, IDENTITY, current_stack, short_type
+from ._props import APP, APP_FIC, APP_FLEX_FIC, APP_IDENTIFIER_URI, IDENTITY, current_stack, short_type
 
 PROTECTED = "certless-production-protected"
 
 DEFAULT_PRODUCTION_STACKS: Final = ["prod", "production"]
-GUARDED_TYPES: Final = (IDENTITY, APP, APP_FIC, APP_FLEX_FIC)
+GUARDED_TYPES: Final = (IDENTITY, APP, APP_FIC, APP_FLEX_FIC, APP_IDENTIFIER_URI)
+# A workload's grants: removing one cuts the app off from its data just as surely.
+ACCESS_GRANT: Final = "certless:access:AccessGrant"
+GRANT_TYPES: Final = (
+    "azure-native:authorization:RoleAssignment",
+    "azuread:index/appRoleAssignment:AppRoleAssignment",
+)
 
 
 def _is_production(config: dict[str, object]) -> bool:
@@ -30,8 +36,15 @@ def _is_production(config: dict[str, object]) -> bool:
     return stack is not None and isinstance(stacks, list) and stack in stacks
 
 
+def _guarded(args: ResourceValidationArgs) -> bool:
+    if args.resource_type in GUARDED_TYPES:
+        return True
+    # Only the grants an AccessGrant declares (its type is in the URN's parent chain).
+    return args.resource_type in GRANT_TYPES and f"{ACCESS_GRANT}$" in args.urn
+
+
 def _protected(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type not in GUARDED_TYPES or args.opts.protect:
+    if not _guarded(args) or args.opts.protect:
         return
     if _is_production(dict(args.get_config())):
         report(
@@ -46,8 +59,8 @@ POLICIES: list[Policy] = [
     ResourceValidationPolicy(
         name=PROTECTED,
         description=(
-            "In production stacks the user-assigned identities, app registrations and app FICs are "
-            "protected (protect=True)."
+            "In production stacks the user-assigned identities, app registrations, their identifier URIs, "
+            "app FICs and the workloads' grants (AccessGrant) are protected (protect=True)."
         ),
         validate=_protected,
         enforcement_level=EnforcementLevel.MANDATORY,

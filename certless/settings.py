@@ -342,14 +342,9 @@ def settings_from_flat(flat: Mapping[str, tuple[str, str]], section: str = "Azur
             instance_raw or "",
             tenant_raw or "",
         )
-        authority = None
-        if tenant_raw is None:
-            raise SettingsError(
-                s.key("TenantId"),
-                None,
-                "the tenant ID: with Instance set, Authority is ignored (as in Microsoft.Identity.Web), "
-                "so TenantId is needed too; or remove Instance to use Authority alone",
-            )
+        authority, authority_ignored = None, True
+    else:
+        authority_ignored = False
     if authority is not None:
         instance, tenant_id = _split_authority(s.key("Authority"), authority)
     else:
@@ -359,6 +354,13 @@ def settings_from_flat(flat: Mapping[str, tuple[str, str]], section: str = "Azur
     instance_host = urlsplit(instance).hostname or ""
     if not tenant_id and is_ciam_host(instance_host):
         tenant_id = _ciam_tenant(instance_host)
+    if not tenant_id and authority_ignored:
+        raise SettingsError(
+            s.key("TenantId"),
+            None,
+            "the tenant ID: with Instance set, Authority is ignored (as in Microsoft.Identity.Web), "
+            "so TenantId is needed too; or remove Instance to use Authority alone",
+        )
     _check_tenant(s.key("Authority" if authority else "TenantId"), tenant_id)
     host = urlsplit(instance).hostname or ""
     cloud = cloud_for_host(host) or CUSTOM

@@ -200,6 +200,9 @@ def test_authority_beside_instance_alone_needs_tenant_id_and_says_why() -> None:
     with pytest.raises(SettingsError) as info:
         settings_from_mapping(values)
     assert info.value.key == "AzureAd:TenantId" and "Authority is ignored" in info.value.expected
+    # An External ID Instance names its tenant itself.
+    values["Instance"] = "https://contoso.ciamlogin.com/"
+    assert settings_from_mapping(values).tenant_id == "contoso.onmicrosoft.com"
 
 
 def test_authority_alone_still_gives_instance_and_tenant() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -77,6 +78,34 @@ def check_identity_endpoint(name: str, url: str) -> None:
             "loopback (127.0.0.0/8, ::1, localhost) or link-local (169.254.0.0/16) addresses.",
             fix=f"Unset or correct {name}; Azure sets it to a local address on hosts with managed identity.",
         )
+
+
+_TENANT_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+
+
+def aks_authority(authority_host: str, tenant: str) -> str:
+    """The authority from the variables the AKS webhook sets: AZURE_AUTHORITY_HOST must be a login host
+    only (a path there would name another tenant to MSAL), AZURE_TENANT_ID one tenant ID or domain."""
+    try:
+        parts = split_strict(authority_host)
+    except AmbiguousUrlError as exc:
+        raise InsecureEndpointError(
+            f"Refusing AZURE_AUTHORITY_HOST={authority_host[:100]!r}: a URL with one unambiguous host is "
+            f"needed (this one has {exc.reason}).",
+            fix="Set AZURE_AUTHORITY_HOST to the cloud's login host, e.g. https://login.microsoftonline.com/.",
+        ) from None
+    if parts.path.strip("/") or parts.query or parts.fragment or authority_host.endswith(("?", "#")):
+        raise InsecureEndpointError(
+            f"Refusing AZURE_AUTHORITY_HOST={authority_host[:100]!r}: it must be the login host only, "
+            "nothing after it (a path would name another tenant).",
+            fix="Set AZURE_AUTHORITY_HOST to the cloud's login host, e.g. https://login.microsoftonline.com/.",
+        )
+    if not _TENANT_ID.match(tenant):
+        raise CredentialUnavailableError(
+            f"AZURE_TENANT_ID={tenant[:80]!r} is not a tenant ID or domain.",
+            fix="Set AZURE_TENANT_ID to the identity's tenant ID (the workload identity webhook sets it).",
+        )
+    return f"{parts.scheme}://{parts.netloc}/{tenant}"
 
 
 def _identity_failure(
@@ -285,7 +314,7 @@ class ManagedIdentitySource(AssertionSource):
         env = os.environ
         identity_client_id = self.description.managed_identity_client_id or env["AZURE_CLIENT_ID"]
         tenant = env["AZURE_TENANT_ID"]
-        authority = env["AZURE_AUTHORITY_HOST"].rstrip("/") + "/" + tenant
+        authority = aks_authority(env["AZURE_AUTHORITY_HOST"], tenant)
         self.ctx.apps.check_authority(authority, "AZURE_AUTHORITY_HOST")
         if self._sa is None:
             sa_desc = CredentialDescription(

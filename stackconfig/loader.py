@@ -1,4 +1,8 @@
-"""Reads the raw stack configuration and turns it into a StackConfig, or raises one ConfigError."""
+"""Reads the raw stack configuration and turns it into a StackConfig, or raises one ConfigError.
+
+``schema.py`` validates each object of what the user wrote (pydantic); this module resolves what needs
+the whole stack: references between sections, defaults and names with the colour applied, uniqueness.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from components.clouds import CLOUDS
 from components.naming import fic_name, with_color
 from stackconfig import access
 from stackconfig import rules as r
+from stackconfig import schema as s
 from stackconfig import vm as vm_block
 from stackconfig.cloud_env import check_cloud_environment
 from stackconfig.errors import ConfigError
@@ -29,19 +34,9 @@ from stackconfig.model import (
 )
 from stackconfig.trust_plan import check_trust_plan
 
-NS = "certless"
-LOCATION_KEY = "azure-native:location"
-KEYS = (
-    "tenantId",
-    "cloud",
-    "resourceGroupName",
-    "color",
-    "identities",
-    "apps",
-    "identityOwner",
-    "workloads",
-)
-AZURE_AD_PREFIX = "AzureAd__"
+NS = s.NS
+LOCATION_KEY = s.LOCATION_KEY
+KEYS = s.KEYS
 
 
 def _k(name: str) -> str:
@@ -70,58 +65,29 @@ def load(raw: Mapping[str, Any], secret_keys: Collection[str], stack: str) -> St
             )
 
     raw = {k: v for k, v in raw.items() if not _unset(v)}
+    settings = s.read({k: v for k, v in raw.items() if k.startswith(f"{NS}:") or k == LOCATION_KEY})
+    check_cloud_environment(raw, CLOUDS[settings.cloud].name, settings.location)
+    resource_group = settings.resource_group_name
+    color = settings.color
 
-    def need(key: str) -> Any:
-        if raw.get(key) is None:
-            raise ConfigError(f"config {key}: missing required key")
-        return raw[key]
-
-    tenant_id = r.guid(_k("tenantId"), need(_k("tenantId")))
-    cloud = CLOUDS[r.one_of(_k("cloud"), raw.get(_k("cloud"), "AzurePublic"), tuple(CLOUDS))]
-    location = r.match(
-        LOCATION_KEY, need(LOCATION_KEY), r.LOCATION, "an Azure location name in lowercase, like westeurope"
-    )
-    check_cloud_environment(raw, cloud.name, location)
-    resource_group = _resource_group(_k("resourceGroupName"), need(_k("resourceGroupName")))
-    color = raw.get(_k("color"))
-    if color is not None:
-        color = r.match(_k("color"), color, r.COLOR, "a lowercase DNS label of 1-12 characters, like blue")
-
-    has_layer = raw.get(_k("identities")) is not None or raw.get(_k("apps")) is not None
     owner: IdentityOwner | None = None
     identities: dict[str, IdentitySpec] = {}
     apps: dict[str, AppSpec] = {}
-    if raw.get(_k("identityOwner")) is not None:
-        if has_layer:
-            raise ConfigError(
-                f"config {_k('identityOwner')}: set together with {_k('identities')}/{_k('apps')}; expected"
-                " either (the stack owns the identity layer) or the other (it references it), not both"
-            )
-        owner = _owner(_k("identityOwner"), raw[_k("identityOwner")])
+    if settings.identity_owner is not None:
+        owner = _owner(settings.identity_owner)
     else:
-        if raw.get(_k("apps")) is None:
-            raise ConfigError(f"config {_k('apps')}: missing required key (or set {_k('identityOwner')})")
-        if raw.get(_k("identities")) is not None:
-            identities = {
-                key: _identity(r.where(_k("identities"), key), key, value, resource_group)
-                for key, value in r.keyed(_k("identities"), raw[_k("identities")]).items()
-            }
+        identities = {
+            key: _identity(key, entry, resource_group) for key, entry in (settings.identities or {}).items()
+        }
         apps = {
-            key: _app(r.where(_k("apps"), key), key, value, stack, identities)
-            for key, value in r.keyed(_k("apps"), raw[_k("apps")]).items()
+            key: _app(r.where(_k("apps"), key), key, entry, stack, identities)
+            for key, entry in (settings.apps or {}).items()
         }
 
-    # An owner that declares its trusts may hold the identity layer alone, with no compute of its own.
-    layer_only = owner is None and any(a.trust_identities for a in apps.values())
-    if layer_only and _unset(raw.get(_k("workloads"))):
-        workloads_raw: Mapping[str, Any] = {}
-    else:
-        workloads_raw = r.keyed(_k("workloads"), need(_k("workloads")))
-    workloads: dict[str, WorkloadSpec] = {}
-    for name, value in workloads_raw.items():
-        workloads[name] = _workload(
+    workloads = {
+        name: _workload(
             name,
-            value,
+            entry,
             stack=stack,
             default_rg=resource_group,
             color=color,
@@ -129,15 +95,17 @@ def load(raw: Mapping[str, Any], secret_keys: Collection[str], stack: str) -> St
             apps=apps,
             owner=owner,
         )
+        for name, entry in (settings.workloads or {}).items()
+    }
 
     trusts = _identity_trusts(workloads, apps)
     _check_unique_physical_names(workloads)
     access.check_unique_grants(workloads)
     config = StackConfig(
         stack=stack,
-        tenant_id=tenant_id,
-        cloud=cloud,
-        location=location,
+        tenant_id=settings.tenant_id,
+        cloud=CLOUDS[settings.cloud],
+        location=settings.location,
         resource_group_name=resource_group,
         color=color,
         identities=identities,
@@ -155,133 +123,47 @@ def identity_trust_fic_name(identity_key: str) -> str:
     return fic_name("uami", identity_key)
 
 
-def _resource_group(key: str, value: Any) -> str:
-    return r.match(
-        key, value, r.RESOURCE_GROUP, "a resource group name: 1-90 letters, digits, '-', '_', '.', '(' or ')'"
-    )
+def _identity(ikey: str, entry: s.IdentityEntry, default_rg: str) -> IdentitySpec:
+    key = r.where(_k("identities"), ikey)
+    name = None
+    if entry.resource_id is None:
+        name = r.physical_name(r.where(key, "name"), entry.name or f"id-{ikey}", "identity")
+    rg = entry.resource_group_name or default_rg
+    return IdentitySpec(ikey, name, entry.resource_id, rg, entry.protect)
 
 
-def _identity(key: str, ikey: str, value: Any, default_rg: str) -> IdentitySpec:
-    obj = r.fields(key, value, ("name", "resourceId", "resourceGroupName", "protect"))
-    if (obj.get("name") is not None) and (obj.get("resourceId") is not None):
-        raise ConfigError(
-            f"config {key}: has both name and resourceId; expected name (create) or resourceId (adopt)"
-        )
-    resource_id = obj.get("resourceId")
-    if resource_id is not None:
-        resource_id = r.match(
-            r.where(key, "resourceId"),
-            resource_id,
-            r.IDENTITY_ID,
-            "a user-assigned identity resource ID: /subscriptions/<guid>/resourceGroups/<rg>/providers/"
-            "Microsoft.ManagedIdentity/userAssignedIdentities/<name>",
-        )
-        name = None
-    else:
-        name = r.physical_name(r.where(key, "name"), obj.get("name", f"id-{ikey}"), "identity")
-    rg = default_rg
-    if obj.get("resourceGroupName") is not None:
-        rg = _resource_group(r.where(key, "resourceGroupName"), obj["resourceGroupName"])
-    protect = r.boolean(r.where(key, "protect"), obj.get("protect", False))
-    return IdentitySpec(ikey, name, resource_id, rg, protect)
-
-
-def _app(key: str, akey: str, value: Any, stack: str, identities: Mapping[str, IdentitySpec]) -> AppSpec:
-    obj = r.fields(
-        key,
-        value if value is not None else {},
-        ("displayName", "owners", "signInAudience", "protect", "trustIdentities", "appRoles"),
-    )
-    display_name = r.string(r.where(key, "displayName"), obj.get("displayName", f"certless-{akey}-{stack}"))
-    if len(display_name) > 120:
-        raise r.fail(r.where(key, "displayName"), display_name, "at most 120 characters")
-    owners_raw = r.structured(r.where(key, "owners"), obj.get("owners", []), list)
-    owners = tuple(r.guid(r.where(key, f"owners[{i}]"), o) for i, o in enumerate(owners_raw))
-    audience = r.one_of(
-        r.where(key, "signInAudience"),
-        obj.get("signInAudience", "AzureADMyOrg"),
-        ("AzureADMyOrg", "AzureADMultipleOrgs"),
-    )
-    protect = r.boolean(r.where(key, "protect"), obj.get("protect", False))
-    trusts_raw = r.structured(r.where(key, "trustIdentities"), obj.get("trustIdentities", []), list)
+def _app(
+    key: str, akey: str, entry: s.AppEntry, stack: str, identities: Mapping[str, IdentitySpec]
+) -> AppSpec:
+    display_name = entry.display_name or f"certless-{akey}-{stack}"
     trusts: list[str] = []
-    for i, identity in enumerate(trusts_raw):
+    for i, identity in enumerate(entry.trust_identities):
         if not isinstance(identity, str) or identity not in identities:
             raise r.fail(f"{r.where(key, 'trustIdentities')}[{i}]", identity, f"a key of {_k('identities')}")
         if identity not in trusts:
             trusts.append(identity)
-    roles = access.app_roles(r.where(key, "appRoles"), obj.get("appRoles"))
-    return AppSpec(akey, display_name, owners, audience, protect, tuple(trusts), roles)
+    roles = access.app_roles(r.where(key, "appRoles"), entry.app_roles)
+    return AppSpec(
+        akey, display_name, entry.owners, entry.sign_in_audience, entry.protect, tuple(trusts), roles
+    )
 
 
-def _owner(key: str, value: Any) -> IdentityOwner:
-    obj = r.fields(key, value, ("stack", "identities", "apps"))
-    if obj.get("stack") is not None:
-        if obj.get("identities") is not None or obj.get("apps") is not None:
-            raise ConfigError(f"config {key}: has stack and explicit IDs; expected one of the two")
-        stack = r.match(
-            r.where(key, "stack"), obj["stack"], r.STACK_NAME, "a stack name like org/certless/prod"
-        )
-        return IdentityOwner(stack=stack)
-    if obj.get("apps") is None:
-        raise ConfigError(
-            f"config {key}: missing stack or apps; expected {{stack: org/project/stack}} or explicit IDs"
-            " {identities: {...}, apps: {...}}"
-        )
-    identities: dict[str, ReferencedIdentity] = {}
-    if obj.get("identities") is not None:
-        for ikey, item in r.keyed(r.where(key, "identities"), obj["identities"]).items():
-            k = r.where(key, "identities", ikey)
-            f = r.fields(
-                k, item, ("resourceId", "clientId", "principalId"), ("resourceId", "clientId", "principalId")
-            )
-            identities[ikey] = ReferencedIdentity(
-                ikey,
-                r.match(
-                    r.where(k, "resourceId"),
-                    f["resourceId"],
-                    r.IDENTITY_ID,
-                    "a user-assigned identity resource ID",
-                ),
-                r.guid(r.where(k, "clientId"), f["clientId"]),
-                r.guid(r.where(k, "principalId"), f["principalId"]),
-            )
-    apps: dict[str, ReferencedApp] = {}
-    for akey, item in r.keyed(r.where(key, "apps"), obj["apps"]).items():
-        k = r.where(key, "apps", akey)
-        f = r.fields(k, item, ("clientId", "objectId"), ("clientId", "objectId"))
-        apps[akey] = ReferencedApp(
-            akey, r.guid(r.where(k, "clientId"), f["clientId"]), r.guid(r.where(k, "objectId"), f["objectId"])
-        )
+def _owner(entry: s.IdentityOwnerEntry) -> IdentityOwner:
+    if entry.stack is not None:
+        return IdentityOwner(stack=entry.stack)
+    identities = {
+        key: ReferencedIdentity(key, item.resource_id, item.client_id, item.principal_id)
+        for key, item in (entry.identities or {}).items()
+    }
+    apps = {
+        key: ReferencedApp(key, item.client_id, item.object_id) for key, item in (entry.apps or {}).items()
+    }
     return IdentityOwner(stack=None, identities=identities, apps=apps)
-
-
-WORKLOAD_FIELDS = (
-    "kind",
-    "app",
-    "identity",
-    "identityType",
-    "resourceGroupName",
-    "appService",
-    "containerApp",
-    "aks",
-    "access",
-    "apiPermissions",
-    "functionApp",
-    "vm",
-)
-KIND_BLOCK = {
-    "appservice": "appService",
-    "containerapp": "containerApp",
-    "aks": "aks",
-    "functionapp": "functionApp",
-    "vm": "vm",
-}
 
 
 def _workload(
     name: str,
-    value: Any,
+    entry: s.WorkloadEntry,
     *,
     stack: str,
     default_rg: str,
@@ -291,75 +173,39 @@ def _workload(
     owner: IdentityOwner | None,
 ) -> WorkloadSpec:
     key = r.where(_k("workloads"), name)
-    obj = r.fields(key, value, WORKLOAD_FIELDS, ("kind", "app"))
-    kind = r.one_of(r.where(key, "kind"), obj["kind"], tuple(KIND_BLOCK))
-    block = KIND_BLOCK[kind]
-    for other in KIND_BLOCK.values():
-        if other != block and obj.get(other) is not None:
-            raise ConfigError(
-                f"config {r.where(key, other)}: set on a {kind} workload; expected only {block}"
-            )
-
-    app_key = r.string(r.where(key, "app"), obj["app"])
+    kind = entry.kind
     known_apps = apps if owner is None else owner.apps
-    if (owner is None or owner.stack is None) and app_key not in known_apps:
+    if (owner is None or owner.stack is None) and entry.app not in known_apps:
         raise r.fail(
-            r.where(key, "app"), app_key, "one of the configured apps: " + ", ".join(sorted(known_apps))
+            r.where(key, "app"), entry.app, "one of the configured apps: " + ", ".join(sorted(known_apps))
         )
-
-    identity_type = r.one_of(
-        r.where(key, "identityType"),
-        obj.get("identityType", "UserAssigned"),
-        ("UserAssigned", "SystemAssigned"),
-    )
-    rg = default_rg
-    if obj.get("resourceGroupName") is not None:
-        rg = _resource_group(r.where(key, "resourceGroupName"), obj["resourceGroupName"])
+    rg = entry.resource_group_name or default_rg
 
     app_service = container_app = aks = function_app = vm = None
     cluster_fic = system_fic = None
-    block_key = r.where(key, block)
+    block_key = r.where(key, s.KIND_BLOCK[kind])
     if kind == "appservice":
-        app_service = _app_service(block_key, obj.get(block) or {}, name, stack, color)
+        app_service = _app_service(
+            block_key, entry.app_service or s.AppServiceBlock.model_validate({}), name, stack, color
+        )
         system_fic = fic_name("compute", app_service.name)
     elif kind == "containerapp":
-        if obj.get(block) is None:
-            raise ConfigError(f"config {block_key}: missing required field (image is needed)")
-        container_app = _container_app(block_key, obj[block], name, color)
+        assert entry.container_app is not None  # the schema requires it
+        container_app = _container_app(block_key, entry.container_app, name, color)
         system_fic = fic_name("compute", container_app.name)
     elif kind == "functionapp":
-        function_app = _function_app(block_key, obj.get(block) or {}, name, stack, color)
-        if identity_type == "SystemAssigned":
-            raise r.fail(
-                r.where(key, "identityType"),
-                identity_type,
-                "UserAssigned for Function Apps (host and deployment storage authenticate with it)",
-            )
+        function_app = _function_app(
+            block_key, entry.function_app or s.FunctionAppBlock.model_validate({}), name, stack, color
+        )
     elif kind == "vm":
-        if obj.get(block) is None:
-            raise ConfigError(
-                f"config {block_key}: missing required field (sshPublicKey and command are needed)"
-            )
-        vm = vm_block.vm(block_key, obj[block], name, color, AZURE_AD_PREFIX)
-        if identity_type == "SystemAssigned":
-            raise r.fail(r.where(key, "identityType"), identity_type, "UserAssigned for VM workloads")
+        vm = vm_block.vm(block_key, entry.vm, name, color, s.AZURE_AD_PREFIX)
     else:
-        if obj.get(block) is None:
-            raise ConfigError(f"config {block_key}: missing required field")
-        aks = _aks(block_key, obj[block], name, rg, color)
+        assert entry.aks is not None  # the schema requires it
+        aks = _aks(block_key, entry.aks, name, rg, color)
         cluster_fic = fic_name("aks", aks.cluster_name, aks.namespace, aks.service_account)
-        if identity_type == "SystemAssigned":
-            raise r.fail(r.where(key, "identityType"), identity_type, "UserAssigned for AKS workloads")
 
-    needs_identity = identity_type == "UserAssigned" and not (aks is not None and aks.mode == "direct")
-    identity_key = obj.get("identity")
-    if needs_identity:
-        if identity_key is None:
-            raise ConfigError(
-                f"config {r.where(key, 'identity')}: missing required field (a user-assigned identity key;"
-                " or identityType: SystemAssigned)"
-            )
-        identity_key = r.string(r.where(key, "identity"), identity_key)
+    identity_key = entry.identity
+    if identity_key is not None:
         known = identities if owner is None else owner.identities
         if (owner is None or owner.stack is None) and identity_key not in known:
             raise r.fail(
@@ -367,20 +213,13 @@ def _workload(
                 identity_key,
                 "one of the configured identities: " + (", ".join(sorted(known)) or "(none configured)"),
             )
-    elif identity_key is not None:
-        reason = (
-            "AKS direct mode trusts the cluster itself"
-            if aks is not None
-            else "identityType is SystemAssigned"
-        )
-        raise r.fail(r.where(key, "identity"), identity_key, f"no identity ({reason})")
 
     return WorkloadSpec(
         name=name,
         kind=cast(Any, kind),
-        app=app_key,
+        app=entry.app,
         identity=identity_key,
-        identity_type=cast(Any, identity_type),
+        identity_type=cast(Any, entry.identity_type),
         resource_group_name=rg,
         app_service=app_service,
         container_app=container_app,
@@ -388,45 +227,26 @@ def _workload(
         function_app=function_app,
         vm=vm,
         cluster_fic_name=cluster_fic,
-        system_fic_name=system_fic if identity_type == "SystemAssigned" else None,
-        access=access.grants(r.where(key, "access"), obj.get("access"), kind),
+        system_fic_name=system_fic if entry.identity_type == "SystemAssigned" else None,
+        access=access.grants(r.where(key, "access"), entry.access, kind),
         api_permissions=access.api_permissions(
-            r.where(key, "apiPermissions"), obj.get("apiPermissions"), known_apps
+            r.where(key, "apiPermissions"), entry.api_permissions, known_apps
         ),
     )
 
 
-def _app_service(key: str, value: Any, workload: str, stack: str, color: str | None) -> AppServiceSpec:
-    obj = r.fields(key, value, ("name", "planName", "sku", "linuxFxVersion", "appSettings"))
+def _colored(key: str, base: str, color: str | None, kind: str) -> str:
+    """The physical name with the colour suffix, checked again: the suffix can make it too long."""
+    return r.physical_name(key, with_color(base, color), kind)
+
+
+def _app_service(
+    key: str, block: s.AppServiceBlock, workload: str, stack: str, color: str | None
+) -> AppServiceSpec:
     # Web app names are global (<name>.azurewebsites.net): the default includes the stack name.
-    name = r.physical_name(
-        r.where(key, "name"), with_color(obj.get("name", f"{workload}-{stack}"), color), "webapp"
-    )
-    plan = r.physical_name(
-        r.where(key, "planName"), with_color(obj.get("planName", f"plan-{workload}"), color), "plan"
-    )
-    sku = r.match(r.where(key, "sku"), obj.get("sku", "B1"), r.SKU, "an App Service SKU like B1, P1v3")
-    fx = r.string(r.where(key, "linuxFxVersion"), obj.get("linuxFxVersion", "PYTHON|3.12"))
-    settings = r.string_map(r.where(key, "appSettings"), obj.get("appSettings", {}), AZURE_AD_PREFIX)
-    return AppServiceSpec(name, plan, sku, fx, settings)
-
-
-FUNCTION_SKUS = ("FC1", "EP1", "EP2", "EP3")
-FUNCTION_PYTHON_VERSIONS = ("3.10", "3.11", "3.12")
-FLEX_MEMORY_MB = (512, 2048, 4096)
-STORAGE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
-STORAGE_ACCOUNT_ID = re.compile(
-    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]+/providers/Microsoft\.Storage"
-    r"/storageAccounts/([a-z0-9]{3,24})$"
-)
-BLOB_CONTAINER = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-# The host's own connection is certless's to set; a connection-string form of it would carry the key.
-HOST_SETTINGS = (
-    "AzureWebJobsStorage",
-    "AzureWebJobsDashboard",
-    "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
-    "DEPLOYMENT_STORAGE_CONNECTION_STRING",
-)
+    name = _colored(r.where(key, "name"), block.name or f"{workload}-{stack}", color, "webapp")
+    plan = _colored(r.where(key, "planName"), block.plan_name or f"plan-{workload}", color, "plan")
+    return AppServiceSpec(name, plan, block.sku, block.linux_fx_version, dict(block.app_settings))
 
 
 def default_storage_account(workload: str, stack: str, color: str | None) -> str:
@@ -436,187 +256,79 @@ def default_storage_account(workload: str, stack: str, color: str | None) -> str
     return f"st{readable}{hashlib.sha256(raw.encode()).hexdigest()[:8]}"
 
 
-def _function_app(key: str, value: Any, workload: str, stack: str, color: str | None) -> FunctionAppSpec:
-    obj = r.fields(
-        key,
-        value,
-        (
-            "name",
-            "planName",
-            "sku",
-            "runtimeVersion",
-            "storageAccountName",
-            "storageAccountId",
-            "deploymentContainer",
-            "instanceMemoryMB",
-            "maximumInstanceCount",
-            "appSettings",
-        ),
-    )
+def _function_app(
+    key: str, block: s.FunctionAppBlock, workload: str, stack: str, color: str | None
+) -> FunctionAppSpec:
     # Function app names are global (<name>.azurewebsites.net): the default includes the stack name.
-    name = r.physical_name(
-        r.where(key, "name"), with_color(obj.get("name", f"{workload}-{stack}"), color), "webapp"
-    )
-    plan = r.physical_name(
-        r.where(key, "planName"), with_color(obj.get("planName", f"plan-{workload}"), color), "plan"
-    )
-    sku = r.one_of(r.where(key, "sku"), obj.get("sku", "FC1"), FUNCTION_SKUS)
-    runtime = r.one_of(
-        r.where(key, "runtimeVersion"), str(obj.get("runtimeVersion", "3.11")), FUNCTION_PYTHON_VERSIONS
-    )
-    account_id = obj.get("storageAccountId")
+    name = _colored(r.where(key, "name"), block.name or f"{workload}-{stack}", color, "webapp")
+    plan = _colored(r.where(key, "planName"), block.plan_name or f"plan-{workload}", color, "plan")
+    account_id = block.storage_account_id
     if account_id is not None:
-        if obj.get("storageAccountName") is not None:
-            raise ConfigError(
-                f"config {key}: has storageAccountName and storageAccountId; expected one of the two"
-            )
-        found = STORAGE_ACCOUNT_ID.fullmatch(account_id) if isinstance(account_id, str) else None
-        if found is None:
-            raise r.fail(
-                r.where(key, "storageAccountId"),
-                account_id,
-                "a storage account resource ID: /subscriptions/<guid>/resourceGroups/<rg>/providers/"
-                "Microsoft.Storage/storageAccounts/<name>",
-            )
+        found = s.STORAGE_ACCOUNT_ID.fullmatch(account_id)
+        assert found is not None  # the schema checked the pattern
         account = found.group(1)
     else:
         account = r.match(
             r.where(key, "storageAccountName"),
-            obj.get("storageAccountName", default_storage_account(workload, stack, color)),
-            STORAGE_ACCOUNT,
+            block.storage_account_name or default_storage_account(workload, stack, color),
+            s.STORAGE_ACCOUNT,
             "a storage account name of 3-24 lowercase letters and digits",
         )
     container = r.match(
         r.where(key, "deploymentContainer"),
-        obj.get("deploymentContainer", with_color("app-package", color)),
-        BLOB_CONTAINER,
+        with_color(block.deployment_container or "app-package", color),
+        s.BLOB_CONTAINER,
         "a blob container name of 3-63 lowercase letters, digits and single '-'",
     )
-    memory = r.integer(r.where(key, "instanceMemoryMB"), obj.get("instanceMemoryMB", 2048), 512, 16384)
-    if sku == "FC1" and memory not in FLEX_MEMORY_MB:
-        raise r.fail(r.where(key, "instanceMemoryMB"), memory, "one of 512, 2048, 4096 (Flex Consumption)")
-    maximum = r.integer(r.where(key, "maximumInstanceCount"), obj.get("maximumInstanceCount", 100), 40, 1000)
-    settings = r.string_map(r.where(key, "appSettings"), obj.get("appSettings", {}), AZURE_AD_PREFIX)
-    for setting in settings:
-        if any(setting.lower().split("__")[0] == h.lower() for h in HOST_SETTINGS):
-            raise r.fail(
-                r.where(key, "appSettings", setting),
-                setting,
-                "no host storage setting (certless sets AzureWebJobsStorage__* for the identity)",
-            )
     return FunctionAppSpec(
-        name, plan, sku, runtime, account, account_id, container, memory, maximum, settings
+        name,
+        plan,
+        block.sku,
+        block.runtime_version,
+        account,
+        account_id,
+        container,
+        block.instance_memory_mb,
+        block.maximum_instance_count,
+        dict(block.app_settings),
     )
 
 
-def _container_app(key: str, value: Any, workload: str, color: str | None) -> ContainerAppSpec:
-    obj = r.fields(
-        key, value, ("name", "image", "environmentName", "environmentId", "targetPort", "env"), ("image",)
-    )
-    name = r.physical_name(r.where(key, "name"), with_color(obj.get("name", workload), color), "containerapp")
-    image = r.match(
-        r.where(key, "image"),
-        obj["image"],
-        r.IMAGE,
-        "a container image reference like myregistry.azurecr.io/app:1.0",
-    )
-    env_id = obj.get("environmentId")
+def _container_app(
+    key: str, block: s.ContainerAppBlock, workload: str, color: str | None
+) -> ContainerAppSpec:
+    name = _colored(r.where(key, "name"), block.name or workload, color, "containerapp")
     env_name = None
-    if env_id is not None:
-        if obj.get("environmentName") is not None:
-            raise ConfigError(f"config {key}: has environmentName and environmentId; expected one of the two")
-        env_id = r.match(
-            r.where(key, "environmentId"),
-            env_id,
-            r.ENVIRONMENT_ID,
-            "a Container Apps managed environment resource ID",
+    if block.environment_id is None:
+        env_name = _colored(
+            r.where(key, "environmentName"), block.environment_name or f"cae-{workload}", color, "environment"
         )
-    else:
-        env_name = r.physical_name(
-            r.where(key, "environmentName"),
-            with_color(obj.get("environmentName", f"cae-{workload}"), color),
-            "environment",
-        )
-    port = obj.get("targetPort")
-    target_port = r.integer(r.where(key, "targetPort"), port, 1, 65535) if port is not None else None
-    env = r.string_map(r.where(key, "env"), obj.get("env", {}), AZURE_AD_PREFIX)
-    return ContainerAppSpec(name, image, env_name, env_id, target_port, env)
+    return ContainerAppSpec(
+        name, block.image, env_name, block.environment_id, block.target_port, dict(block.env)
+    )
 
 
-def _aks(key: str, value: Any, workload: str, default_rg: str, color: str | None) -> AksSpec:
-    allowed = (
-        "clusterResourceGroup",
-        "clusterName",
-        "namespace",
-        "serviceAccount",
-        "createNamespace",
-        "deploymentName",
-        "image",
-        "replicas",
-        "containerPort",
-        "mode",
-        "issuerUrl",
-        "env",
-    )
-    obj = r.fields(key, value, allowed, ("clusterName", "namespace", "serviceAccount", "image"))
-    cluster_rg = default_rg
-    if obj.get("clusterResourceGroup") is not None:
-        cluster_rg = _resource_group(r.where(key, "clusterResourceGroup"), obj["clusterResourceGroup"])
-    cluster = r.physical_name(r.where(key, "clusterName"), obj["clusterName"], "cluster")
-    namespace = r.match(
-        r.where(key, "namespace"),
-        obj["namespace"],
-        r.DNS_LABEL,
-        "a DNS-1123 label (lowercase letters, digits, '-'; at most 63)",
-    )
-    if namespace.startswith("kube-"):
-        raise r.fail(
-            r.where(key, "namespace"),
-            namespace,
-            "a namespace outside kube-* (the workload identity webhook skips them)",
-        )
-    sa = r.match(
-        r.where(key, "serviceAccount"),
-        obj["serviceAccount"],
-        r.DNS_SUBDOMAIN,
-        "a DNS-1123 subdomain (lowercase letters, digits, '-', '.')",
-    )
-    sa = _dns_name(r.where(key, "serviceAccount"), with_color(sa, color), 253)
+def _aks(key: str, block: s.AksBlock, workload: str, default_rg: str, color: str | None) -> AksSpec:
+    sa = _dns_name(r.where(key, "serviceAccount"), with_color(block.service_account, color), 253)
     deployment = _dns_name(
-        r.where(key, "deploymentName"), with_color(obj.get("deploymentName", workload), color), 63
+        r.where(key, "deploymentName"), with_color(block.deployment_name or workload, color), 63
     )
-    image = r.match(
-        r.where(key, "image"),
-        obj["image"],
-        r.IMAGE,
-        "a container image reference like myregistry.azurecr.io/app:1.0",
-    )
-    replicas = r.integer(r.where(key, "replicas"), obj.get("replicas", 1), 0, 100)
-    port = obj.get("containerPort")
-    container_port = r.integer(r.where(key, "containerPort"), port, 1, 65535) if port is not None else None
-    mode = r.one_of(r.where(key, "mode"), obj.get("mode", "via-identity"), ("via-identity", "direct"))
-    issuer = obj.get("issuerUrl")
-    issuer_url = r.https_url(r.where(key, "issuerUrl"), issuer) if issuer is not None else None
-    if issuer_url is not None and not issuer_url.endswith("/"):
-        # AKS issuers always end with '/', and the FIC issuer must equal the token's `iss` exactly.
-        issuer_url += "/"
     # A coloured stack usually shares the cluster and namespace with the other colour: creating the
     # namespace there would tie it to this colour's lifetime, so coloured stacks default to not creating it.
-    create_ns = r.boolean(r.where(key, "createNamespace"), obj.get("createNamespace", color is None))
-    env = r.string_map(r.where(key, "env"), obj.get("env", {}), AZURE_AD_PREFIX)
+    create_ns = block.create_namespace if block.create_namespace is not None else color is None
     return AksSpec(
-        cluster_rg,
-        cluster,
-        namespace,
+        block.cluster_resource_group or default_rg,
+        block.cluster_name,
+        block.namespace,
         sa,
         create_ns,
         deployment,
-        image,
-        replicas,
-        container_port,
-        cast(Any, mode),
-        issuer_url,
-        env,
+        block.image,
+        block.replicas,
+        block.container_port,
+        cast(Any, block.mode),
+        block.issuer_url,
+        dict(block.env),
     )
 
 

@@ -81,7 +81,7 @@ def shown(value: Any) -> str:
 
 
 def fail(key: str, value: Any, expected: str) -> ConfigError:
-    return ConfigError(f"config {key[:200]}: got {shown(value)}, expected {expected}")
+    return ConfigError.at(key[:200], f"got {shown(value)}, expected {expected}")
 
 
 def _json_depth_ok(text: str) -> bool:
@@ -179,12 +179,12 @@ def fields(key: str, value: Any, allowed: tuple[str, ...], required: tuple[str, 
     obj: dict[str, Any] = structured(key, value, dict)
     unknown = sorted(set(obj) - set(allowed))
     if unknown:
-        raise ConfigError(
-            f"config {where(key, unknown[0])}: unknown field; expected one of: {', '.join(sorted(allowed))}"
+        raise ConfigError.at(
+            where(key, unknown[0]), f"unknown field; expected one of: {', '.join(sorted(allowed))}"
         )
     for name in required:
         if obj.get(name) is None:
-            raise ConfigError(f"config {where(key, name)}: missing required field")
+            raise ConfigError.at(where(key, name), "missing required field")
     return obj
 
 
@@ -201,9 +201,9 @@ def string_map(key: str, value: Any, reserved_prefix: str | None = None) -> dict
         reason = secret_reason(name, item)
         if reason:
             # The value is never shown: it is the secret.
-            raise ConfigError(
-                f"config {where(key, name)}: {reason}; a certificateless app needs no secret in its "
-                f"settings. {KEY_VAULT_ADVICE}"
+            raise ConfigError.at(
+                where(key, name),
+                f"{reason}; a certificateless app needs no secret in its settings. {KEY_VAULT_ADVICE}",
             )
         out[name] = item
     return out

@@ -1,0 +1,47 @@
+"""Write or check the JSON Schema that editors use to validate Pulumi.<stack>.yaml as you type."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from certless_ops.errors import UserError
+
+HELP = (
+    "Print the JSON Schema of a certless stack file, generated from the config model; --write updates "
+    "schema/certless-stack.schema.json, --check exits 1 when that file is out of date."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="write the schema file")
+    mode.add_argument("--check", action="store_true", help="exit 1 when the committed file differs")
+    parser.add_argument("--path", type=Path, default=None, help="schema file (default: the repository's)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from stackconfig.json_schema import SCHEMA_FILE, render
+
+    path: Path = args.path or SCHEMA_FILE
+    text = render()
+    if args.write:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+        return 0
+    if args.check:
+        try:
+            current = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"schema file {str(path)!r} cannot be read: {exc.strerror}") from None
+        if current != text:
+            print(
+                f"{path} is out of date; run: python -m certless_ops config-schema --write", file=sys.stderr
+            )
+            return 1
+        print(f"{path} is up to date")
+        return 0
+    sys.stdout.write(text)
+    return 0

@@ -139,6 +139,13 @@ class Azurite:
         return self._tls.ca_pem
 
     @property
+    def tls(self) -> TlsFiles:
+        """The CA and the loopback server certificate, for a proxy that stands in front of Azurite."""
+        if self._tls is None:
+            raise AzuriteError("Azurite is not running")
+        return self._tls
+
+    @property
     def pid(self) -> int | None:
         return None if self._proc is None else self._proc.pid
 

@@ -71,6 +71,7 @@ def warn_once(message: str, *args: object) -> None:
 # MSAL's region names (lower-case letters, digits, hyphens); "TryAutoDetect" is MSAL.NET's auto-detection.
 _REGION = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 AUTO_DETECT_REGION = "TryAutoDetect"
+_META_TENANTS = frozenset({"common", "organizations"})  # IdWeb replaces these with AppHomeTenantId
 _NON_TENANTS = frozenset({"common", "organizations", "consumers"})
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 ALLOWED_TENANTS_VAR = "AZURE_ADDITIONALLY_ALLOWED_TENANTS"
@@ -361,7 +362,12 @@ def settings_from_flat(flat: Mapping[str, tuple[str, str]], section: str = "Azur
             "the tenant ID: with Instance set, Authority is ignored (as in Microsoft.Identity.Web), "
             "so TenantId is needed too; or remove Instance to use Authority alone",
         )
-    _check_tenant(s.key("Authority" if authority else "TenantId"), tenant_id)
+    tenant_key = s.key("Authority" if authority else "TenantId")
+    home = s.get("AppHomeTenantId")
+    if tenant_id.lower() in _META_TENANTS and home is not None:
+        # A multi-tenant web app's app-only tokens come from its home tenant (IdWeb's ResolveTenant).
+        tenant_id, tenant_key = home, s.key("AppHomeTenantId")
+    _check_tenant(tenant_key, tenant_id)
     host = urlsplit(instance).hostname or ""
     cloud = cloud_for_host(host) or CUSTOM
 
@@ -539,7 +545,10 @@ def _ciam_tenant(host: str) -> str:
 def _check_tenant(key: str, tenant: str) -> None:
     if tenant.lower() in _NON_TENANTS:
         raise SettingsError(
-            key, tenant, "your tenant's ID or domain: app-only tokens need a specific tenant, not 'common'"
+            key,
+            tenant,
+            "your tenant's ID or domain: app-only tokens need a specific tenant, not 'common' (a "
+            "multi-tenant app keeps TenantId and sets AppHomeTenantId to its home tenant)",
         )
     if not (_GUID.match(tenant) or _DOMAIN.match(tenant)):
         raise SettingsError(

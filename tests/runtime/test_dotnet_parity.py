@@ -212,6 +212,24 @@ def test_authority_alone_still_gives_instance_and_tenant() -> None:
     assert settings.authority == f"https://login.microsoftonline.us/{TENANT}"
 
 
+@pytest.mark.parametrize("meta", ["common", "Organizations"])
+def test_a_multi_tenant_app_gets_app_tokens_from_its_app_home_tenant(meta: str) -> None:
+    settings = settings_from_mapping(section(TenantId=meta, AppHomeTenantId="contoso.com"))
+    assert settings.tenant_id == "contoso.com"
+    assert settings.authority == "https://login.microsoftonline.com/contoso.com"
+    # A real TenantId wins, as in Microsoft.Identity.Web; 'consumers' is never replaced.
+    assert settings_from_mapping(section(AppHomeTenantId="contoso.com")).tenant_id == TENANT
+    with pytest.raises(SettingsError) as info:
+        settings_from_mapping(section(TenantId="consumers", AppHomeTenantId="contoso.com"))
+    assert info.value.key == "AzureAd:TenantId"
+    with pytest.raises(SettingsError) as info:
+        settings_from_mapping(section(TenantId=meta, AppHomeTenantId="not a tenant"))
+    assert info.value.key == "AzureAd:AppHomeTenantId"
+    with pytest.raises(SettingsError) as info:
+        settings_from_mapping(section(TenantId=meta))
+    assert "AppHomeTenantId" in info.value.expected
+
+
 # ------------------------------------------------------ 15: token-acquisition options IdWeb honours
 
 

@@ -142,3 +142,9 @@ class TokenCache:
     def clear(self) -> None:
         with self._lock:
             self.entries.clear()
+
+    def after_fork(self) -> None:
+        """In a forked child: the parent's in-flight fetches have no thread here and never finish, so
+        they are forgotten (callers start their own). Cached tokens stay: they are the same app's."""
+        self._lock = threading.Lock()
+        self._inflight = {}

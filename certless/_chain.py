@@ -161,6 +161,12 @@ class SourceChain:
             self._next_retry = float("inf")
         log.info("Credential sources reset")
 
+    def after_fork(self) -> None:
+        """In a forked child: fresh locks; which source won and which failed is kept."""
+        self._lock = threading.Lock()
+        for source in self.sources:
+            source.after_fork()
+
     def close(self) -> None:
         for source in self.sources:
             source.close()

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -80,6 +81,18 @@ _apps_lock = threading.Lock()
 _assertion_provider: ContextVar[Callable[[], str] | None] = ContextVar("certless_assertion", default=None)
 
 ASSERTION_CREDENTIAL_KEY = "signed-assertion"
+
+
+def _after_fork_in_child() -> None:
+    # MSAL apps hold locks and HTTP clients of the parent: a child builds its own (from the cached
+    # OIDC documents, so without a discovery request).
+    global _apps_lock  # noqa: PLW0603  (a fresh lock for the child is the point)
+    _apps_lock = threading.Lock()
+    _apps.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def forget_apps() -> None:

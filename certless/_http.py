@@ -10,9 +10,11 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import os
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -100,6 +102,13 @@ class RequestsTransport:
         self._trust_env = trust_env
         self._session: Any = None
         self._lock = threading.Lock()
+        _transports.add(self)
+
+    def _after_fork(self) -> None:
+        # The parent's lock may have been held, and its pooled connections (TLS state included) are
+        # the parent's: the child opens its own. Not closed here: that would end them for the parent.
+        self._lock = threading.Lock()
+        self._session = None
 
     def _get_session(self) -> Any:
         with self._lock:
@@ -433,6 +442,22 @@ def _discovery_error(url: str, problem: str, retry_after: float | None = None) -
         transient=True,
         retry_after=retry_after,
     )
+
+
+_transports: weakref.WeakSet[RequestsTransport] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child inherits locks that the parent's other threads may have held, and connections
+    that are the parent's: give it its own (OIDC documents are kept: they are plain data)."""
+    global _discovery_lock  # noqa: PLW0603  (a fresh lock for the child is the point)
+    _discovery_lock = threading.Lock()
+    for transport in list(_transports):
+        transport._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def forget_discovery() -> None:

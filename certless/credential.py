@@ -3,9 +3,12 @@ AzureAd settings. Any Azure SDK client accepts it as ``credential=``."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import re
+import sys
+import weakref
 from types import TracebackType
 from typing import Any
 
@@ -87,6 +90,7 @@ class CertlessCredential:
         self._cache = TokenCache(self._clock, _values, spawn)
         self._entries = self._cache.entries
         self._now = self._clock.time
+        _live.add(self)
 
     # ------------------------------------------------------------------------------------------ protocol
 
@@ -212,6 +216,29 @@ class CertlessCredential:
             )
 
         return fetch
+
+
+_live: weakref.WeakSet[CertlessCredential] = weakref.WeakSet()
+
+
+def _before_fork() -> None:
+    # certless imports msal and requests on first use, maybe in a thread that is mid-import now: a
+    # child would inherit that module's import lock held by a thread it does not have, and block on
+    # its first import. Waiting here for such an import to finish costs nothing otherwise.
+    for name in _LAZY_IMPORTS:
+        if name in sys.modules:
+            importlib.import_module(name)
+
+
+def _after_fork_in_child() -> None:
+    for credential in list(_live):
+        credential._cache.after_fork()
+        credential._chain.after_fork()
+
+
+_LAZY_IMPORTS = ("msal", "requests", "cryptography.x509")
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 def clear_process_caches() -> None:

@@ -73,6 +73,9 @@ class Source(ABC):
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release resources; most sources hold none."""
 
+    def after_fork(self) -> None:  # noqa: B027  (optional hook: most sources hold no lock)
+        """In a forked child: drop locks and clients the parent's threads may have been using."""
+
 
 class AssertionSource(Source):
     """A source whose credential is a signed assertion (a JWT) obtained from somewhere else.
@@ -150,3 +153,7 @@ class AssertionSource(Source):
 
     def assertion_claims(self) -> dict[str, Any] | None:
         return self._claims
+
+    def after_fork(self) -> None:
+        # The cached assertion (this app's own identity token) stays; the lock may have been held.
+        self._lock = threading.Lock()

@@ -357,6 +357,12 @@ class ManagedIdentitySource(AssertionSource):
             return self._fetch_on_aks(fresh)
         return self._fetch_from_endpoint(fresh)
 
+    def after_fork(self) -> None:
+        super().after_fork()
+        self._mi = None  # MSAL's MI client: the parent's HTTP client and cache lock
+        if self._sa is not None:
+            self._sa.after_fork()
+
     def service_account_claims(self) -> dict[str, Any] | None:
         return self._sa.assertion_claims() if self._sa else None
 

@@ -13,6 +13,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from urllib3.util import parse_url
 
 from certless import credential_from_settings, settings_from_mapping
 from certless._clouds import CHINA, CUSTOM, PUBLIC, US_GOVERNMENT, Cloud, key_vault_audience
@@ -202,3 +205,24 @@ def test_no_vault_token_is_sent_unless_the_challenge_names_the_vaults_resource(
     assert isinstance(error, (InsecureEndpointError, CredentialUnavailableError))
     assert "no token was sent" in str(error) or "no vault token was sent" in str(error)
     assert emulator.counters["appservice"] == 0  # not even fetched from the identity endpoint
+
+
+_PIECES = st.sampled_from(
+    [
+        *("myvault", ".", "vault", "azure", "net", "managedhsm", "usgovcloudapi", "cn", "evil", "-", "\\"),
+        *("@", ":", "443", "/", "%2e", "?", "#", "x", "[", "]", " ", "\u3002", "vault.azure.net"),
+    ]
+)
+
+
+@settings(max_examples=600, deadline=None, derandomize=True)
+@given(st.lists(_PIECES, min_size=1, max_size=8).map("".join))
+def test_an_accepted_key_vault_url_is_a_vault_of_the_cloud_for_the_http_client_too(authority: str) -> None:
+    url = f"https://{authority}"
+    try:
+        _settings(PUBLIC, url)
+    except SettingsError:
+        return
+    host = (parse_url(url).host or "").lower()  # where requests would connect
+    name, _, suffix = host.partition(".")
+    assert suffix in PUBLIC.key_vault_suffixes and name and "." not in name

@@ -11,9 +11,12 @@ from collections.abc import Callable, Mapping
 
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from certless import aio, credential_from_settings
 from certless._http import RequestsTransport, Response
+from certless._tenants import resolve_tenant
 from certless.errors import SettingsError, TenantNotAllowedError
 from certless.settings import load_settings
 from emulator import Emulator
@@ -162,3 +165,27 @@ def test_an_allowed_tenants_entry_that_is_no_tenant_is_a_settings_error(
     with pytest.raises(SettingsError) as caught:
         load_settings(environ=env)
     assert caught.value.key in ("AzureAd:AdditionallyAllowedTenants", "AZURE_ADDITIONALLY_ALLOWED_TENANTS")
+
+
+_TENANTS = st.sampled_from(
+    [TENANT, TENANT.upper(), OTHER, THIRD, "contoso.com", "CONTOSO.COM", "*", "fabrikam.com"]
+)
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(st.one_of(st.none(), _TENANTS), st.lists(_TENANTS, max_size=3))
+def test_a_tenant_is_used_only_when_it_is_the_configured_one_or_allowed(
+    requested: str | None, allowed: list[str]
+) -> None:
+    permitted = {t.lower() for t in allowed}
+    try:
+        used = resolve_tenant(TENANT, requested, tuple(allowed), environ={})
+    except TenantNotAllowedError as exc:
+        assert requested is not None and requested.lower() != TENANT.lower()
+        assert "*" not in permitted and requested.lower() not in permitted
+        assert exc.tenant_id == requested
+        return
+    if requested is None or requested.lower() == TENANT.lower():
+        assert used == TENANT
+    else:
+        assert used == requested and ("*" in permitted or requested.lower() in permitted)

@@ -11,7 +11,10 @@ peak RSS of both and their ratios (CPU time is the steadier figure on a shared m
 Targets: at 100 workloads the plan takes at most 1.25x the bare engine's time, cost per resource stays
 flat (linear growth), peak RSS under 400 MB.
 
-    .venv/bin/python benchmarks/plan_scaling.py [--sizes 1,10,50,100]
+    .venv/bin/python benchmarks/plan_scaling.py [--sizes 1,10,50,100] [--grants 0,2]
+
+With ``--grants 0,2`` (the default) the same run measures the stack without grants and with two role
+assignments per workload (issue 11's target: the added AccessGrant resources keep the per-resource cost).
 """
 
 from __future__ import annotations
@@ -33,8 +36,13 @@ REPO = Path(__file__).resolve().parents[1]
 KINDS = ("appservice", "containerapp", "aks")
 
 
-def stack_config(n: int) -> str:
-    """A stack with n workloads, each with its own identity and app, kinds in turn."""
+BENCH_SUB = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"
+GRANT_ROLES = ("Storage Blob Data Contributor", "Storage Queue Data Contributor", "Key Vault Secrets User")
+
+
+def stack_config(n: int, grants: int = 0) -> str:
+    """A stack with n workloads, each with its own identity and app, kinds in turn, and ``grants`` role
+    assignments per workload (to its app, each on the workload's own storage account)."""
     lines = [
         "config:",
         "  azure-native:location: westeurope",
@@ -49,6 +57,14 @@ def stack_config(n: int) -> str:
     for i in range(n):
         kind = KINDS[i % len(KINDS)]
         lines += [f"    w{i}:", f"      kind: {kind}", f"      app: app{i}", f"      identity: id{i}"]
+        if grants:
+            account = f"/subscriptions/{BENCH_SUB}/resourceGroups/rg-bench/providers/Microsoft.Storage"
+            lines.append("      access:")
+            for g in range(grants):
+                lines += [
+                    f"        - role: {GRANT_ROLES[g % len(GRANT_ROLES)]}",
+                    f"          scope: {account}/storageAccounts/stbench{i}g{g // len(GRANT_ROLES)}",
+                ]
         if kind == "appservice":
             lines += [
                 "      appService:",
@@ -191,6 +207,9 @@ def replay_project(folder: Path, plan_path: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,10,50,100")
+    parser.add_argument(
+        "--grants", default="0,2", help="role assignments per workload, each count measured in the same run"
+    )
     parser.add_argument("--floor", metavar="PLAN", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor:
@@ -198,6 +217,11 @@ def main() -> None:
         return
 
     sizes = [int(s) for s in args.sizes.split(",")]
+    for grants in [int(g) for g in args.grants.split(",")]:
+        report(sizes, grants)
+
+
+def report(sizes: list[int], grants: int) -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         # The shared venv has no .pyc files and the environment may set PYTHONDONTWRITEBYTECODE; compile
@@ -206,7 +230,7 @@ def main() -> None:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         for n in [sizes[0], *sizes]:
             cfg = Path(tmp) / f"Pulumi.bench{n}.yaml"
-            cfg.write_text(stack_config(n))
+            cfg.write_text(stack_config(n, grants))
             plan_file = Path(tmp) / f"plan{n}.json"
             plan_cmd = [sys.executable, "-m", "certless_ops", "plan", "--config-file", str(cfg)]
             plan_cmd += ["--project-dir", str(REPO), "--json", str(plan_file), "--quiet"]
@@ -221,6 +245,7 @@ def main() -> None:
             print(f"  measured {n} workloads ({resources} resources)", file=sys.stderr, flush=True)
     rows = rows[1:]  # drop the warm-up
 
+    print(f"-- {grants} grant(s) per workload")
     print(
         f"{'workloads':>9} {'resources':>9} | {'plan wall s':>11} {'cpu s':>6} {'MiB':>5} | "
         f"{'engine wall s':>13} {'cpu s':>6} {'MiB':>5} | {'ratio wall':>10} {'ratio cpu':>9} | "

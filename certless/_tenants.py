@@ -25,6 +25,8 @@ def resolve_tenant(
     requested: str | None,
     allowed: tuple[str, ...],
     environ: Mapping[str, str] | None = None,
+    *,
+    organizations: bool = False,
 ) -> str:
     """The tenant to ask, or TenantNotAllowedError. Tenant IDs and domains compare case-insensitively."""
     if requested is None or requested.lower() == configured.lower():
@@ -40,5 +42,8 @@ def resolve_tenant(
         return configured
     if "*" in allowed or requested.lower() in (t.lower() for t in allowed):
         log.info("A token was requested for tenant %s (allowed besides %s)", requested, configured)
+        return requested
+    if organizations and not allowed:
+        # As azure-identity: a credential configured for "organizations" with no list may ask any tenant.
         return requested
     raise TenantNotAllowedError(requested, configured)

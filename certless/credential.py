@@ -180,7 +180,12 @@ class CertlessCredential:
 
     def _tenant(self, requested: str | None) -> str:
         s = self.settings
-        return resolve_tenant(s.tenant_id, requested, s.additionally_allowed_tenants)
+        return resolve_tenant(
+            s.tenant_id,
+            requested,
+            s.additionally_allowed_tenants,
+            organizations=s.configured_for_organizations,
+        )
 
     def _fetcher(self, key: _Key) -> Fetch:
         scopes, claims, requested_tenant, cae = key

@@ -130,6 +130,8 @@ class Settings:
     user_assigned_managed_identity_client_id: str | None = None  # legacy; Key Vault's identity
     # Tenants besides tenant_id that get_token(tenant_id=...) may ask for; "*" allows any.
     additionally_allowed_tenants: tuple[str, ...] = ()
+    # TenantId was "organizations" (with AppHomeTenantId): any tenant may be asked unless the list is set.
+    configured_for_organizations: bool = False
 
     @property
     def authority(self) -> str:
@@ -364,6 +366,8 @@ def settings_from_flat(flat: Mapping[str, tuple[str, str]], section: str = "Azur
         )
     tenant_key = s.key("Authority" if authority else "TenantId")
     home = s.get("AppHomeTenantId")
+    # azure-identity lets a credential configured for "organizations" ask any tenant unless a list is set.
+    organizations = tenant_id.lower() == "organizations"
     if tenant_id.lower() in _META_TENANTS and home is not None:
         # A multi-tenant web app's app-only tokens come from its home tenant (IdWeb's ResolveTenant).
         tenant_id, tenant_key = home, s.key("AppHomeTenantId")
@@ -399,6 +403,7 @@ def settings_from_flat(flat: Mapping[str, tuple[str, str]], section: str = "Azur
         fic_propagation_retry_seconds=fic_retry,
         section=section,
         additionally_allowed_tenants=allowed_tenants,
+        configured_for_organizations=organizations,
     )
 
 

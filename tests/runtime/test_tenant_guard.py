@@ -14,7 +14,7 @@ from azure.core.exceptions import ClientAuthenticationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certless import aio, credential_from_settings
+from certless import CertlessCredential, aio, credential_from_settings, settings_from_mapping
 from certless._http import RequestsTransport, Response
 from certless._tenants import resolve_tenant
 from certless.errors import SettingsError, TenantNotAllowedError
@@ -189,3 +189,34 @@ def test_a_tenant_is_used_only_when_it_is_the_configured_one_or_allowed(
         assert used == TENANT
     else:
         assert used == requested and ("*" in permitted or requested.lower() in permitted)
+
+
+@pytest.mark.parametrize(
+    ("tenant_setting", "allowed", "honoured"),
+    [
+        ("organizations", (), True),  # azure-identity: "organizations" with no list may ask any tenant
+        ("Organizations", (), True),
+        ("organizations", (THIRD,), False),  # a list, once set, is the only way
+        ("common", (), False),  # azure-identity makes that exception for "organizations" only
+        (TENANT, (), False),
+    ],
+)
+def test_a_multi_tenant_app_configured_for_organizations_may_ask_any_tenant_as_in_azure_identity(
+    tenant_setting: str, allowed: tuple[str, ...], honoured: bool
+) -> None:
+    section = {
+        "TenantId": tenant_setting,
+        "AppHomeTenantId": TENANT,
+        "ClientId": "11111111-2222-3333-4444-555555555555",
+        "ClientCredentials": [{"SourceType": "SignedAssertionFromManagedIdentity"}],
+        "AdditionallyAllowedTenants": list(allowed),
+    }
+    loaded = settings_from_mapping(section)
+    assert loaded.tenant_id == TENANT
+    credential = CertlessCredential(loaded)
+    if honoured:
+        assert credential._tenant(OTHER) == OTHER
+    else:
+        with pytest.raises(TenantNotAllowedError):
+            credential._tenant(OTHER)
+    assert credential._tenant(None) == TENANT

@@ -53,16 +53,19 @@ class TokenCache:
         self._inflight: dict[Hashable, Future[Entry]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, fetch: Fetch) -> Entry:
-        """The slow path (the caller checked ``entries`` first): wait for, or run, the one fetch."""
-        entry = self.entries.get(key)
+    def get(self, key: Hashable, fetch: Fetch, *, replaces: Hashable | None = None) -> Entry:
+        """The slow path (the caller checked ``entries`` first): wait for, or run, the one fetch.
+
+        ``replaces``: never answer from the cache; the new token is stored under that key instead
+        (a claims challenge: the token it replaces was revoked, so no caller may get it again)."""
         now = self.clock.time()
+        entry = None if replaces is not None else self.entries.get(key)
         if entry is not None and now < entry.usable_until:
             if now >= entry.refresh_at and now >= entry.next_attempt:
                 self.refresh_in_background(key, fetch)
             return entry
         with self._lock:
-            entry = self.entries.get(key)
+            entry = None if replaces is not None else self.entries.get(key)
             if entry is not None and now < entry.usable_until:
                 return entry
             future = self._inflight.get(key)
@@ -75,7 +78,7 @@ class TokenCache:
             return future.result()
         log.debug("token cache: miss, requesting a token")
         try:
-            entry = self._store(key, fetch(False))
+            entry = self._store(key if replaces is None else replaces, fetch(False))
         except BaseException as exc:
             future.set_exception(exc)
             raise

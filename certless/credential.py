@@ -176,6 +176,8 @@ class CertlessCredential:
             if not _TENANT.match(tenant_id):
                 raise SettingsError("tenant_id", tenant_id, "a tenant ID (GUID) or domain")
             self._tenant(tenant_id)  # refuses a tenant the settings do not allow, before any request
+        if _claims:  # a claims challenge: to Entra, and the answer replaces the cached token (as MSAL)
+            return self._cache.get(key, self._fetcher(key), replaces=(scopes, None, tenant_id, _cae))
         return self._cache.get(key, self._fetcher(key))
 
     def _tenant(self, requested: str | None) -> str:
@@ -193,6 +195,8 @@ class CertlessCredential:
         def fetch(proactive: bool) -> TokenResult:
             tenant_id = self._tenant(requested_tenant)
             source = self._chain.current()
+            if claims:  # the managed-identity leg gets the claims too (Microsoft.Identity.Web: WithClaims)
+                source.refresh_for_claims(claims)
             app = self._apps.get(
                 self.settings.authority_for(tenant_id),
                 self.settings.client_id,

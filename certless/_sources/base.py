@@ -66,6 +66,9 @@ class Source(ABC):
         """Claims of the last assertion presented (for error messages), if this source makes one."""
         return None
 
+    def refresh_for_claims(self, claims: str) -> None:  # noqa: B027  (nothing upstream by default)
+        """A claims challenge on the app's token: pass it upstream and replace what is cached here."""
+
     def assertion_provider(self) -> Callable[[], str] | None:
         """For assertion sources: what MSAL's shared ``client_assertion`` callable asks during a request."""
         return None
@@ -92,21 +95,33 @@ class AssertionSource(Source):
         self._force_fresh = False
 
     @abstractmethod
-    def _fetch(self, *, fresh: bool) -> tuple[str, float]:
-        """Obtain an assertion and its expiry (epoch seconds). ``fresh`` bypasses upstream caches."""
+    def _fetch(self, *, fresh: bool, claims: str | None = None) -> tuple[str, float]:
+        """Obtain an assertion and its expiry (epoch seconds). ``fresh`` bypasses upstream caches;
+        ``claims`` is a claims challenge to pass upstream (which bypasses its caches too)."""
 
     def _stale(self) -> bool:
         """Subclasses add their own reasons to re-fetch (e.g. the token file changed)."""
         return False
 
     def assertion(self) -> str:
+        return self._assertion(None)
+
+    def refresh_for_claims(self, claims: str) -> None:
+        self._assertion(claims)
+
+    def _assertion(self, claims: str | None) -> str:
         with self._lock:
             now = self.ctx.clock.time()
-            if self._value is None or self._expires_on - now < ASSERTION_MARGIN or self._stale():
+            if (
+                claims is not None
+                or self._value is None
+                or self._expires_on - now < ASSERTION_MARGIN
+                or self._stale()
+            ):
                 # Replacing one we had (near expiry, or rejected): upstream caches must not hand it back.
                 fresh = self._force_fresh or self._value is not None
                 try:
-                    value, expires_on = self._fetch(fresh=fresh)
+                    value, expires_on = self._fetch(fresh=fresh, claims=claims)
                 except CertlessError as exc:
                     if exc.transient:  # the next attempt must not be answered from upstream caches
                         self._force_fresh = True

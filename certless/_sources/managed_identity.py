@@ -278,7 +278,7 @@ class ManagedIdentitySource(AssertionSource):
             self._mi = msal.ManagedIdentityClient(identity, http_client=http)
         return self._mi
 
-    def _fetch_from_endpoint(self, fresh: bool) -> tuple[str, float]:
+    def _fetch_from_endpoint(self, fresh: bool, claims: str | None) -> tuple[str, float]:
         for name in ENDPOINT_VARS:
             if os.environ.get(name):
                 check_identity_endpoint(name, os.environ[name])
@@ -290,7 +290,10 @@ class ManagedIdentitySource(AssertionSource):
             )
         now = self.ctx.clock.time()
         try:
-            result = self._mi_client(fresh).acquire_token_for_client(resource=self.audience)
+            # With claims MSAL bypasses its MI cache (and names the token to replace, where the host
+            # takes it), so the client and its cache are kept.
+            client = self._mi_client(fresh and claims is None)
+            result = client.acquire_token_for_client(resource=self.audience, claims_challenge=claims)
         except json.JSONDecodeError:
             raise IdentityEndpointError(
                 "The managed identity endpoint answered with something that is not JSON.",
@@ -310,7 +313,7 @@ class ManagedIdentitySource(AssertionSource):
 
     # --------------------------------------------------------------------------------------- AKS two hops
 
-    def _fetch_on_aks(self, fresh: bool) -> tuple[str, float]:
+    def _fetch_on_aks(self, fresh: bool, claims: str | None) -> tuple[str, float]:
         env = os.environ
         identity_client_id = self.description.managed_identity_client_id or env["AZURE_CLIENT_ID"]
         tenant = env["AZURE_TENANT_ID"]
@@ -333,7 +336,7 @@ class ManagedIdentitySource(AssertionSource):
         result = acquire(
             app,
             [f"{self.audience}/.default"],
-            claims=None,
+            claims=claims,
             clock=self.ctx.clock,
             fresh_assertion=sa.invalidate,
             describe_failure=lambda r: token_error(
@@ -350,12 +353,12 @@ class ManagedIdentitySource(AssertionSource):
         )
         return result.token, _expiry(result.token, float(result.expires_on) if result.expires_on else now)
 
-    def _fetch(self, *, fresh: bool) -> tuple[str, float]:
+    def _fetch(self, *, fresh: bool, claims: str | None = None) -> tuple[str, float]:
         self.host = detect_host()
         log.info("%s: fetching the identity token for %s (host: %s)", self.label, self.audience, self.host)
         if self.host == "aks":
-            return self._fetch_on_aks(fresh)
-        return self._fetch_from_endpoint(fresh)
+            return self._fetch_on_aks(fresh, claims)
+        return self._fetch_from_endpoint(fresh, claims)
 
     def after_fork(self) -> None:
         super().after_fork()

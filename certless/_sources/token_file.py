@@ -118,7 +118,7 @@ class SignedAssertionFilePathSource(AssertionSource):
     def _stale(self) -> bool:
         return self._file is not None and self._file.changed()
 
-    def _fetch(self, *, fresh: bool) -> tuple[str, float]:
+    def _fetch(self, *, fresh: bool, claims: str | None = None) -> tuple[str, float]:
         return self._token_file().read()
 
     def describe(self) -> dict[str, Any]:

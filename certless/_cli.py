@@ -137,7 +137,7 @@ def _doctor(args: argparse.Namespace, out: TextIO) -> int:
         detect_host,
     )
     from certless.credential import CertlessCredential
-    from certless.settings import load_settings
+    from certless.settings import load_settings, said_elsewhere
 
     report = _Report(out)
     try:
@@ -153,6 +153,7 @@ def _doctor(args: argparse.Namespace, out: TextIO) -> int:
         report.info(f"source {d.label}" + (" [Skip]" if d.skip else ""))
     for note in dotnet_differences(settings):
         report.note(f"differs from Microsoft.Identity.Web: {note}")
+        said_elsewhere(note)  # the credential below would log it too
 
     kind = detect_host()
     shown_vars = (*ENDPOINT_VARS, *AKS_VARS) if kind == "aks" else ENDPOINT_VARS

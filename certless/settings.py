@@ -68,6 +68,11 @@ def warn_once(message: str, *args: object) -> None:
         log.warning("%s", text)
 
 
+def said_elsewhere(text: str) -> None:
+    """``text`` was shown another way (``doctor`` prints it): don't log it again."""
+    _warned.add(text)
+
+
 # MSAL's region names (lower-case letters, digits, hyphens); "TryAutoDetect" is MSAL.NET's auto-detection.
 _REGION = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 AUTO_DETECT_REGION = "TryAutoDetect"

@@ -579,13 +579,17 @@ def test_doctor_shows_the_token_exchange_url_a_dotnet_app_needs(
 # ------------------------------------------------------------------- 18: AKS via-identity mode
 
 
-def test_doctor_on_aks_via_identity_says_dotnet_has_no_equivalent(emulator: Emulator, host: HostFn) -> None:
+def test_doctor_on_aks_via_identity_says_dotnet_has_no_equivalent(
+    emulator: Emulator, host: HostFn, caplog: pytest.LogCaptureFixture
+) -> None:
     host("aks-via-identity", "reports")
+    caplog.set_level(logging.WARNING, logger="certless")
     code, text = run("doctor")
     assert code == 0
     notes = [line for line in text.splitlines() if line.startswith("[note]")]
     assert len(notes) == 1
     assert "no equivalent" in notes[0] and "IMDS" in notes[0] and "SignedAssertionFilePath" in notes[0]
+    assert warnings_in(caplog, "no equivalent") == []  # printed once, not logged again beside it
 
 
 def test_doctor_on_aks_direct_mode_has_nothing_to_say(emulator: Emulator, host: HostFn) -> None:

@@ -12,9 +12,10 @@ Targets: at 100 workloads the plan takes at most 1.25x the bare engine's time, c
 flat (linear growth), peak RSS under 400 MB.
 
     .venv/bin/python benchmarks/plan_scaling.py [--sizes 1,10,50,100] [--grants 0,2]
+    .venv/bin/python benchmarks/plan_scaling.py --per-kind 20     # each compute kind's cost per resource
 
 With ``--grants 0,2`` (the default) the same run measures the stack without grants and with two role
-assignments per workload (issue 11's target: the added AccessGrant resources keep the per-resource cost).
+assignments per workload (the added AccessGrant resources keep the per-resource cost).
 """
 
 from __future__ import annotations
@@ -33,14 +34,15 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-KINDS = ("appservice", "containerapp", "aks")
+KINDS = ("appservice", "containerapp", "aks", "functionapp", "vm")
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAoTNS2EnC+UQxMMovknkMUIVdJUPe0YapqFmZCHagt/ bench"
 
 
 BENCH_SUB = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"
 GRANT_ROLES = ("Storage Blob Data Contributor", "Storage Queue Data Contributor", "Key Vault Secrets User")
 
 
-def stack_config(n: int, grants: int = 0) -> str:
+def stack_config(n: int, grants: int = 0, kinds: tuple[str, ...] = KINDS) -> str:
     """A stack with n workloads, each with its own identity and app, kinds in turn, and ``grants`` role
     assignments per workload (to its app, each on the workload's own storage account)."""
     lines = [
@@ -55,7 +57,7 @@ def stack_config(n: int, grants: int = 0) -> str:
     lines += [f"    app{i}:\n      displayName: bench-app-{i}" for i in range(n)]
     lines.append("  certless:workloads:")
     for i in range(n):
-        kind = KINDS[i % len(KINDS)]
+        kind = kinds[i % len(kinds)]
         lines += [f"    w{i}:", f"      kind: {kind}", f"      app: app{i}", f"      identity: id{i}"]
         if grants:
             account = f"/subscriptions/{BENCH_SUB}/resourceGroups/rg-bench/providers/Microsoft.Storage"
@@ -77,6 +79,15 @@ def stack_config(n: int, grants: int = 0) -> str:
                 f"        name: bench-ca-{i}",
                 "        image: mcr.microsoft.com/azuredocs/containerapps-helloworld:latest",
                 f"        environmentName: cae-bench-{i}",
+            ]
+        elif kind == "functionapp":
+            lines += ["      functionApp:", f"        name: bench-fn-{i}", f"        planName: plan-fn-{i}"]
+        elif kind == "vm":
+            lines += [
+                "      vm:",
+                f"        name: bench-vm-{i}",
+                f"        sshPublicKey: {SSH_KEY}",
+                "        command: /opt/app/bin/serve",
             ]
         else:
             lines += [
@@ -210,10 +221,19 @@ def main() -> None:
     parser.add_argument(
         "--grants", default="0,2", help="role assignments per workload, each count measured in the same run"
     )
+    parser.add_argument(
+        "--per-kind",
+        type=int,
+        metavar="N",
+        help="instead: plan N workloads of each kind alone and print CPU ms per resource for each kind",
+    )
     parser.add_argument("--floor", metavar="PLAN", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor:
         floor(args.floor)
+        return
+    if args.per_kind:
+        per_kind(args.per_kind)
         return
 
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -272,6 +292,29 @@ def report(sizes: list[int], grants: int) -> None:
             f"plan {per_resource(first, mid, 2):.1f} / {per_resource(mid, last, 2):.1f}, "
             f"engine {per_resource(first, mid, 3):.1f} / {per_resource(mid, last, 3):.1f}"
         )
+
+
+def per_kind(n: int) -> None:
+    """Each kind alone at 1 and n workloads: the marginal CPU cost of its resources, in the same run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "PYTHONPYCACHEPREFIX": str(Path(tmp) / "pycache")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+
+        def plan_of(kind: str, size: int) -> tuple[int, float]:
+            cfg = Path(tmp) / f"Pulumi.{kind}{size}.yaml"
+            cfg.write_text(stack_config(size, kinds=(kind,)))
+            plan_file = Path(tmp) / f"{kind}{size}.json"
+            cmd = [sys.executable, "-m", "certless_ops", "plan", "--config-file", str(cfg)]
+            cmd += ["--project-dir", str(REPO), "--json", str(plan_file), "--quiet"]
+            _, cpu, _ = measure(cmd, env)
+            return len(json.loads(plan_file.read_text())["resources"]), cpu
+
+        plan_of(KINDS[0], 1)  # warm-up: compile imports once
+        at_n = f"at {n}"
+        print(f"{'kind':>12} | {'resources at 1':>14} {at_n:>8} | {'CPU ms per added resource':>25}")
+        for kind in KINDS:
+            (r1, c1), (rn, cn) = plan_of(kind, 1), plan_of(kind, n)
+            print(f"{kind:>12} | {r1:>14} {rn:>8} | {(cn - c1) / (rn - r1) * 1000:>25.1f}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ _LAZY = {
     "credential_from_settings": "certless.credential",
     "clear_process_caches": "certless.credential",
     "client_credential": "certless.credential",
+    "OnBehalfOfCredential": "certless.obo",
     "Settings": "certless.settings",
     "CredentialDescription": "certless.settings",
     "load_settings": "certless.settings",
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
         TenantNotAllowedError,
         TokenRequestError,
     )
+    from certless.obo import OnBehalfOfCredential
     from certless.settings import CredentialDescription, Settings, load_settings, settings_from_mapping
 
 
@@ -74,6 +76,7 @@ __all__ = [
     "IdentityEndpointError",
     "InsecureEndpointError",
     "NoCredentialError",
+    "OnBehalfOfCredential",
     "Settings",
     "SettingsError",
     "TenantNotAllowedError",

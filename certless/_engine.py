@@ -76,7 +76,7 @@ class _App:
 # do not hold the assertion itself: MSAL calls ``_current_assertion``, which asks the source of the
 # request in flight (a context variable set by ``acquire``), so a shared app never presents another
 # credential's assertion.
-_apps: dict[tuple[str, str, str, tuple[str, ...], str | None, str, int, int], _App] = {}
+_apps: dict[tuple[str, str, str, tuple[str, ...], str | None, str, int, int, bool], _App] = {}
 _apps_lock = threading.Lock()
 _assertion_provider: ContextVar[Callable[[], str] | None] = ContextVar("certless_assertion", default=None)
 
@@ -148,7 +148,10 @@ class Apps:
         make_credential: Callable[[], Any],
         *,
         cae: bool = False,
+        keep_tokens: bool = True,
     ) -> _App:
+        """``keep_tokens=False`` for on-behalf-of apps: every user's tokens would pile up in MSAL's cache,
+        so that app stores none and certless keeps a bounded cache of its own."""
         self.check_authority(authority)
         verify = self._verify_for(authority)
         capabilities = self._capabilities(cae)
@@ -161,6 +164,7 @@ class Apps:
             str(verify),
             id(self.transport),
             id(self.clock),
+            keep_tokens,
         )
         app = _apps.get(key)
         if app is not None:
@@ -168,7 +172,9 @@ class Apps:
         with _apps_lock:  # also makes concurrent first callers share one OIDC discovery
             app = _apps.get(key)
             if app is None:
-                app = self._build(authority, client_id, make_credential(), capabilities, verify)
+                app = self._build(
+                    authority, client_id, make_credential(), capabilities, verify, keep_tokens=keep_tokens
+                )
                 _apps[key] = app
             return app
 
@@ -187,8 +193,14 @@ class Apps:
         credential: Any,
         capabilities: tuple[str, ...],
         verify: str | bool,
+        *,
+        keep_tokens: bool = True,
     ) -> _App:
         import msal  # deferred: importing msal costs more than everything else in certless
+
+        class _NoTokens(msal.TokenCache):
+            def add(self, event: Any, now: Any = None) -> None:
+                return None
 
         http = HttpClient(
             self.transport,
@@ -214,7 +226,7 @@ class Apps:
                 client_capabilities=list(capabilities) or None,
                 # MSAL.NET's "TryAutoDetect" is MSAL Python's True; None leaves MSAL_FORCE_REGION in charge.
                 azure_region=True if region == AUTO_DETECT_REGION else region,
-                token_cache=msal.TokenCache(),
+                token_cache=msal.TokenCache() if keep_tokens else _NoTokens(),
             )
         except TransportError as exc:
             tls = not exc.retryable
@@ -247,8 +259,10 @@ def acquire(
     fic_retry_seconds: float = 0.0,
     proactive: bool = False,
     assertion: Callable[[], str] | None = None,
+    request: Callable[[list[str], str | None], dict[str, Any]] | None = None,
 ) -> TokenResult:
-    """One client-credentials token, with the two retries described in the module docstring.
+    """One token, with the two retries described in the module docstring: client credentials by
+    default, or what ``request(scopes, claims)`` asks MSAL for (on-behalf-of).
 
     ``assertion`` is the source's assertion getter, for apps built with ``current_assertion``."""
     scope_token = _assertion_provider.set(assertion)
@@ -262,6 +276,7 @@ def acquire(
             describe_failure=describe_failure,
             fic_retry_seconds=fic_retry_seconds,
             proactive=proactive,
+            request=request,
         )
     finally:
         _assertion_provider.reset(scope_token)
@@ -277,8 +292,9 @@ def _acquire(
     describe_failure: Callable[[dict[str, Any]], TokenRequestError],
     fic_retry_seconds: float,
     proactive: bool,
+    request: Callable[[list[str], str | None], dict[str, Any]] | None = None,
 ) -> TokenResult:
-    if proactive:
+    if proactive and request is None:
         # MSAL would answer from its own cache until 5 minutes before expiry; certless decides when.
         app.msal.remove_tokens_for_client()
     fresh_retry_used = False
@@ -287,7 +303,10 @@ def _acquire(
     while True:
         try:
             now = clock.time()
-            result = app.msal.acquire_token_for_client(scopes, claims_challenge=claims)
+            if request is None:
+                result = app.msal.acquire_token_for_client(scopes, claims_challenge=claims)
+            else:
+                result = request(scopes, claims)
         except CertlessError:
             raise
         except TransportError as exc:

@@ -104,6 +104,60 @@ class CertlessCredential:
         return repr(self._sync).replace("CertlessCredential(", "aio.CertlessCredential(", 1)
 
 
+class OnBehalfOfCredential:
+    """Async twin of :class:`certless.OnBehalfOfCredential`: same shared chain, MSAL app and cache.
+
+    A cached token is returned without leaving the loop; a request runs in a worker thread, and the
+    requests of concurrent callers for one user and scope are one (the shared cache's single flight),
+    so a cancelled caller stops waiting without cancelling the others."""
+
+    def __init__(self, user_assertion: str, settings: Settings | None = None, **kwargs: Any) -> None:
+        from certless.obo import OnBehalfOfCredential as _SyncObo
+
+        self._sync = _SyncObo(user_assertion, settings, **kwargs)
+
+    @property
+    def settings(self) -> Settings:
+        return self._sync.settings
+
+    async def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        return (await self._entry((scopes, claims, tenant_id, enable_cae))).value[0]
+
+    async def get_token_info(
+        self, *scopes: str, options: TokenRequestOptions | None = None
+    ) -> AccessTokenInfo:
+        opts = options or {}
+        key = (scopes, opts.get("claims"), opts.get("tenant_id"), bool(opts.get("enable_cae", False)))
+        return (await self._entry(key)).value[1]
+
+    async def _entry(self, key: _Key) -> Entry:
+        sync = self._sync
+        broker = sync._broker
+        entry = broker.cached(sync._assertion, sync._digest, key)
+        if entry is not None:
+            return entry
+        return await asyncio.to_thread(broker.entry, sync._assertion, sync._digest, key)
+
+    async def close(self) -> None:
+        """Nothing to release per credential."""
+
+    async def __aenter__(self) -> OnBehalfOfCredential:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return "aio." + repr(self._sync)
+
+
 def credential_from_settings(
     path: str | os.PathLike[str] | None = None, section: str = "AzureAd", **kwargs: Any
 ) -> CertlessCredential:

@@ -253,8 +253,11 @@ if hasattr(os, "register_at_fork"):
 def clear_process_caches() -> None:
     """Forget what every credential in this process shares: MSAL apps with their token caches, and OIDC
     documents. For tests that restart an emulator, or after moving an app to another tenant."""
+    from certless.obo import forget_brokers  # obo builds on this module
+
     forget_apps()
     forget_discovery()
+    forget_brokers()
 
 
 def credential_from_settings(

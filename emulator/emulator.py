@@ -187,6 +187,11 @@ class Emulator:
         self._directory.host(workload)
         return f"{self.imds_url}/hosts/{quote(workload, safe='')}"
 
+    def user_token(self, user: str, client_id: str, scope: str) -> str:
+        """A signed-in user's access token, as the client app ``client_id`` receives it for ``scope``
+        (e.g. ``api://<api client id>/access_as_user``): what a web API gets in its Authorization header."""
+        return self._services.entra.user_token(user, client_id, scope)
+
     # ---- observation --------------------------------------------------------------------------------
 
     @property

@@ -29,9 +29,11 @@ from emulator.tokens import (
     resolve_resource,
     resource_for_scope,
 )
+from emulator.user_tokens import User, delegated_scopes, incoming_user, user_token_claims
 from emulator.wire_errors import EntraError
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+OBO_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ENTRA_TOKEN_LIFETIME = 3599
 ASSERTION_SKEW_SECONDS = 300
 _CERT_ALGORITHMS = ("RS256", "PS256")
@@ -193,7 +195,9 @@ class Entra:
                 raise EntraError(900144, f"The request body must contain the following parameter: '{name}'.")
         log["client_id"] = form["client_id"]
         log["scope"] = form["scope"]
-        if form["grant_type"] != "client_credentials":
+        grant = form["grant_type"]
+        on_behalf_of = grant == OBO_GRANT and form.get("requested_token_use") == "on_behalf_of"
+        if grant != "client_credentials" and not on_behalf_of:
             raise EntraError(70003, f"The app requested an unsupported grant type '{form['grant_type']}'.")
         if form.get("client_assertion"):
             if form.get("client_assertion_type") != JWT_BEARER:
@@ -212,6 +216,9 @@ class Entra:
                 "'client_secret'.",
             )
         log["credential"] = auth.via
+        if on_behalf_of:
+            log["grant"] = "on_behalf_of"
+            return self._on_behalf_of(tenant, auth, form, log)
         resource = resource_for_scope(form["scope"], tenant, self.directory.records)
         now = int(self.clock.now())
         lifetime = self.faults.lifetime_for("entra-token") or ENTRA_TOKEN_LIFETIME
@@ -237,6 +244,74 @@ class Entra:
             "ext_expires_in": lifetime,
             "access_token": self.signing_key.sign(claims),
         }
+
+    def _on_behalf_of(
+        self, tenant: str, auth: Authenticated, form: Mapping[str, str], log: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Trade a user's token to this API for one to a downstream API, for the same user."""
+        api = auth.client
+        if not isinstance(api, App):
+            raise EntraError(
+                50013, "Assertion is not valid: a managed identity cannot act on behalf of a user."
+            )
+        if not form.get("assertion"):
+            raise EntraError(900144, "The request body must contain the following parameter: 'assertion'.")
+        token = _parse_assertion(form["assertion"])
+        issuer = token.claims.get("iss")
+        if self._issuer_key(str(issuer)) is not self.signing_key or not jws.verify(
+            token, self.signing_key.public_key, "RS256"
+        ):
+            raise EntraError(50013, "Assertion failed signature validation.")
+        self._check_user_assertion_time(token.claims)
+        user = incoming_user(
+            token, api_client_id=api.client_id, api_uris=tuple(api.identifier_uris), tenant_id=tenant
+        )
+        resource, scopes = delegated_scopes(form["scope"], tenant, self.directory.records)
+        log["user"] = user.name
+        now = int(self.clock.now())
+        lifetime = self.faults.lifetime_for("entra-token") or ENTRA_TOKEN_LIFETIME
+        claims = user_token_claims(
+            user=user,
+            resource=resource,
+            scopes=scopes,
+            client_id=api.client_id,
+            now=now,
+            lifetime=lifetime,
+            cloud=self.cloud,
+        )
+        return {
+            "token_type": "Bearer",
+            "scope": " ".join(f"{resource.requested.rstrip('/')}/{s}" for s in scopes),
+            "expires_in": lifetime,
+            "ext_expires_in": lifetime,
+            "access_token": self.signing_key.sign(claims),
+        }
+
+    def _check_user_assertion_time(self, claims: dict[str, Any]) -> None:
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float) or self.clock.now() > exp + ASSERTION_SKEW_SECONDS:
+            raise EntraError(500133, "Assertion is not within its valid time range. The token has expired.")
+
+    def user_token(self, user_name: str, client_id: str, scope: str) -> str:
+        """A signed-in user's access token as ``client_id`` would receive it for ``scope`` (tests, CLI)."""
+        client = self.directory.client(client_id)
+        if not isinstance(client, App):
+            raise EntraError(
+                700016, f"Application with identifier '{client_id}' was not found in the directory."
+            )
+        tenant = client.tenant_id
+        resource, scopes = delegated_scopes(scope, tenant, self.directory.records)
+        now = int(self.clock.now())
+        claims = user_token_claims(
+            user=User(user_name, tenant),
+            resource=resource,
+            scopes=scopes,
+            client_id=client_id,
+            now=now,
+            lifetime=ENTRA_TOKEN_LIFETIME,
+            cloud=self.cloud,
+        )
+        return self.signing_key.sign(claims)
 
     def _client(self, tenant: str, client_id: str) -> App | Identity:
         client = self.directory.client(client_id)

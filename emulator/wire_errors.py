@@ -9,7 +9,10 @@ from typing import Any
 
 # code -> (HTTP status, OAuth `error`) as Entra answers them.
 _ENTRA_CODES: dict[int, tuple[int, str]] = {
+    50013: (400, "invalid_grant"),
     50027: (400, "invalid_request"),
+    500131: (400, "invalid_grant"),
+    500133: (400, "invalid_grant"),
     70003: (400, "unsupported_grant_type"),
     70011: (400, "invalid_scope"),
     1002012: (400, "invalid_scope"),

@@ -1,0 +1,168 @@
+"""OnBehalfOfCredential: a web API trades its caller's user token for a downstream token, proving the
+app with the certificateless chain, through MSAL's on-behalf-of grant against the emulated Entra."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+
+import jwt
+import pytest
+from azure.core.credentials import TokenCredential
+from azure.core.credentials_async import AsyncTokenCredential
+
+from certless import CertlessError, OnBehalfOfCredential, TokenRequestError, aio, load_settings
+from certless import obo as obo_module
+from emulator import Emulator
+
+from .support import IDS, STORAGE, TENANT
+
+HostFn = Callable[..., dict[str, str]]
+CLIENT = IDS.app_direct  # the web app the user signed in to; it calls the API (IDS.app)
+API_SCOPE = f"api://{IDS.app}/access_as_user"
+DOWNSTREAM = "https://storage.azure.com/user_impersonation"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_brokers() -> None:
+    obo_module.forget_brokers()
+
+
+def _claims(token: str) -> dict[str, object]:
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def test_the_downstream_token_is_for_the_same_user_and_the_app_proves_itself_with_its_identity(
+    emulator: Emulator, host: HostFn
+) -> None:
+    host("appservice", "web")
+    user_token = emulator.user_token("alice", CLIENT, API_SCOPE)
+    credential = OnBehalfOfCredential(user_token)
+    assert isinstance(credential, TokenCredential)
+    token = credential.get_token(DOWNSTREAM)
+    claims = _claims(token.token)
+    incoming = _claims(user_token)
+    assert claims["aud"] == "https://storage.azure.com"
+    assert claims["oid"] == incoming["oid"] and claims["scp"] == "user_impersonation"
+    assert claims["appid"] == IDS.app  # issued to the API, acting for the user
+    exchange = [e for e in emulator.requests if e["endpoint"] == "entra-token"]
+    assert [(e.get("grant"), e["credential"], e["status"]) for e in exchange] == [
+        ("on_behalf_of", "federated", 200)
+    ]
+    assert [e["endpoint"] for e in emulator.requests].count("appservice") == 1  # the identity's assertion
+
+
+def test_cached_per_user_and_scope_and_shared_across_credentials(emulator: Emulator, host: HostFn) -> None:
+    host("appservice", "web")
+    alice = emulator.user_token("alice", CLIENT, API_SCOPE)
+    bob = emulator.user_token("bob", CLIENT, API_SCOPE)
+    first = OnBehalfOfCredential(alice).get_token(DOWNSTREAM).token
+    again = OnBehalfOfCredential(alice).get_token(DOWNSTREAM).token  # a new request, same user
+    other = OnBehalfOfCredential(bob).get_token(DOWNSTREAM).token
+    assert first == again and first != other
+    assert _claims(other)["name"] == "bob"
+    assert emulator.counters["entra-token"] == 2
+
+
+def test_concurrent_requests_for_one_user_and_scope_make_one_token_request(
+    emulator: Emulator, host: HostFn
+) -> None:
+    host("appservice", "web")
+    user_token = emulator.user_token("alice", CLIENT, API_SCOPE)
+    barrier = threading.Barrier(50)
+    tokens: list[str] = []
+
+    def call() -> None:
+        barrier.wait()
+        tokens.append(OnBehalfOfCredential(user_token).get_token(DOWNSTREAM).token)
+
+    threads = [threading.Thread(target=call) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(tokens)) == 1 and len(tokens) == 50
+    assert emulator.counters["entra-token"] == 1
+
+
+def test_a_token_for_another_api_is_refused_as_entra_refuses_it(emulator: Emulator, host: HostFn) -> None:
+    host("appservice", "web")
+    for_other_api = emulator.user_token("alice", CLIENT, f"api://{IDS.app_unfederated}/access_as_user")
+    with pytest.raises(TokenRequestError) as caught:
+        OnBehalfOfCredential(for_other_api).get_token(DOWNSTREAM)
+    assert caught.value.aadsts == 500131
+    assert "not a user token for this API" in str(caught.value)
+    assert for_other_api not in str(caught.value)
+
+
+def test_an_app_only_token_cannot_be_exchanged(emulator: Emulator, host: HostFn) -> None:
+    host("appservice", "web")
+    with load_settings_cred() as app_only:
+        token = app_only.get_token(f"api://{IDS.app}/.default").token
+    with pytest.raises(TokenRequestError) as caught:
+        OnBehalfOfCredential(token).get_token(DOWNSTREAM)
+    assert caught.value.aadsts in (50013, 500131)
+    assert token not in str(caught.value)
+
+
+def load_settings_cred() -> object:
+    from certless import CertlessCredential
+
+    return CertlessCredential(load_settings())
+
+
+@pytest.mark.parametrize(
+    ("assertion", "expected"),
+    [
+        ("", "needs the user's access token"),
+        (None, "needs the user's access token"),
+        ("Bearer a.b.c", "Authorization header value"),
+        ("not-a-jwt", "not a JWT"),
+    ],
+)
+def test_a_missing_or_malformed_user_assertion_is_a_clear_error(assertion: object, expected: str) -> None:
+    with pytest.raises(CertlessError, match=expected):
+        OnBehalfOfCredential(assertion)  # type: ignore[arg-type]
+
+
+def test_repr_never_shows_the_user_token(emulator: Emulator, host: HostFn) -> None:
+    host("appservice", "web")
+    user_token = emulator.user_token("alice", CLIENT, API_SCOPE)
+    credential = OnBehalfOfCredential(user_token)
+    token = credential.get_token(DOWNSTREAM)
+    for text in (repr(credential), repr(token)):
+        assert user_token not in text and token.token not in text
+        assert user_token.split(".")[1][:20] not in text
+
+
+def test_the_cache_stays_bounded(emulator: Emulator, host: HostFn, monkeypatch: pytest.MonkeyPatch) -> None:
+    host("appservice", "web")
+    monkeypatch.setattr(obo_module, "MAX_CACHED_TOKENS", 3)
+    users = [emulator.user_token(f"user{i}", CLIENT, API_SCOPE) for i in range(6)]
+    for user in users:
+        OnBehalfOfCredential(user).get_token(DOWNSTREAM)
+    broker = obo_module._broker_for(None, {})
+    assert len(broker.cache.entries) == 3
+    # The newest stay cached: asking again for the last user makes no request.
+    before = emulator.counters["entra-token"]
+    OnBehalfOfCredential(users[-1]).get_token(DOWNSTREAM)
+    assert emulator.counters["entra-token"] == before
+
+
+async def test_async_twin_shares_one_request_and_a_cancelled_caller_is_its_own(
+    emulator: Emulator, host: HostFn
+) -> None:
+    host("appservice", "web")
+    user_token = emulator.user_token("alice", CLIENT, API_SCOPE)
+    credential = aio.OnBehalfOfCredential(user_token)
+    assert isinstance(credential, AsyncTokenCredential)
+    impatient = asyncio.ensure_future(credential.get_token(DOWNSTREAM))
+    waiters = [aio.OnBehalfOfCredential(user_token).get_token(DOWNSTREAM) for _ in range(20)]
+    await asyncio.sleep(0)
+    impatient.cancel()
+    tokens = await asyncio.gather(*waiters)
+    assert len({t.token for t in tokens}) == 1
+    assert emulator.counters["entra-token"] == 1
+    assert _claims(tokens[0].token)["tid"] == TENANT
+    assert STORAGE  # the app-only scope is untouched by OBO

@@ -12,7 +12,14 @@ import pytest
 from azure.core.credentials import TokenCredential
 from azure.core.credentials_async import AsyncTokenCredential
 
-from certless import CertlessError, OnBehalfOfCredential, TokenRequestError, aio, load_settings
+from certless import (
+    CertlessCredential,
+    CertlessError,
+    OnBehalfOfCredential,
+    TokenRequestError,
+    aio,
+    load_settings,
+)
 from certless import obo as obo_module
 from emulator import Emulator
 
@@ -106,9 +113,7 @@ def test_an_app_only_token_cannot_be_exchanged(emulator: Emulator, host: HostFn)
     assert token not in str(caught.value)
 
 
-def load_settings_cred() -> object:
-    from certless import CertlessCredential
-
+def load_settings_cred() -> CertlessCredential:
     return CertlessCredential(load_settings())
 
 

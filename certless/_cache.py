@@ -33,6 +33,20 @@ def _spawn_thread(target: Callable[[], None]) -> None:
     threading.Thread(target=target, name="certless-refresh", daemon=True).start()
 
 
+def refresh_at(result: TokenResult) -> float:
+    """When a token is due for a proactive refresh."""
+    due = result.expires_on - REFRESH_MARGIN
+    return min(due, result.refresh_on) if result.refresh_on is not None else due
+
+
+def worth_sharing(result: TokenResult, now: float, proactive: bool) -> bool:
+    """Whether a token another process cached serves this fetch: usable, and for a proactive refresh,
+    not itself due for one (else each process would refresh what one already has)."""
+    if now >= result.expires_on - EXPIRY_GUARD:
+        return False
+    return not proactive or now < refresh_at(result)
+
+
 @dataclass
 class Entry:
     result: TokenResult
@@ -129,14 +143,11 @@ class TokenCache:
 
     def _store(self, key: Hashable, result: TokenResult) -> Entry:
         now = self.clock.time()
-        refresh_at = result.expires_on - REFRESH_MARGIN
-        if result.refresh_on is not None:
-            refresh_at = min(refresh_at, result.refresh_on)
         entry = Entry(
             result=result,
             value=self.make_value(result),
             usable_until=result.expires_on - EXPIRY_GUARD,
-            refresh_at=refresh_at,
+            refresh_at=refresh_at(result),
             next_attempt=now + MIN_INTERVAL,
         )
         self.entries[key] = entry

@@ -15,9 +15,10 @@ from typing import Any
 from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
 
 from certless import _jwt
-from certless._cache import Entry, Fetch, Spawn, TokenCache
+from certless._cache import Entry, Fetch, Spawn, TokenCache, worth_sharing
 from certless._chain import SourceChain
 from certless._engine import Apps, TokenResult, acquire, forget_apps, token_error
+from certless._host_cache import HostCache
 from certless._http import IDENTITY_POLICY, Clock, RequestsTransport, RetryPolicy, Transport, forget_discovery
 from certless._sources import Source, SourceContext, build_source
 from certless._tenants import resolve_tenant
@@ -80,8 +81,23 @@ class CertlessCredential:
         entra = transport or _ENTRA_TRANSPORT
         identity = transport or _IDENTITY_TRANSPORT
         self._apps = Apps(settings, entra, self._clock)
+        self._host_cache = (
+            HostCache.open(
+                f"{settings.section}:TokenCacheDirectory",
+                settings.token_cache_directory,
+                settings.token_cache_lock_timeout,
+            )
+            if settings.token_cache_directory
+            else None
+        )
         ctx = SourceContext(
-            settings, self._clock, identity, entra, self._apps, identity_policy or IDENTITY_POLICY
+            settings,
+            self._clock,
+            identity,
+            entra,
+            self._apps,
+            identity_policy or IDENTITY_POLICY,
+            self._host_cache,
         )
         self._chain = SourceChain([build_source(d, ctx) for d in settings.credentials])
         from certless._parity import log_dotnet_differences  # construction only, never per token
@@ -194,6 +210,24 @@ class CertlessCredential:
 
         def fetch(proactive: bool) -> TokenResult:
             tenant_id = self._tenant(requested_tenant)
+            host_cache = self._host_cache
+            if host_cache is None:
+                return fetch_here(proactive, tenant_id)
+            # Everything that tells tokens apart: another app, tenant or cloud never shares one.
+            host_key = (
+                "access",
+                self.settings.authority_for(tenant_id),
+                self.settings.client_id,
+                self.settings.client_capabilities,
+                *key,
+            )
+            return host_cache.get(
+                host_key,
+                lambda: fetch_here(proactive, tenant_id),
+                lambda result: worth_sharing(result, self._clock.time(), proactive),
+            )
+
+        def fetch_here(proactive: bool, tenant_id: str) -> TokenResult:
             source = self._chain.current()
             if claims:  # the managed-identity leg gets the claims too (Microsoft.Identity.Web: WithClaims)
                 source.refresh_for_claims(claims)

@@ -137,6 +137,9 @@ class Settings:
     additionally_allowed_tenants: tuple[str, ...] = ()
     # TenantId was "organizations" (with AppHomeTenantId): any tenant may be asked unless the list is set.
     configured_for_organizations: bool = False
+    # Host-wide single flight (off unless set): see certless/_host_cache.py and docs/runtime.md.
+    token_cache_directory: str | None = None
+    token_cache_lock_timeout: float = 30.0
 
     @property
     def authority(self) -> str:
@@ -392,6 +395,18 @@ def settings_from_flat(flat: Mapping[str, tuple[str, str]], section: str = "Azur
                 s.key("FicPropagationRetrySeconds"), retry_raw, "a number of seconds from 0 (off) to 900"
             )
 
+    lock_raw = s.get("TokenCacheLockTimeoutSeconds")
+    lock_timeout = 30.0
+    if lock_raw is not None:
+        try:
+            lock_timeout = float(lock_raw)
+        except ValueError:
+            lock_timeout = -1.0
+        if not 1 <= lock_timeout <= 300:
+            raise SettingsError(
+                s.key("TokenCacheLockTimeoutSeconds"), lock_raw, "a number of seconds from 1 to 300"
+            )
+
     credentials = _credentials(s, cloud)
     allowed_tenants = _tenant_list(
         s.key("AdditionallyAllowedTenants"), _list_setting(s, "AdditionallyAllowedTenants")
@@ -409,6 +424,8 @@ def settings_from_flat(flat: Mapping[str, tuple[str, str]], section: str = "Azur
         section=section,
         additionally_allowed_tenants=allowed_tenants,
         configured_for_organizations=organizations,
+        token_cache_directory=s.get("TokenCacheDirectory"),
+        token_cache_lock_timeout=lock_timeout,
     )
 
 

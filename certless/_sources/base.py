@@ -17,6 +17,7 @@ from certless.settings import CredentialDescription, Settings
 
 if TYPE_CHECKING:
     from certless._engine import Apps
+    from certless._host_cache import HostCache
 
 log = logging.getLogger("certless")
 
@@ -32,6 +33,7 @@ class SourceContext:
     entra_transport: Transport
     apps: Apps
     identity_policy: RetryPolicy = IDENTITY_POLICY
+    host_cache: HostCache | None = None  # AzureAd:TokenCacheDirectory: shared with the host's processes
 
 
 class Source(ABC):
@@ -93,6 +95,7 @@ class AssertionSource(Source):
         self._expires_on = 0.0
         self._claims: dict[str, Any] | None = None
         self._force_fresh = False
+        self._replacing: str | None = None  # the assertion a fetch replaces (never handed back)
 
     @abstractmethod
     def _fetch(self, *, fresh: bool, claims: str | None = None) -> tuple[str, float]:
@@ -120,6 +123,8 @@ class AssertionSource(Source):
             ):
                 # Replacing one we had (near expiry, or rejected): upstream caches must not hand it back.
                 fresh = self._force_fresh or self._value is not None
+                if self._value is not None:
+                    self._replacing = self._value
                 try:
                     value, expires_on = self._fetch(fresh=fresh, claims=claims)
                 except CertlessError as exc:
@@ -127,6 +132,7 @@ class AssertionSource(Source):
                         self._force_fresh = True
                     raise
                 self._force_fresh = False
+                self._replacing = None
                 try:
                     self._claims = _jwt.claims(value)
                 except _jwt.NotAJwtError as exc:
@@ -162,6 +168,7 @@ class AssertionSource(Source):
 
     def invalidate(self) -> None:
         with self._lock:
+            self._replacing = self._value or self._replacing
             self._value = None
             self._expires_on = 0.0
             self._force_fresh = True

@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from certless import _jwt
-from certless._engine import acquire, token_error
+from certless._engine import TokenResult, acquire, token_error
 from certless._http import IDENTITY_POLICY, HttpClient, Response, TransportError, parse_retry_after
-from certless._sources.base import AssertionSource, SourceContext, log
+from certless._sources.base import ASSERTION_MARGIN, AssertionSource, SourceContext, log
 from certless._sources.token_file import SignedAssertionFilePathSource
 from certless._urls import AmbiguousUrlError, split_strict
 from certless.errors import CredentialUnavailableError, IdentityEndpointError, InsecureEndpointError
@@ -355,6 +355,37 @@ class ManagedIdentitySource(AssertionSource):
 
     def _fetch(self, *, fresh: bool, claims: str | None = None) -> tuple[str, float]:
         self.host = detect_host()
+        host_cache = self.ctx.host_cache
+        if host_cache is None:
+            return self._fetch_here(fresh)
+        replacing = self._replacing
+        now = self.ctx.clock.time()
+
+        def here() -> TokenResult:
+            token, expires_on = self._fetch_here(fresh)
+            return TokenResult(token, int(expires_on), None, "Bearer")
+
+        def good(result: TokenResult) -> bool:
+            # Not the assertion being replaced (rejected, or near its end), and not near its own end.
+            return result.token != replacing and result.expires_on - now >= ASSERTION_MARGIN + 60
+
+        shared = host_cache.get(self._host_key(), here, good)
+        return shared.token, float(shared.expires_on)
+
+    def _host_key(self) -> tuple[str, ...]:
+        """What tells identity tokens apart on this host: the endpoint (or AKS token file and
+        authority), the identity asked for and the audience."""
+        env = os.environ
+        where: tuple[str, ...]
+        if self.host == "aks":
+            where = (env["AZURE_FEDERATED_TOKEN_FILE"], env["AZURE_AUTHORITY_HOST"], env["AZURE_TENANT_ID"])
+            who = self.description.managed_identity_client_id or env["AZURE_CLIENT_ID"]
+        else:
+            where = tuple(env.get(name, "") for name in ENDPOINT_VARS)
+            who = self.description.managed_identity_client_id or "system-assigned"
+        return ("identity", self.host, *where, who, self.audience)
+
+    def _fetch_here(self, fresh: bool) -> tuple[str, float]:
         log.info("%s: fetching the identity token for %s (host: %s)", self.label, self.audience, self.host)
         if self.host == "aks":
             return self._fetch_on_aks(fresh, claims)

@@ -22,9 +22,6 @@ for path in (ROOT, ROOT / "tests"):  # the workers and records the tests use (te
         sys.path.insert(0, str(path))
 
 from runtime.host_processes import cold_start  # noqa: E402
-from runtime.support import build_records  # noqa: E402
-
-from emulator import Emulator  # noqa: E402
 
 LATENCY = 0.3
 MEMORY_DIR = "/dev/shm" if Path("/dev/shm").is_dir() else None  # a tmpfs, as docs/runtime.md advises
@@ -34,6 +31,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", default="8,24,64", help="comma-separated process counts")
     args = parser.parse_args()
+    # Imported here, not at the top: spawned workers re-import this file and need none of it.
+    from runtime.support import build_records
+
+    from emulator import Emulator
+
     counts = [int(n) for n in args.processes.split(",") if n.strip()]
     print("processes on one host, cold start at once; identity endpoint: 20 req/s, 5 at once, 300 ms")
     print(

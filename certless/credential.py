@@ -211,7 +211,7 @@ class CertlessCredential:
         def fetch(proactive: bool) -> TokenResult:
             tenant_id = self._tenant(requested_tenant)
             host_cache = self._host_cache
-            if host_cache is None:
+            if host_cache is None or claims:  # a claims challenge is answered afresh, by this process
                 return fetch_here(proactive, tenant_id)
             # Everything that tells tokens apart: another app, tenant or cloud never shares one.
             host_key = (

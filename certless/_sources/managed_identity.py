@@ -356,18 +356,24 @@ class ManagedIdentitySource(AssertionSource):
     def _fetch(self, *, fresh: bool, claims: str | None = None) -> tuple[str, float]:
         self.host = detect_host()
         host_cache = self.ctx.host_cache
-        if host_cache is None:
-            return self._fetch_here(fresh)
+        if host_cache is None or claims is not None:  # a claims challenge wants this process's own
+            return self._fetch_here(fresh, claims)
         replacing = self._replacing
         now = self.ctx.clock.time()
 
         def here() -> TokenResult:
-            token, expires_on = self._fetch_here(fresh)
+            token, expires_on = self._fetch_here(fresh, None)
             return TokenResult(token, int(expires_on), None, "Bearer")
 
         def good(result: TokenResult) -> bool:
             # Not the assertion being replaced (rejected, or near its end), and not near its own end.
-            return result.token != replacing and result.expires_on - now >= ASSERTION_MARGIN + 60
+            if result.token == replacing or result.expires_on - now < ASSERTION_MARGIN + 60:
+                return False
+            try:
+                _jwt.claims(result.token)
+            except _jwt.NotAJwtError:
+                return False  # a bad answer another process stored: ask again
+            return True
 
         shared = host_cache.get(self._host_key(), here, good)
         return shared.token, float(shared.expires_on)
@@ -385,7 +391,7 @@ class ManagedIdentitySource(AssertionSource):
             who = self.description.managed_identity_client_id or "system-assigned"
         return ("identity", self.host, *where, who, self.audience)
 
-    def _fetch_here(self, fresh: bool) -> tuple[str, float]:
+    def _fetch_here(self, fresh: bool, claims: str | None) -> tuple[str, float]:
         log.info("%s: fetching the identity token for %s (host: %s)", self.label, self.audience, self.host)
         if self.host == "aks":
             return self._fetch_on_aks(fresh, claims)

@@ -43,6 +43,7 @@ from components import (
 )
 from components.access import describe_grants
 from components.identity import resource_group_of
+from components.registry import RegistryPull, acr_pull_grant
 from stackconfig import (
     ConfigError,
     StackConfig,
@@ -304,6 +305,9 @@ def workload_args(
             location=config.location,
             target_port=c.target_port,
             env=c.env,
+            registry=RegistryPull(c.registry, c.registry_resource_id)
+            if c.registry is not None and c.registry_resource_id is not None
+            else None,
         )
     else:
         k = w.aks
@@ -516,6 +520,37 @@ def _exposed(ids: Any, *, value: str, api: str) -> str:
     return str(ids[value])
 
 
+def registry_pull(
+    config: StackConfig,
+    grants: dict[tuple[str, str], pulumi.Resource | None],
+    identity_key: str,
+    identity: IdentityOutputs,
+    registry: RegistryPull,
+) -> pulumi.Resource | None:
+    """One AcrPull per identity and registry, shared by every workload pulling from it with that identity
+    (a second assignment of the same role, principal and scope is refused by Azure).
+
+    A stack referencing its identity layer shares the identity with the owner and the other colour: the
+    owner declares the grant (as an ``access`` entry with ``role: AcrPull``), or destroying one colour
+    would cut the other off its registry. None: nothing declared here.
+    """
+    key = (identity_key, registry.resource_id.lower())
+    if key in grants:
+        return grants[key]
+    if not config.owns_identity_layer:
+        pulumi.log.warn(
+            f"identity {identity_key!r} pulls from {registry.server}: its AcrPull on {registry.resource_id}"
+            " is declared by the stack that owns the identity layer, not here (an access entry"
+            " {role: AcrPull, scope: <registry id>} on a workload of that stack using the identity)"
+        )
+        grants[key] = None
+    else:
+        grants[key] = acr_pull_grant(
+            f"{identity_key}-acrpull-{registry.server.split('.')[0]}", identity.principal_id, registry
+        )
+    return grants[key]
+
+
 def declare(config: StackConfig, apis: dict[str, ResolvedApi] | None = None) -> None:
     shared_export: dict[str, Any] | None = None
     trusts: Trusts = {}  # a referenced layer's FICs were created with their owning stack
@@ -524,12 +559,19 @@ def declare(config: StackConfig, apis: dict[str, ResolvedApi] | None = None) -> 
     else:
         identities, apps = referenced_layer(config)
     workloads: dict[str, Any] = {}
+    pull_grants: dict[tuple[str, str], pulumi.Resource | None] = {}
     for name, w in config.workloads.items():
         identity = identities[w.identity] if w.identity is not None and w.uses_identity_trust else None
         args = workload_args(config, w, apps[w.app], identity)
         trust = trusts.get((w.app, w.identity or "")) if w.uses_identity_trust else None
         if trust is not None:
             args = dataclasses.replace(args, chain_credentials=[trust])
+        if args.container_app is not None and args.container_app.registry is not None:
+            assert w.identity is not None and identity is not None  # checked with the config
+            grant = registry_pull(config, pull_grants, w.identity, identity, args.container_app.registry)
+            args = dataclasses.replace(
+                args, container_app=dataclasses.replace(args.container_app, registry_pull_grant=grant)
+            )
         workload = CertificatelessWorkload(name, args)
         workloads[name] = workload_output(config, w, workload)
         if w.access or w.api_permissions:

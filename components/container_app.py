@@ -11,6 +11,7 @@ from pulumi_azure_native import app as containerapps
 from components.azure_ad import FROM_MANAGED_IDENTITY, AzureAdTarget, azure_ad_env, env_output
 from components.errors import system_principal
 from components.handles import IdentityOutputs
+from components.registry import RegistryPull, acr_pull_grant
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,11 @@ class ContainerAppBindingArgs:
     env: Mapping[str, str] = field(default_factory=dict)
     chain_credentials: Sequence[pulumi.Resource] = ()
     """The FICs the app's token exchanges need: the container app is created only once they exist."""
+    registry: RegistryPull | None = None
+    """A private registry the image comes from, pulled as the user-assigned identity (which needs AcrPull)."""
+    registry_pull_grant: pulumi.Resource | None = None
+    """The identity's AcrPull on ``registry`` when declared elsewhere (once per identity and registry);
+    None declares it here."""
 
 
 class ContainerAppBinding(pulumi.ComponentResource):
@@ -43,8 +49,27 @@ class ContainerAppBinding(pulumi.ComponentResource):
             raise ValueError(
                 f"ContainerAppBinding {name!r}: give exactly one of environment_name or environment_id"
             )
+        if args.registry is not None and args.identity is None:
+            raise ValueError(
+                f"ContainerAppBinding {name!r}: a private registry needs a user-assigned identity (its"
+                " AcrPull role must exist before the first revision pulls)"
+            )
         super().__init__("certless:compute:ContainerAppBinding", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        registries: list[containerapps.RegistryCredentialsArgs] | None = None
+        pull_after: list[pulumi.Resource] = []
+        if args.registry is not None:
+            assert args.identity is not None
+            grant = args.registry_pull_grant or acr_pull_grant(
+                f"{name}-acrpull", args.identity.principal_id, args.registry, opts=child
+            )
+            pull_after.append(grant)
+            # The identity is named by its ARM resource ID; "system" would mean the system-assigned one.
+            registries = [
+                containerapps.RegistryCredentialsArgs(
+                    server=args.registry.server, identity=args.identity.resource_id
+                )
+            ]
         environment_id: pulumi.Input[str]
         if args.environment_name is not None:
             environment = containerapps.ManagedEnvironment(
@@ -83,7 +108,7 @@ class ContainerAppBinding(pulumi.ComponentResource):
             location=args.location,
             environment_id=environment_id,
             identity=identity,
-            configuration=containerapps.ConfigurationArgs(ingress=ingress),
+            configuration=containerapps.ConfigurationArgs(ingress=ingress, registries=registries),
             template=containerapps.TemplateArgs(
                 containers=[
                     containerapps.ContainerArgs(
@@ -95,7 +120,8 @@ class ContainerAppBinding(pulumi.ComponentResource):
                 ]
             ),
             # Its first token exchange would race the FICs' creation otherwise (AADSTS70021).
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.chain_credentials)),
+            # and its first revision's image pull would race the AcrPull assignment.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.chain_credentials, *pull_after]),
         )
         self.container_app = container_app
         self.app_id = container_app.id

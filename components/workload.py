@@ -18,6 +18,7 @@ from components.federated_credential import FederatedCredential, FederatedCreden
 from components.function_app import FLEX_SKU, FunctionAppBinding, FunctionAppBindingArgs
 from components.handles import AppOutputs, IdentityOutputs
 from components.identity import ManagedIdentity, ManagedIdentityArgs
+from components.registry import RegistryPull
 from components.virtual_machine import (
     UBUNTU_2404,
     VirtualMachineBinding,
@@ -56,6 +57,10 @@ class ContainerAppOptions:
     location: pulumi.Input[str] | None = None
     target_port: int | None = None
     env: Mapping[str, str] = field(default_factory=dict)
+    registry: RegistryPull | None = None
+    """A private registry the image comes from (pulled as the user-assigned identity, given AcrPull)."""
+    registry_pull_grant: pulumi.Resource | None = None
+    """The identity's AcrPull on ``registry`` when declared once for several workloads; None: here."""
 
 
 @dataclass(frozen=True)
@@ -299,6 +304,8 @@ class CertificatelessWorkload(pulumi.ComponentResource):
                     target_port=c.target_port,
                     env=c.env,
                     chain_credentials=chain,
+                    registry=c.registry,
+                    registry_pull_grant=c.registry_pull_grant,
                 ),
                 opts=child,
             )

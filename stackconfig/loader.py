@@ -32,6 +32,7 @@ from stackconfig.model import (
     StackConfig,
     WorkloadSpec,
 )
+from stackconfig.registry import check_registries, registry_fields
 from stackconfig.trust_plan import check_trust_plan
 
 NS = s.NS
@@ -98,6 +99,7 @@ def load(raw: Mapping[str, Any], secret_keys: Collection[str], stack: str) -> St
         for name, entry in (settings.workloads or {}).items()
     }
 
+    check_registries(workloads, settings.cloud, _k("workloads"))
     trusts = _identity_trusts(workloads, apps)
     _check_unique_physical_names(workloads)
     access.check_unique_grants(workloads)
@@ -303,8 +305,18 @@ def _container_app(
         env_name = _colored(
             r.where(key, "environmentName"), block.environment_name or f"cae-{workload}", color, "environment"
         )
+    registry, registry_id = registry_fields(
+        key, {"registry": block.registry, "registryResourceId": block.registry_resource_id}, block.image
+    )
     return ContainerAppSpec(
-        name, block.image, env_name, block.environment_id, block.target_port, dict(block.env)
+        name,
+        block.image,
+        env_name,
+        block.environment_id,
+        block.target_port,
+        dict(block.env),
+        registry,
+        registry_id,
     )
 
 

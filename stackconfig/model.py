@@ -120,6 +120,10 @@ class ContainerAppSpec:
     environment_id: str | None
     target_port: int | None
     env: dict[str, str]
+    registry: str | None = None
+    """Login server of a private Azure Container Registry the image comes from (pulled as the identity)."""
+    registry_resource_id: str | None = None
+    """That registry's resource ID: the scope of the identity's AcrPull role."""
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 from components.clouds import CLOUDS
 from stackconfig import rules as r
 from stackconfig.errors import ConfigError
+from stackconfig.registry import LOGIN_SERVER, LOGIN_SERVER_EXPECTED, REGISTRY_ID, REGISTRY_ID_EXPECTED
 
 NS = "certless"
 LOCATION_KEY = "azure-native:location"
@@ -453,6 +454,12 @@ class ContainerAppBlock(Block):
     ) = None
     target_port: Port | None = None
     env: Settings = Field(default_factory=dict)
+    registry: Annotated[str, Rule.matching(LOGIN_SERVER, LOGIN_SERVER_EXPECTED)] | None = Field(
+        None, description="a private Azure Container Registry the image comes from (needs registryResourceId)"
+    )
+    registry_resource_id: Annotated[str, Rule.matching(REGISTRY_ID, REGISTRY_ID_EXPECTED)] | None = Field(
+        None, description="that registry's resource ID: the scope of the identity's AcrPull"
+    )
 
     @classmethod
     def check_raw(cls, obj: Mapping[str, Any]) -> None:

@@ -202,3 +202,25 @@ def test_the_us_government_stack_plans_and_reviews_cleanly(
     assert main(["review", "--plan", str(plan), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["stack"], report["violations"]) == ("usgov", [])
+
+
+def test_a_container_app_with_a_private_registry_plans_and_reviews_cleanly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack_file = (
+        Path(__file__).resolve().parents[1] / "ops" / "fixtures" / "stacks" / "Pulumi.privateacr.yaml"
+    )
+    plan = tmp_path / "privateacr.json"
+    assert main(["plan", "--config-file", str(stack_file), "--json", str(plan), "--quiet"]) == 0
+    doc = json.loads(plan.read_text())
+    (app,) = [r for r in doc["resources"] if r["type"] == "azure-native:app:ContainerApp"]
+    assert app["inputs"]["configuration"]["registries"][0]["server"] == "certlessacr.azurecr.io"
+    assert any(
+        r["type"] == "azure-native:authorization:RoleAssignment"
+        and r["inputs"]["roleDefinitionId"].endswith("/7f951dda-4ed3-4680-a7ca-43fe172d538d")
+        for r in doc["resources"]
+    )
+    capsys.readouterr()
+    assert main(["review", "--plan", str(plan), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["stack"], report["violations"]) == ("privateacr", [])

@@ -570,7 +570,10 @@ def declare(config: StackConfig, apis: dict[str, ResolvedApi] | None = None) -> 
             assert w.identity is not None and identity is not None  # checked with the config
             grant = registry_pull(config, pull_grants, w.identity, identity, args.container_app.registry)
             args = dataclasses.replace(
-                args, container_app=dataclasses.replace(args.container_app, registry_pull_grant=grant)
+                args,
+                container_app=dataclasses.replace(
+                    args.container_app, registry_pull_grant=grant, declare_registry_pull=False
+                ),
             )
         workload = CertificatelessWorkload(name, args)
         workloads[name] = workload_output(config, w, workload)

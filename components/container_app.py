@@ -37,8 +37,10 @@ class ContainerAppBindingArgs:
     registry: RegistryPull | None = None
     """A private registry the image comes from, pulled as the user-assigned identity (which needs AcrPull)."""
     registry_pull_grant: pulumi.Resource | None = None
-    """The identity's AcrPull on ``registry`` when declared elsewhere (once per identity and registry);
-    None declares it here."""
+    """The identity's AcrPull on ``registry`` when declared elsewhere (once per identity and registry)."""
+    declare_registry_pull: bool = True
+    """Declare that AcrPull here when no ``registry_pull_grant`` is given. False: another stack holds it
+    (the owner of a shared identity), and this app does not wait for it."""
 
 
 class ContainerAppBinding(pulumi.ComponentResource):
@@ -60,10 +62,13 @@ class ContainerAppBinding(pulumi.ComponentResource):
         pull_after: list[pulumi.Resource] = []
         if args.registry is not None:
             assert args.identity is not None
-            grant = args.registry_pull_grant or acr_pull_grant(
-                f"{name}-acrpull", args.identity.principal_id, args.registry, opts=child
-            )
-            pull_after.append(grant)
+            grant = args.registry_pull_grant
+            if grant is None and args.declare_registry_pull:
+                grant = acr_pull_grant(
+                    f"{name}-acrpull", args.identity.principal_id, args.registry, opts=child
+                )
+            if grant is not None:
+                pull_after.append(grant)
             # The identity is named by its ARM resource ID; "system" would mean the system-assigned one.
             registries = [
                 containerapps.RegistryCredentialsArgs(

@@ -61,6 +61,8 @@ class ContainerAppOptions:
     """A private registry the image comes from (pulled as the user-assigned identity, given AcrPull)."""
     registry_pull_grant: pulumi.Resource | None = None
     """The identity's AcrPull on ``registry`` when declared once for several workloads; None: here."""
+    declare_registry_pull: bool = True
+    """False when another stack declares that AcrPull (a shared identity's owner)."""
 
 
 @dataclass(frozen=True)
@@ -306,6 +308,7 @@ class CertificatelessWorkload(pulumi.ComponentResource):
                     chain_credentials=chain,
                     registry=c.registry,
                     registry_pull_grant=c.registry_pull_grant,
+                    declare_registry_pull=c.declare_registry_pull,
                 ),
                 opts=child,
             )

@@ -80,7 +80,23 @@ def registry_fields(key: str, obj: Mapping[str, Any], image: str) -> tuple[str |
 
 
 def check_registries(workloads: Mapping[str, WorkloadSpec], cloud: str, workloads_key: str) -> None:
-    """What needs the whole stack: the cloud's registry suffix and an identity that exists before the app."""
+    """What needs the whole stack: the cloud's registry suffix, an identity that exists before the app, and
+    AcrPull declared once (``registry`` already grants it, so an ``access`` entry for it would be a
+    second assignment of the same role, principal and scope)."""
+    pulled = {
+        (w.identity, w.container_app.registry_resource_id.lower()): w.name
+        for w in workloads.values()
+        if w.container_app is not None and w.container_app.registry_resource_id is not None
+    }
+    for w in workloads.values():
+        for index, grant in enumerate(w.access):
+            by = pulled.get((w.identity, grant.scope.lower()))
+            if grant.principal == "identity" and grant.role_name == "AcrPull" and by is not None:
+                raise r.fail(
+                    f"{r.where(workloads_key, w.name, 'access')}[{index}]",
+                    f"AcrPull on {grant.scope}"[:80],
+                    f"no AcrPull on a registry already in containerApp.registry (workload {by!r} grants it)",
+                )
     for w in workloads.values():
         c: ContainerAppSpec | None = w.container_app
         if c is None or c.registry is None:

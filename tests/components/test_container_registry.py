@@ -134,6 +134,7 @@ def pulled() -> tuple[Recorder, dict[str, Any]]:
     cfg = private()
     # A second container app with the same identity and registry: still one role assignment.
     second = copy.deepcopy(cfg["certless:workloads"]["orders-api"])
+    second.pop("access", None)  # the app's grants are declared once, by orders-api
     second["containerApp"]["name"] = "orders-admin"
     second["containerApp"].pop("environmentName", None)
     second["containerApp"]["environmentName"] = "cae-certless-admin"
@@ -171,3 +172,27 @@ def test_apps_without_a_registry_get_no_registry_and_no_role() -> None:
     assert rec.of_type(ROLE_ASSIGNMENT)  # the Function App's host storage roles
     assert all(ACR_PULL not in r.inputs["roleDefinitionId"] for r in rec.of_type(ROLE_ASSIGNMENT))
     assert rec.one(CONTAINER_APP).inputs["configuration"].get("registries") is None
+
+
+def test_an_access_entry_repeating_the_registrys_acr_pull_is_refused() -> None:
+    cfg = private()
+    cfg["certless:workloads"]["orders-api"]["access"] = [{"role": "AcrPull", "scope": ACR_ID}]
+    with pytest.raises(ConfigError, match=r"orders-api\.access\[0\]: .*already in containerApp\.registry"):
+        load(cfg, set(), "prod")
+
+
+def test_a_colour_stack_leaves_the_shared_identitys_acr_pull_to_the_owner() -> None:
+    owner = private()
+    owner_rec, owner_out = run_main("prod", owner)
+    green = copy.deepcopy(owner)
+    for key in ("certless:identities", "certless:apps"):
+        green.pop(key)
+    green["certless:identityOwner"] = {"stack": "org/certless/prod"}
+    green["certless:color"] = "green"
+    green["certless:workloads"] = {"orders-api": green["certless:workloads"]["orders-api"]}
+    rec, _ = run_main("prod-green", green, stack_outputs={"sharedIdentity": owner_out["sharedIdentity"]})
+    assert [r for r in rec.of_type(ROLE_ASSIGNMENT) if r.inputs["scope"] == ACR_ID] == []
+    app = rec.one(CONTAINER_APP)
+    assert app.inputs["configuration"]["registries"][0]["server"] == ACR
+    assert any("AcrPull" in w and "owns the identity layer" in w for w in rec.warnings)
+    assert [r for r in owner_rec.of_type(ROLE_ASSIGNMENT) if r.inputs["scope"] == ACR_ID]

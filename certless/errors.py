@@ -43,6 +43,17 @@ class CertlessError(ClientAuthenticationError):
         return str(self.message)
 
 
+SHOWN_LIMIT = 80
+
+
+def _capped(value: object) -> str:
+    """The value's repr, at most about 80 characters: a 1 MB setting must not become a 1 MB message."""
+    text = repr(value)
+    if len(text) <= SHOWN_LIMIT:
+        return text
+    return f"{text[: SHOWN_LIMIT - 1]}… ({len(str(value))} characters)"
+
+
 class SettingsError(CertlessError):
     """The AzureAd settings are invalid: names the key, the value and what is expected."""
 
@@ -50,7 +61,7 @@ class SettingsError(CertlessError):
         self.key = key
         self.value = value
         self.expected = expected
-        shown = "(not set)" if value is None else repr(value)
+        shown = "(not set)" if value is None else _capped(value)
         # AzureAd:... keys are settings; others name the file or a variable (ASPNETCORE_ENVIRONMENT).
         what = "AzureAd setting" if ":" in key else "Setting"
         super().__init__(f"{what} {key}={shown} is invalid: expected {expected}")

@@ -84,6 +84,7 @@ ALLOWED_TENANTS_VAR = "AZURE_ADDITIONALLY_ALLOWED_TENANTS"
 _MAX_JSON_DEPTH = 64
 _ENVIRONMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}$")
+_ASCII_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -386,10 +387,8 @@ def settings_from_flat(flat: Mapping[str, tuple[str, str]], section: str = "Azur
     retry_raw = s.get("FicPropagationRetrySeconds")
     fic_retry = 0.0
     if retry_raw is not None:
-        try:
-            fic_retry = float(retry_raw)
-        except ValueError:
-            fic_retry = -1.0
+        # ASCII digits only, as .NET's invariant parsing: Python's float() also reads '٣' and '1_0'.
+        fic_retry = float(retry_raw) if _ASCII_DECIMAL.fullmatch(retry_raw.strip()) else -1.0
         if not 0 <= fic_retry <= 900:
             raise SettingsError(
                 s.key("FicPropagationRetrySeconds"), retry_raw, "a number of seconds from 0 (off) to 900"

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.events import AliasEvent
-from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
@@ -89,10 +89,35 @@ class StrictLoader(
         return super().compose_node(parent, index)
 
 
+def _check_tags(node: Node, path: str) -> None:
+    """Refuse a tag before anything is built, naming the key that carries it (not only its line)."""
+    if node.tag not in _PLAIN_TAGS:
+        where = f" (on {path})" if path else ""
+        raise ConstructorError(
+            None,
+            None,
+            f"tag {node.tag.replace('tag:yaml.org,2002:', '!!')[:40]} is not accepted{where}",
+            node.start_mark,
+        )
+    if isinstance(node, MappingNode):
+        for key_node, value_node in node.value:
+            name = str(key_node.value)[:80] if isinstance(key_node, ScalarNode) else "?"
+            # The stack file's keys live under `config:`; the error names them as the program does.
+            _check_tags(key_node, path)
+            _check_tags(value_node, name if path in ("", "config") else f"{path}.{name}")
+    elif isinstance(node, SequenceNode):
+        for index, item in enumerate(node.value):
+            _check_tags(item, f"{path}[{index}]")
+
+
 def load(text: str) -> Any:
     """Parse one YAML document strictly; raises yaml.YAMLError with a line mark on anything refused."""
     loader = StrictLoader(text)
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_tags(node, "")
+        return loader.construct_document(node)
     finally:
         loader.dispose()

@@ -260,11 +260,14 @@ def acquire(
     proactive: bool = False,
     assertion: Callable[[], str] | None = None,
     request: Callable[[list[str], str | None], dict[str, Any]] | None = None,
+    rebuild: Callable[[], _App] | None = None,
 ) -> TokenResult:
     """One token, with the two retries described in the module docstring: client credentials by
     default, or what ``request(scopes, claims)`` asks MSAL for (on-behalf-of).
 
-    ``assertion`` is the source's assertion getter, for apps built with ``current_assertion``."""
+    ``assertion`` is the source's assertion getter, for apps built with ``current_assertion``;
+    ``rebuild`` gives the app to retry through after ``fresh_assertion`` reloaded the credential (a
+    reloaded certificate needs an app built with it: MSAL apps hold their certificate)."""
     scope_token = _assertion_provider.set(assertion)
     try:
         return _acquire(
@@ -277,6 +280,7 @@ def acquire(
             fic_retry_seconds=fic_retry_seconds,
             proactive=proactive,
             request=request,
+            rebuild=rebuild,
         )
     finally:
         _assertion_provider.reset(scope_token)
@@ -293,6 +297,7 @@ def _acquire(
     fic_retry_seconds: float,
     proactive: bool,
     request: Callable[[list[str], str | None], dict[str, Any]] | None = None,
+    rebuild: Callable[[], _App] | None = None,
 ) -> TokenResult:
     if proactive and request is None:
         # MSAL would answer from its own cache until 5 minutes before expiry; certless decides when.
@@ -332,6 +337,8 @@ def _acquire(
             fresh_retry_used = True
             log.info("Entra rejected the assertion (AADSTS%s); retrying once with a fresh one", code)
             fresh_assertion()
+            if rebuild is not None:
+                app = rebuild()
             continue
         elapsed = clock.monotonic() - started
         if code in FIC_NOT_FOUND and elapsed + wait <= fic_retry_seconds:

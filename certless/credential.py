@@ -17,7 +17,7 @@ from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOpt
 from certless import _jwt
 from certless._cache import Entry, Fetch, Spawn, TokenCache, worth_sharing
 from certless._chain import SourceChain
-from certless._engine import Apps, TokenResult, acquire, forget_apps, token_error
+from certless._engine import Apps, TokenResult, _App, acquire, forget_apps, token_error
 from certless._host_cache import HostCache
 from certless._http import IDENTITY_POLICY, Clock, RequestsTransport, RetryPolicy, Transport, forget_discovery
 from certless._sources import Source, SourceContext, build_source
@@ -231,13 +231,19 @@ class CertlessCredential:
             source = self._chain.current()
             if claims:  # the managed-identity leg gets the claims too (Microsoft.Identity.Web: WithClaims)
                 source.refresh_for_claims(claims)
-            app = self._apps.get(
-                self.settings.authority_for(tenant_id),
-                self.settings.client_id,
-                source.key,
-                source.client_credential,
-                cae=cae,
-            )
+
+            def app_for_source() -> _App:
+                # Keyed by what the source holds now (a certificate's thumbprint): a reloaded
+                # certificate gets an app built with it.
+                return self._apps.get(
+                    self.settings.authority_for(tenant_id),
+                    self.settings.client_id,
+                    source.key,
+                    source.client_credential,
+                    cae=cae,
+                )
+
+            app = app_for_source()
             return acquire(
                 app,
                 list(scopes),
@@ -256,6 +262,7 @@ class CertlessCredential:
                 fic_retry_seconds=self.settings.fic_propagation_retry_seconds,
                 proactive=proactive,
                 assertion=source.assertion_provider(),
+                rebuild=app_for_source,
             )
 
         return fetch

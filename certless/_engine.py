@@ -259,11 +259,11 @@ def acquire(
     fic_retry_seconds: float = 0.0,
     proactive: bool = False,
     assertion: Callable[[], str] | None = None,
-    request: Callable[[list[str], str | None], dict[str, Any]] | None = None,
+    request: Callable[[_App, list[str], str | None], dict[str, Any]] | None = None,
     rebuild: Callable[[], _App] | None = None,
 ) -> TokenResult:
     """One token, with the two retries described in the module docstring: client credentials by
-    default, or what ``request(scopes, claims)`` asks MSAL for (on-behalf-of).
+    default, or what ``request(app, scopes, claims)`` asks MSAL for (on-behalf-of).
 
     ``assertion`` is the source's assertion getter, for apps built with ``current_assertion``;
     ``rebuild`` gives the app to retry through after ``fresh_assertion`` reloaded the credential (a
@@ -296,7 +296,7 @@ def _acquire(
     describe_failure: Callable[[dict[str, Any]], TokenRequestError],
     fic_retry_seconds: float,
     proactive: bool,
-    request: Callable[[list[str], str | None], dict[str, Any]] | None = None,
+    request: Callable[[_App, list[str], str | None], dict[str, Any]] | None = None,
     rebuild: Callable[[], _App] | None = None,
 ) -> TokenResult:
     if proactive and request is None:
@@ -311,7 +311,7 @@ def _acquire(
             if request is None:
                 result = app.msal.acquire_token_for_client(scopes, claims_challenge=claims)
             else:
-                result = request(scopes, claims)
+                result = request(app, scopes, claims)
         except CertlessError:
             raise
         except TransportError as exc:

@@ -21,7 +21,7 @@ from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOpt
 
 from certless import _jwt
 from certless._cache import Entry, Fetch, TokenCache
-from certless._engine import TokenResult, acquire, token_error
+from certless._engine import TokenResult, _App, acquire, token_error
 from certless.credential import CertlessCredential, _values
 from certless.errors import CertlessError, TokenRequestError
 from certless.settings import Settings, load_settings
@@ -92,23 +92,27 @@ class _Broker:
         def fetch(proactive: bool) -> TokenResult:
             tenant_id = credential._tenant(requested_tenant)
             source = credential._chain.current()
-            app = credential._apps.get(
-                self.settings.authority_for(tenant_id),
-                self.settings.client_id,
-                source.key,
-                source.client_credential,
-                cae=cae,
-                keep_tokens=False,
-            )
 
-            def on_behalf_of(scope_list: list[str], claims_challenge: str | None) -> dict[str, Any]:
+            def app_for_source() -> _App:  # keyed by what the source holds now (see credential.py)
+                return credential._apps.get(
+                    self.settings.authority_for(tenant_id),
+                    self.settings.client_id,
+                    source.key,
+                    source.client_credential,
+                    cae=cae,
+                    keep_tokens=False,
+                )
+
+            def on_behalf_of(
+                app: _App, scope_list: list[str], claims_challenge: str | None
+            ) -> dict[str, Any]:
                 result: dict[str, Any] = app.msal.acquire_token_on_behalf_of(
                     user_assertion, scope_list, claims_challenge=claims_challenge
                 )
                 return result
 
             return acquire(
-                app,
+                app_for_source(),
                 list(scopes),
                 claims=claims,
                 clock=self.clock,
@@ -118,6 +122,7 @@ class _Broker:
                 proactive=proactive,
                 assertion=source.assertion_provider(),
                 request=on_behalf_of,
+                rebuild=app_for_source,
             )
 
         return fetch

@@ -102,3 +102,31 @@ def test_a_rotated_certificate_is_presented_by_the_retry(
         # and from then on the renewed certificate is what this credential presents
         assert credential.get_token(STORAGE, claims='{"access_token":{}}').token
         assert transport.thumbprints[-1] == _s256(new_cert)
+
+
+def test_on_behalf_of_presents_the_rotated_certificate_on_its_retry(
+    emulator: Emulator, host: HostFn, tmp_path: Path, registered: list[CertificateCredential]
+) -> None:
+    from certless import OnBehalfOfCredential, load_settings
+
+    old_key, old_cert = _certificate()
+    new_key, new_cert = _certificate()
+    old_registration = _register(registered, old_cert)
+    path = tmp_path / "app.pem"
+    path.write_bytes(_pem(old_key, old_cert))
+    host(
+        "appservice",
+        "web",
+        AzureAd__ClientCredentials__0__SourceType="Path",
+        AzureAd__ClientCredentials__0__CertificateDiskPath=str(path),
+    )
+    api_scope = f"api://{IDS.app}/access_as_user"
+    user_token = emulator.user_token("alice", IDS.app_direct, api_scope)
+    transport = _Presented(FakeVault(b""))  # FakeVault passes everything but its vault through
+    credential = OnBehalfOfCredential(user_token, load_settings(), transport=transport)
+    assert credential.get_token("https://storage.azure.com/user_impersonation").token
+    _register(registered, new_cert)
+    registered.remove(old_registration)
+    path.write_bytes(_pem(new_key, new_cert))
+    assert credential.get_token("https://vault.azure.net/user_impersonation").token
+    assert transport.thumbprints[-2:] == [_s256(old_cert), _s256(new_cert)]

@@ -22,7 +22,7 @@ from typing import Any, Final
 import yaml
 from pulumi_policy.proxy import _DictProxy, _is_unknown, _ListProxy
 
-from stackconfig.secrets import normalized_setting_name
+from .secrets import normalized_setting_name
 
 
 class _Unknown:

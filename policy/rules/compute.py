@@ -15,8 +15,6 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from stackconfig.secrets import secret_reason as setting_secret_reason
-
 from . import _stack
 from ._props import (
     CONTAINER_APP,
@@ -35,6 +33,7 @@ from ._props import (
     pod_template,
     settings_of,
 )
+from .secrets import secret_reason as setting_secret_reason
 
 CLIENT_ID = "certless-compute-names-attached-identity"
 CLIENT_ID_SET = "certless-compute-sets-identity-client-id"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from certless._http import ENTRA_POLICY, Clock, HttpClient, Transport, TransportError
+from certless._http import ENTRA_POLICY, Clock, HttpClient, Transport, TransportError, last_retry_after
 from certless._urls import AmbiguousUrlError, split_strict
 from certless.errors import (
     CertlessError,
@@ -306,6 +306,7 @@ def _acquire(
     started = clock.monotonic()
     wait = 5.0
     while True:
+        last_retry_after.set(None)
         try:
             now = clock.time()
             if request is None:
@@ -325,6 +326,7 @@ def _acquire(
                 f"Microsoft Entra's token endpoint failed: {exc.__class__.__name__}: {_first_line(str(exc))}",
                 fix="This is usually transient; certless retried already. Try again later.",
                 transient=True,
+                retry_after=last_retry_after.get(),
             ) from None
         if "access_token" in result:
             return _token_result(result, now)
@@ -354,7 +356,10 @@ def _acquire(
             wait = min(wait * 2, 30.0)
             app.http_cache.forget_http_400()  # else MSAL replays the cached 400 without asking Entra
             continue
-        raise describe_failure(result)
+        failure = describe_failure(result)
+        if failure.transient and failure.retry_after is None:
+            failure.retry_after = last_retry_after.get()
+        raise failure
 
 
 def _token_result(result: dict[str, Any], now: float) -> TokenResult:

@@ -16,6 +16,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -390,6 +391,8 @@ class HttpClient:
                 )
                 if last_exc is not None:
                     raise last_exc
+                if retry_after is not None:  # for whoever turns this answer into an error (see _engine)
+                    last_retry_after.set(retry_after)
                 return response
             log.info("%s: %s; retry %d in %.1f s", self.name, failure, attempt, wait)
             self.clock.sleep(wait)
@@ -445,6 +448,10 @@ def _discovery_error(url: str, problem: str, retry_after: float | None = None) -
 
 
 _transports: weakref.WeakSet[RequestsTransport] = weakref.WeakSet()
+
+# The Retry-After of the last answer given up on in this context. MSAL hands back only the body, so
+# this is how the engine learns how long Entra asked it to wait (and the chain waits at least that).
+last_retry_after: ContextVar[float | None] = ContextVar("certless_last_retry_after", default=None)
 
 
 def _after_fork_in_child() -> None:

@@ -221,3 +221,23 @@ def test_a_transient_key_vault_fault_parks_the_source_instead_of_skipping_it(
         vault.faults.clear()
         clock.advance(MAX_BACKOFF + 1)
         assert credential.get_token(STORAGE).token
+
+
+@pytest.mark.parametrize("status", ["429", "503"])
+def test_aks_identity_hop_retry_after_is_honoured_across_calls(
+    emulator: Emulator, host: HostFn, clock: FakeClock, status: str
+) -> None:
+    host("aks-via-identity", "reports")
+    emulator.faults.script("entra-token", [f"{status}:retry-after=120"] * 4)
+    with credential_from_settings(clock=clock) as credential:
+        with pytest.raises(NoCredentialError) as info:
+            credential.get_token(STORAGE)
+        assert 115 <= credential._chain.retry_in(0) <= 121, str(info.value)
+        calls = emulator.counters["entra-token"]
+        clock.advance(FIRST_BACKOFF * 2)
+        with pytest.raises(NoCredentialError):
+            credential.get_token(STORAGE)
+        assert emulator.counters["entra-token"] == calls  # Entra asked for 120 s of quiet
+        emulator.faults.clear()
+        clock.advance(121 - FIRST_BACKOFF * 2)
+        assert credential.get_token(STORAGE).token

@@ -50,6 +50,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--quiet", action="store_true", help="do not print the tree")
     parser.add_argument(
+        "--format",
+        choices=("tree", "mermaid"),
+        default="tree",
+        help="what to print: the wiring tree (default) or the trust chain as a Mermaid flowchart "
+        "(compute, identity, FIC, app, grants; broken links in red), which GitHub renders",
+    )
+    parser.add_argument(
         "--traceback", action="store_true", help="on a program error, also print its traceback"
     )
 
@@ -104,7 +111,11 @@ def run(args: argparse.Namespace) -> int:
         raise
     if args.json:
         write_plan(plan, args.json)
-    if not args.quiet:
+    if not args.quiet and args.format == "mermaid":
+        from certless_ops.plan.picture import mermaid
+
+        (sys.stderr if args.json == "-" else sys.stdout).write(mermaid(plan))
+    elif not args.quiet:
         from certless_ops.console import make_console
         from certless_ops.plan.tree import render
 

@@ -1,0 +1,94 @@
+"""plan --format mermaid: the trust chain as a picture, with every link that does not hold in red."""
+
+from __future__ import annotations
+
+import copy
+import re
+import time
+from typing import Any
+
+import pytest
+
+from certless_ops.plan.picture import mermaid
+
+from .support import REPO, plan_of, run_cli
+
+
+@pytest.fixture(scope="module")
+def prod_plan() -> dict[str, Any]:
+    return plan_of(REPO, "prod")
+
+
+def _edges(text: str) -> list[tuple[str, str, str, bool]]:
+    labels = dict(re.findall(r'^\s+(n_\w+)\S*?"([^"]*)"', text, flags=re.M))
+    found = []
+    for a, arrow, label, b in re.findall(r'^\s+(n_\w+) (-->|-\.->)\|"([^"]*)"\| (n_\w+)$', text, flags=re.M):
+        found.append((labels[a], label, labels[b], arrow == "-.->"))
+    return found
+
+
+def test_every_workload_chain_is_drawn(prod_plan: dict[str, Any]) -> None:
+    text = mermaid(prod_plan)
+    assert text.startswith("flowchart LR\n")
+    edges = _edges(text)
+    app = "app certless-orders-prod"
+    identity = "identity id-certless-shared-prod"
+    assert ("Container App orders-api", "runs as", identity, False) in edges
+    assert ("Function App orders-jobs", "runs as", identity, False) in edges
+    assert ("VM orders-batch", "runs as", identity, False) in edges
+    assert ("AKS pod orders-worker", "runs as", "service account orders/orders-worker", False) in edges
+    assert (
+        "service account orders/orders-worker",
+        "FIC aks-aks-certless-prod-orders-orders-worker",
+        identity,
+        False,
+    ) in edges
+    assert (identity, "FIC uami-shared", app, False) in edges
+    assert "linkStyle" not in text  # nothing broken
+
+
+def test_a_fic_trusting_the_wrong_subject_is_drawn_broken(prod_plan: dict[str, Any]) -> None:
+    plan = copy.deepcopy(prod_plan)
+    w = plan["outputs"]["workloads"]["orders-api"]
+    for fic in w["federatedCredentials"]:
+        if fic["on"] == "app":
+            fic["subject"] = w["identityClientId"]  # the classic mistake: client ID, not principal ID
+    text = mermaid(plan)
+    broken = [e for e in _edges(text) if e[3]]
+    assert (
+        "identity id-certless-shared-prod",
+        "no FIC trusts it",
+        "app certless-orders-prod",
+        True,
+    ) in broken
+    index = [line for line in text.splitlines() if "-->" in line or "-.->" in line].index(
+        next(line for line in text.splitlines() if "no FIC trusts it" in line)
+    )
+    assert re.search(rf"linkStyle (\d+,)*{index}(,\d+)* stroke:#d00", text)
+
+
+def test_names_cannot_break_the_markup(prod_plan: dict[str, Any]) -> None:
+    plan = copy.deepcopy(prod_plan)
+    app = next(r for r in plan["resources"] if r["type"] == "azuread:index/application:Application")
+    app["outputs"]["displayName"] = 'evil"]; click x "<script>'
+    text = mermaid(plan)
+    assert "<script>" not in text and 'evil"]' not in text
+
+
+def test_a_hundred_workloads_draw_in_well_under_a_second(prod_plan: dict[str, Any]) -> None:
+    plan = copy.deepcopy(prod_plan)
+    base = plan["outputs"]["workloads"]
+    plan["outputs"]["workloads"] = {f"{n}-{i}": w for i in range(25) for n, w in base.items()}
+    started = time.perf_counter()
+    text = mermaid(plan)
+    assert text.count("runs as") >= 100
+    assert time.perf_counter() - started < 1.0
+
+
+def test_the_cli_prints_the_picture() -> None:
+    proc = run_cli("--stack", "dev", "--format", "mermaid")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("flowchart LR\n")
+    assert "App Service orders-web" in proc.stdout
+    bad = run_cli("--stack", "dev", "--format", "png")
+    assert bad.returncode == 2 and "invalid choice: 'png'" in bad.stderr

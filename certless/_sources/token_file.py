@@ -50,13 +50,17 @@ class TokenFile:
                 "annotated with azure.workload.identity/client-id; elsewhere set "
                 "SignedAssertionFileDiskPath.",
             ) from None
+        # Empty or not a JWT: most likely caught while a writer that is not atomic rewrites it. The
+        # file exists, so this passes: transient (read again after the backoff, or once it changes).
         if not value:
-            raise CredentialUnavailableError(f"{self.label}: the token file {self.path!r} is empty.")
+            raise CredentialUnavailableError(
+                f"{self.label}: the token file {self.path!r} is empty.", transient=True
+            )
         try:
             claims = _jwt.claims(value)
         except _jwt.NotAJwtError as exc:
             raise CredentialUnavailableError(
-                f"{self.label}: the token file {self.path!r} is {exc}."
+                f"{self.label}: the token file {self.path!r} is {exc}.", transient=True
             ) from None
         exp = claims.get("exp")
         if not isinstance(exp, (int, float)):

@@ -53,3 +53,23 @@ def test_beyond_the_skew_the_refusal_is_transient_and_a_rotated_file_is_used(
         emulator.project_service_account_token("aks-prod", namespace, sa, path, lifetime=86400)
         clock.advance(301)  # past the source's backoff
         assert credential.get_token(STORAGE).token
+
+
+@pytest.mark.parametrize("content", ["", "   \n", "half.written", "not-a-token"])
+def test_a_token_file_caught_mid_write_is_read_again_later(
+    emulator: Emulator, host: HostFn, clock: FakeClock, content: str
+) -> None:
+    env = host("aks-direct", "ingest")
+    path = env["AZURE_FEDERATED_TOKEN_FILE"]
+    with open(path, encoding="utf-8") as fh:
+        good = fh.read()
+    with open(path, "w", encoding="utf-8") as fh:  # a writer that is not atomic, caught halfway
+        fh.write(content)
+    with credential_from_settings(clock=clock) as credential:
+        with pytest.raises(NoCredentialError) as info:
+            credential.get_token(STORAGE)
+        assert "retrying in" in str(info.value) and "skipped until reset" not in str(info.value)
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(good)
+        clock.advance(301)
+        assert credential.get_token(STORAGE).token

@@ -49,7 +49,7 @@ class _Broker:
     def cached(self, user_assertion: str, digest: str, key: tuple[Any, ...]) -> Entry | None:
         """The cached token if still usable (a due refresh starts in the background); never blocks."""
         full: Hashable = (digest, *key)
-        entry = self.cache.entries.get(full)
+        entry = None if key[1] else self.cache.entries.get(full)  # claims: never from the cache
         if entry is None:
             return None
         now = self.clock.time()
@@ -70,7 +70,13 @@ class _Broker:
                 f"get_token needs at least one scope, got {scopes!r}",
                 fix="Pass the downstream API's scope, e.g. 'https://storage.azure.com/user_impersonation'.",
             )
-        entry = self.cache.get(full, self._fetcher(user_assertion, key))
+        if key[1]:  # a claims challenge: the new token replaces the cached one for that user and scope
+            scopes, _claims, tenant, cae = key
+            entry = self.cache.get(
+                full, self._fetcher(user_assertion, key), replaces=(digest, scopes, None, tenant, cae)
+            )
+        else:
+            entry = self.cache.get(full, self._fetcher(user_assertion, key))
         self._trim()
         return entry
 

@@ -109,3 +109,19 @@ async def test_async_claims_request_replaces_the_cached_token(emulator: Emulator
         fresh = (await credential.get_token(STORAGE, claims=CLAIMS)).token
         assert fresh != revoked
         assert (await credential.get_token(STORAGE)).token == fresh
+
+
+def test_on_behalf_of_claims_request_replaces_the_cached_token(emulator: Emulator, host: HostFn) -> None:
+    from certless import OnBehalfOfCredential
+
+    from .support import IDS as ids
+
+    host("appservice", "web")
+    user_token = emulator.user_token("alice", ids.app_direct, f"api://{ids.app}/access_as_user")
+    credential = OnBehalfOfCredential(user_token)
+    downstream = "https://storage.azure.com/user_impersonation"
+    revoked = credential.get_token(downstream).token
+    fresh = credential.get_token(downstream, claims=CLAIMS).token
+    assert fresh != revoked
+    assert OnBehalfOfCredential(user_token).get_token(downstream).token == fresh
+    assert emulator.counters["entra-token"] == 2

@@ -25,7 +25,7 @@ from emulator.keys import SigningKey, cluster_signing_key, entra_signing_key, pr
 from emulator.projector import ServiceAccountTokenProjector
 from emulator.ratelimit import IdentityLimits
 from emulator.records import FederatedCredential, Records
-from emulator.server import Services
+from emulator.server import Services, shape_protocol_errors
 
 
 class Emulator:
@@ -103,9 +103,11 @@ class Emulator:
             (self._services.imds_app(), None),
             (self._services.appservice_app(), None),
         )
-        for (app, tls_ctx), port in zip(apps, self._ports, strict=True):
+        shapes = ("entra", "imds", "appservice")
+        for (app, tls_ctx), port, shape in zip(apps, self._ports, shapes, strict=True):
             runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
             await runner.setup()
+            shape_protocol_errors(runner.server, self._services, shape)
             site = web.TCPSite(runner, self._host, port, ssl_context=tls_ctx)
             await site.start()
             self._runners.append(runner)

@@ -41,6 +41,8 @@ def parse(token: str) -> CompactJws:
         signature = _b64decode(parts[2])
     except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
         raise ValueError("undecodable JWS segment") from None
+    except RecursionError:  # JSON nested deeper than the parser's stack: hostile, not a token
+        raise ValueError("JWS segment nested too deeply") from None
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise ValueError("JWS header and claims must be JSON objects")
     return CompactJws(header, claims, f"{parts[0]}.{parts[1]}".encode("ascii"), signature)

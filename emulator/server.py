@@ -14,10 +14,13 @@ import struct
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 
 from emulator.directory import DEFAULT_HOST, Clock, Directory, Host
 from emulator.entra import Entra
@@ -102,9 +105,17 @@ class Services:
             return self._finish(entry, web.json_response(body))
         except web.HTTPException as exc:  # e.g. 413 from aiohttp's body size limit
             entry["error_code"] = exc.status
-            return self._finish(
-                entry, self._status_fault(shape, Fault("status", exc.status), entry, exc.reason)
-            )
+            response = self._status_fault(shape, Fault("status", exc.status), entry, exc.reason)
+            if isinstance(exc, _BodyTimeout):
+                response.force_close()  # the rest of the body may still come: this connection is done
+            return self._finish(entry, response)
+        except HttpProcessingError as exc:  # a body aiohttp could not parse (bad chunk, short length)
+            entry["error_code"] = 400
+            reason = (exc.message or "Bad Request").splitlines()[0][:200]
+            return self._finish(entry, self._status_fault(shape, Fault("status", 400), entry, reason))
+        except ConnectionError:  # the client went away mid-request: no one to answer
+            entry["error_code"] = "disconnected"
+            return self._finish(entry, web.Response(status=499))
         except EntraError as exc:
             entry["error_code"] = exc.code
             return self._finish(entry, _json(exc.body(self.clock.now()), exc.status))
@@ -230,7 +241,7 @@ class Services:
                 raise EntraError(
                     900144, "The request body must contain the following parameter: 'grant_type'."
                 )
-            fields = _form(await req.read())
+            fields = _form(await _read_body(req))
             entry["grant_type"] = fields.get("grant_type", "")
             return self.entra.token(req.match_info["tenant"], fields, entry)
 
@@ -335,6 +346,62 @@ class Services:
                 )
 
         return middleware
+
+
+BODY_TIMEOUT = 5.0  # a request body that has not arrived by then is answered, not waited for
+
+
+class _BodyTimeout(web.HTTPRequestTimeout):
+    def __init__(self) -> None:
+        super().__init__(reason="The request body did not arrive in time")
+
+
+async def _read_body(request: web.Request) -> bytes:
+    try:
+        return await asyncio.wait_for(request.read(), BODY_TIMEOUT)
+    except TimeoutError:
+        raise _BodyTimeout() from None
+
+
+class _ShapedHandler(RequestHandler):
+    """aiohttp's connection handler, answering requests it cannot parse (bad request line, header,
+    length or chunk) in the listening service's JSON shape, logged in one line without a traceback."""
+
+    answer: Callable[[int, str], web.Response]
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        reason = (message or (str(exc) if exc else "") or _reason(status)).splitlines()[0][:200]
+        log.info("emulator: malformed request answered %s: %s", status, reason)
+        if request.writer.output_size > 0:  # as aiohttp: an answer already started cannot be replaced
+            raise ConnectionError("Response is sent already, cannot send another response")
+        response = self.answer(status, reason)
+        response.force_close()
+        return response
+
+
+class _ShapedServer(web.Server):
+    answer: Callable[[int, str], web.Response]
+
+    def __call__(self) -> RequestHandler:
+        handler = _ShapedHandler(self, loop=self._loop, **self._kwargs)
+        handler.answer = self.answer
+        return handler
+
+
+def shape_protocol_errors(server: web.Server | None, services: Services, shape: str) -> None:
+    """Make ``server`` (an AppRunner's, after setup) answer unparseable requests in ``shape``."""
+    if server is None:
+        return
+    server.__class__ = _ShapedServer  # aiohttp builds its handler in Server.__call__: the one hook
+    cast(_ShapedServer, server).answer = lambda status, reason: services._status_fault(
+        shape, Fault("status", status), {}, reason
+    )
 
 
 def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> web.Response:

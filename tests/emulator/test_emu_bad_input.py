@@ -174,3 +174,110 @@ def test_appservice_unknown_resource_is_shaped(emu, records):
     assert resp.status_code == 400
     assert resp.json()["statusCode"] == 400
     assert "AADSTS500011" in resp.json()["message"]
+
+
+def _nested(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+@pytest.mark.parametrize("where", ["header", "claims"])
+def test_a_deeply_nested_assertion_is_a_shaped_400_and_no_internal_error(emu, records, tenant, where):
+    deep = base64.urlsafe_b64encode(_nested(100_000).encode()).rstrip(b"=").decode()
+    header = deep if where == "header" else _b64({"alg": "RS256"})
+    claims = deep if where == "claims" else _b64({"iss": "x", "sub": "y"})
+    resp = entra_post(
+        emu,
+        tenant,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": records.workload("orders").app_client_id,
+            "client_assertion_type": JWT_BEARER,
+            "client_assertion": f"{header}.{claims}.c2ln",
+            "scope": STORAGE_SCOPE,
+        },
+    )
+    assert resp.status_code in (400, 401), resp.text
+    aadsts(resp)
+    assert emu.internal_errors == []
+
+
+def _raw(port: int, payload: bytes, tls: bool = False, ca: str | None = None) -> bytes:
+    """Send bytes that no HTTP client would, and read the answer until the server closes."""
+    import socket
+    import ssl
+
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    if tls:
+        sock = ssl.create_default_context(cafile=ca).wrap_socket(sock, server_hostname="127.0.0.1")
+    with sock:
+        sock.sendall(payload)
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except (TimeoutError, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if _complete(b"".join(chunks)):
+                break
+    return b"".join(chunks)
+
+
+def _complete(answer: bytes) -> bool:
+    head, sep, body = answer.partition(b"\r\n\r\n")
+    for line in head.lower().split(b"\r\n"):
+        if sep and line.startswith(b"content-length:"):
+            return len(body) >= int(line.split(b":")[1])
+    return False
+
+
+PROTOCOL_ERRORS = {
+    "bad-request-line": b"GARBAGE\r\n\r\n",
+    "bad-version": b"GET / HTTP/9.9\r\nHost: x\r\n\r\n",
+    "bad-header": b"GET / HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n",
+    "long-header": b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n",
+    "bad-content-length": b"POST /t/oauth2/v2.0/token HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+    "bad-chunk": b"POST /t/oauth2/v2.0/token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+}
+
+
+def _body(answer: bytes) -> tuple[int, dict]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    assert b"application/json" in head.lower(), head
+    return status, json.loads(body)
+
+
+@pytest.mark.parametrize("payload", PROTOCOL_ERRORS.values(), ids=PROTOCOL_ERRORS.keys())
+def test_protocol_errors_get_each_service_s_error_shape_without_a_traceback(emu, payload, caplog):
+    with caplog.at_level("DEBUG"):
+        status, entra = _body(_raw(emu._port(0), payload, tls=True, ca=emu.ca_bundle_path))
+        imds_status, imds = _body(_raw(emu._port(1), payload))
+        app_status, appservice = _body(_raw(emu._port(2), payload))
+    assert 400 <= status < 500 and 400 <= imds_status < 500 and 400 <= app_status < 500
+    assert set(entra) >= {"error", "error_description", "error_codes", "trace_id", "correlation_id"}
+    assert entra["error_description"].startswith(f"AADSTS{entra['error_codes'][0]}: ")
+    assert set(imds) == {"error", "error_description"}
+    assert set(appservice) == {"statusCode", "message"} and appservice["statusCode"] == app_status
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    # The emulator still answers.
+    assert requests.get(f"{emu.entra_url}/common/discovery/instance", verify=emu.ca_bundle_path, timeout=10)
+
+
+def test_a_body_that_never_arrives_is_answered_not_held(emu, tenant):
+    import time
+
+    started = time.monotonic()
+    answer = _raw(
+        emu._port(0),
+        f"POST /{tenant}/oauth2/v2.0/token HTTP/1.1\r\nHost: x\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type=".encode(),
+        tls=True,
+        ca=emu.ca_bundle_path,
+    )
+    assert time.monotonic() - started < 9  # answered before the client's 10-s timeout
+    status, body = _body(answer)
+    assert status == 408 or 400 <= status < 500
+    assert "error_codes" in body

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_azure_native as azure_native
 import pulumi_azuread as azuread
 
 from components import (
@@ -53,6 +54,7 @@ from stackconfig import (
     read_pulumi_config,
 )
 from stackconfig.access import app_role_id
+from stackconfig.provider_config import provider_arguments, subscription_of
 from stackconfig.rules import GUID, shown
 
 SHARED_OUTPUT = "sharedIdentity"
@@ -551,6 +553,36 @@ def registry_pull(
     return grants[key]
 
 
+def target_own_subscriptions(
+    config: StackConfig, identities: dict[str, IdentityOutputs]
+) -> dict[str, IdentityOutputs]:
+    """Adopted identities with FICs written here, in another subscription than the stack's, get an explicit
+    provider for their own subscription (one per subscription): the FIC's address names no subscription,
+    so the default provider would write it in its own (stackconfig/provider_config.py)."""
+    adopted = {k: i.resource_id for k, i in config.identities.items() if i.resource_id is not None}
+    if config.owner is not None and config.owner.stack is None:
+        adopted.update({k: i.resource_id for k, i in config.owner.identities.items()})
+    with_fics = {
+        w.identity for w in config.workloads.values() if w.aks is not None and w.aks.mode == "via-identity"
+    }
+    raw, secret_keys = read_pulumi_config()
+    stack_subscription = str(raw.get("azure-native:subscriptionId") or "").lower()
+    providers: dict[str, azure_native.Provider] = {}
+    out = dict(identities)
+    for key in sorted(k for k in with_fics if k is not None and k in adopted and k in identities):
+        subscription = subscription_of(adopted[key])
+        if subscription == stack_subscription:
+            continue  # the default provider writes there already
+        if subscription not in providers:
+            providers[subscription] = azure_native.Provider(
+                f"subscription-{subscription}",
+                subscription_id=subscription,
+                **provider_arguments(raw, secret_keys),
+            )
+        out[key] = dataclasses.replace(identities[key], provider=providers[subscription])
+    return out
+
+
 def declare(config: StackConfig, apis: dict[str, ResolvedApi] | None = None) -> None:
     shared_export: dict[str, Any] | None = None
     trusts: Trusts = {}  # a referenced layer's FICs were created with their owning stack
@@ -558,6 +590,7 @@ def declare(config: StackConfig, apis: dict[str, ResolvedApi] | None = None) -> 
         identities, apps, trusts, shared_export = owned_layer(config)
     else:
         identities, apps = referenced_layer(config)
+    identities = target_own_subscriptions(config, identities)
     workloads: dict[str, Any] = {}
     pull_grants: dict[tuple[str, str], pulumi.Resource | None] = {}
     for name, w in config.workloads.items():

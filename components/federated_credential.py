@@ -61,7 +61,10 @@ class FederatedCredential(pulumi.ComponentResource):
                 issuer=args.issuer,
                 subject=args.subject,
                 audiences=[args.audience],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=queue.depends_on()),
+                # The identity's own subscription: the FIC's address (group and name) names none.
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=queue.depends_on(), provider=args.identity.provider
+                ),
             )
             queue.push(resource)
         self.resource = resource

@@ -36,6 +36,9 @@ class IdentityOutputs:
     name: pulumi.Output[str]
     resource_group_name: pulumi.Output[str]
     fic_writes: FicWriteQueue = field(default_factory=FicWriteQueue)
+    provider: pulumi.ProviderResource | None = None
+    """The azure-native provider that writes to the identity (its FICs) when the stack's default provider
+    targets another subscription; None: the default provider."""
 
 
 @dataclass

@@ -31,7 +31,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="policy pack config (the --policy-pack-config format); default: policy/config/<stack>.json "
         "when it exists",
     )
-    parser.add_argument("--json", action="store_true", help="print the review as JSON on stdout")
+    parser.add_argument(
+        "--format",
+        choices=("table", "json", "markdown"),
+        default=None,
+        help="table (default), json, or markdown: a summary with the trust-chain picture for "
+        "$GITHUB_STEP_SUMMARY and pull-request comments",
+    )
+    parser.add_argument("--json", action="store_true", help="the same as --format json")
 
 
 def _run_plan(stack: str, target: Path) -> None:
@@ -79,8 +86,15 @@ def run(args: argparse.Namespace) -> int:
         config_path = config_path.resolve().relative_to(Path.cwd())
 
     review = review_plan(plan, config)
-    if args.json:
+    if args.json and args.format not in (None, "json"):
+        raise UserError(f"--json and --format {args.format}: expected one output format")
+    output = "json" if args.json else (args.format or "table")
+    if output == "json":
         print_json(review, sys.stdout, {"packConfig": str(config_path) if config_path else None})
+    elif output == "markdown":
+        from certless_ops.review.report import print_markdown
+
+        print_markdown(review, plan, sys.stdout, str(config_path) if config_path else None)
     else:
         console = make_console()
         print_table(review, console, str(config_path) if config_path else None)

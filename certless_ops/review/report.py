@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import IO
+from collections.abc import Mapping
+from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -39,3 +40,33 @@ def print_table(review: Review, console: Console, config_source: str | None) -> 
         f"{len(review.mandatory)} mandatory and {len(review.advisory)} advisory violation(s) "
         f"in {review.seconds:.2f} s; pack config: {config_source or 'none (policy defaults)'}."
     )
+
+
+def _cell(text: str) -> str:
+    # A Markdown table cell: no line breaks, pipes escaped, HTML left inert.
+    return " ".join(text.split()).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def print_markdown(review: Review, plan: Mapping[str, Any], out: IO[str], config_source: str | None) -> None:
+    """A summary for ``$GITHUB_STEP_SUMMARY`` or a PR comment: verdict, violations, the trust chain."""
+    from certless_ops.plan.picture import mermaid
+
+    verdict = "FAILED" if review.mandatory else "PASSED"
+    mark = ":x:" if review.mandatory else ":white_check_mark:"
+    out.write(f"### {mark} certless policy review: stack `{review.stack}` {verdict}\n\n")
+    out.write(
+        f"Policy pack {review.pack_name}@{review.pack_version}: {len(review.policies)} policies, "
+        f"{review.resources} resources, {len(review.mandatory)} mandatory and {len(review.advisory)} "
+        f"advisory violation(s); pack config: {config_source or 'none (policy defaults)'}.\n\n"
+    )
+    if review.violations:
+        out.write("| policy | enforcement | resource | message |\n|---|---|---|---|\n")
+        order = {"mandatory": 0, "advisory": 1}
+        for v in sorted(review.violations, key=lambda v: (order.get(v.enforcement, 2), v.policy, v.urn)):
+            out.write(
+                f"| `{_cell(v.policy)}` | {v.enforcement} | {_cell(v.resource_name)} | {_cell(v.message)} |\n"
+            )
+        out.write("\n")
+    out.write("<details><summary>Trust chain</summary>\n\n```mermaid\n")
+    out.write(mermaid(plan))
+    out.write("```\n\n</details>\n")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import re
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -12,6 +14,17 @@ import pytest
 from certless_ops.plan.picture import mermaid
 
 from .support import REPO, plan_of, run_cli
+
+
+def ops(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "certless_ops", *args],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +105,24 @@ def test_the_cli_prints_the_picture() -> None:
     assert "App Service orders-web" in proc.stdout
     bad = run_cli("--stack", "dev", "--format", "png")
     assert bad.returncode == 2 and "invalid choice: 'png'" in bad.stderr
+
+
+def test_review_markdown_has_the_verdict_the_violations_and_the_picture(
+    prod_plan: dict[str, Any], tmp_path: Any
+) -> None:
+    import json
+
+    plan = copy.deepcopy(prod_plan)
+    fic = next(r for r in plan["resources"] if r["type"].endswith("ApplicationFederatedIdentityCredential"))
+    identity = next(r for r in plan["resources"] if r["type"].endswith("UserAssignedIdentity"))
+    fic["inputs"]["subject"] = fic["outputs"]["subject"] = identity["outputs"]["clientId"]
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    proc = ops("review", "--plan", str(path), "--format", "markdown")
+    assert proc.returncode == 1, proc.stderr
+    out = proc.stdout
+    assert out.startswith("### :x: certless policy review: stack `prod` FAILED")
+    assert "| `certless-app-fic-trusts-user-assigned-identity` | mandatory |" in out
+    assert "```mermaid\nflowchart LR\n" in out and "</details>" in out
+    both = ops("review", "--plan", str(path), "--format", "markdown", "--json")
+    assert both.returncode == 2 and "expected one output format" in both.stderr

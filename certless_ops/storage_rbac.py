@@ -24,6 +24,7 @@ import fnmatch
 import http.client
 import http.server
 import json
+import re
 import ssl
 import threading
 import urllib.request
@@ -68,6 +69,26 @@ def assignments_from_plan(plan: Mapping[str, Any]) -> list[Assignment]:
         if role is not None and isinstance(principal, str) and isinstance(scope, str):
             found.append(Assignment(principal.lower(), role, scope.rstrip("/"), str(res.get("name", ""))))
     return found
+
+
+_ACCOUNT_PREFIX = re.compile(
+    r"^(/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/[^/]+)",
+    re.IGNORECASE,
+)
+
+
+def granted_storage_account(plan: Mapping[str, Any]) -> str | None:
+    """The storage account the plan's workload grants name (the one Azurite stands in for), or None."""
+    found: set[str] = set()
+    for res in plan.get("resources") or []:
+        if res.get("type") != ROLE_ASSIGNMENT or "certless:access:AccessGrant$" not in str(
+            res.get("urn", "")
+        ):
+            continue
+        scope = str({**(res.get("inputs") or {}), **(res.get("outputs") or {})}.get("scope") or "")
+        if (match := _ACCOUNT_PREFIX.match(scope)) is not None:
+            found.add(match.group(1))
+    return sorted(found)[0] if found else None
 
 
 @dataclass(frozen=True)

@@ -237,6 +237,7 @@ class Entra:
             client_auth=auth.client_auth,
             mi_resource_id=mirid,
             cloud=self.cloud,
+            roles=self.directory.records.roles_for(object_id, resource.app_id),
         )
         return {
             "token_type": "Bearer",
@@ -460,6 +461,7 @@ class Entra:
             client_auth="2",
             mi_resource_id=ident.resource_id,
             cloud=self.cloud,
+            roles=self.directory.records.roles_for(ident.principal_id, resource.app_id),
         )
         return self.signing_key.sign(claims), now, now + lifetime
 

@@ -21,6 +21,7 @@ SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
 UAMI = "azure-native:managedidentity:UserAssignedIdentity"
 UAMI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
 AKS = "azure-native:containerservice:ManagedCluster"
+APP_ROLE_ASSIGNMENT = "azuread:index/appRoleAssignment:AppRoleAssignment"
 
 
 def _props(res: Mapping[str, Any], path: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
@@ -58,6 +59,7 @@ def records_from_plan(plan: Mapping[str, Any]) -> Records:
     resources = [obj(r, f"plan.resources[{i}]") for i, r in enumerate(items(plan, "resources", "plan"))]
 
     apps: dict[str, App] = {}  # by object ID
+    assignments: list[tuple[str, str, str]] = []
     sp_by_client: dict[str, str] = {}
     identities: list[Identity] = []
     clusters: dict[str, Cluster] = {}
@@ -75,8 +77,17 @@ def records_from_plan(plan: Mapping[str, Any]) -> Records:
                 display_name=text(props, "displayName", path, required=False) or str(res.get("name", "")),
                 identifier_uris=strings(props, "identifierUris", path),
                 access_token_version=2 if version == 2 else 1,
+                app_roles={
+                    str(r["id"]): str(r["value"])
+                    for r in props.get("appRoles") or []
+                    if isinstance(r, Mapping) and r.get("id") and r.get("value") and r.get("enabled", True)
+                },
             )
             apps[app.object_id] = app
+        elif kind == APP_ROLE_ASSIGNMENT:
+            ids = tuple(props.get(k) for k in ("principalObjectId", "resourceObjectId", "appRoleId"))
+            if all(isinstance(v, str) for v in ids):
+                assignments.append((str(ids[0]), str(ids[1]), str(ids[2])))
         elif kind == SERVICE_PRINCIPAL:
             client_id, object_id = props.get("clientId"), props.get("objectId")
             if isinstance(client_id, str) and isinstance(object_id, str):
@@ -205,4 +216,5 @@ def records_from_plan(plan: Mapping[str, Any]) -> Records:
         clusters=list(clusters.values()),
         workloads=workloads,
         cloud=cloud.name,
+        app_role_assignments=assignments,
     )

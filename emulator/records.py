@@ -82,6 +82,8 @@ class App:
     identifier_uris: list[str] = field(default_factory=list)
     # Entra issues v1 tokens for a resource app unless its manifest asks for v2.
     access_token_version: int = 1
+    app_roles: dict[str, str] = field(default_factory=dict)
+    """App roles this app exposes as an API: role ID -> value (the ``roles`` claim)."""
     secret_digests: list[bytes] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -142,6 +144,8 @@ class Records:
     workloads: list[Workload] = field(default_factory=list)
     cloud: str = "AzurePublic"
     """The Azure cloud whose Entra is emulated (issuers, token-exchange audience, first-party resources)."""
+    app_role_assignments: list[tuple[str, str, str]] = field(default_factory=list)
+    """(principal object ID, resource service principal object ID, app role ID), as in the plan."""
 
     def __post_init__(self) -> None:
         cloud_named(self.cloud)  # an unknown cloud is refused now, not at the first token request
@@ -153,6 +157,21 @@ class Records:
                 self.tenants.append(w.tenant_id)
 
     # ---- lookups -------------------------------------------------------------------------------
+
+    def roles_for(self, principal_id: str, resource_app_id: str) -> list[str]:
+        """The ``roles`` claim Entra puts in a token for ``principal_id`` to call the resource app: the
+        values of the app roles assigned to that principal on the resource's service principal."""
+        resource = self.app(resource_app_id)
+        if resource is None:
+            return []
+        wanted = principal_id.lower()
+        return sorted(
+            resource.app_roles[role_id]
+            for principal, sp, role_id in self.app_role_assignments
+            if principal.lower() == wanted
+            and sp.lower() == resource.service_principal_id.lower()
+            and role_id in resource.app_roles
+        )
 
     def app(self, client_id: str) -> App | None:
         # Entra parses client IDs as GUIDs: letter case does not matter (unlike FIC subjects).

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import os
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +103,7 @@ def app_token_claims(
     lifetime: int,
     client_auth: str,
     mi_resource_id: str = "",
+    roles: Sequence[str] = (),
     cloud: EntraCloud = PUBLIC,
 ) -> dict[str, Any]:
     """An app-only access token (`idtyp: app`); client_auth is appidacr: 1 secret, 2 cert/assertion."""
@@ -129,6 +131,8 @@ def app_token_claims(
         claims["idp"] = cloud.v1_issuer(tenant_id)
     if mi_resource_id:
         claims["xms_mirid"] = mi_resource_id
+    if roles:  # Entra omits the claim when nothing is assigned
+        claims["roles"] = list(roles)
     return claims
 
 

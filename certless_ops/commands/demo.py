@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from certless_ops.azurite import locate_azurite
+    from certless_ops.azurite import ACCOUNT, locate_azurite
     from certless_ops.console import make_console
     from certless_ops.demo import chain, render
     from certless_ops.demo.session import DemoSession
@@ -105,6 +105,8 @@ def _run(args: argparse.Namespace) -> int:
             with console.status("Starting the identity emulator and Azurite…"):
                 emu = session.start_emulator(plan_path)
                 azurite = session.start_azurite()
+                rbac = session.start_storage_rbac(plan, emu, azurite)
+            storage_url = rbac.account_url(ACCOUNT)
             render.services(
                 console,
                 [
@@ -112,6 +114,7 @@ def _run(args: argparse.Namespace) -> int:
                     ("App Service / Container Apps identity endpoint", emu.identity_endpoint),
                     ("IMDS", emu.imds_url),
                     ("Azurite blob (HTTPS, --oauth basic)", azurite.account_url),
+                    ("Azure RBAC check in front of Azurite (the app's account URL)", storage_url),
                     ("temp dir (removed on exit)", str(session.workdir)),
                 ],
             )
@@ -121,7 +124,7 @@ def _run(args: argparse.Namespace) -> int:
             env = chain.app_env(
                 workload.get("azureAdEnv", {}),
                 emu.host_env(host, name),
-                account_url=azurite.account_url,
+                account_url=storage_url,
                 storage_ca=azurite.ca_pem,
                 label=name,
             )
@@ -134,7 +137,15 @@ def _run(args: argparse.Namespace) -> int:
                 result = chain.run_app(env, cwd=app_dir, trace=trace_path)
             trace = json.loads(trace_path.read_text(encoding="utf-8")) if trace_path.exists() else {}
             render.hops(console, trace, plan, host)
-            render.blob_result(console, azurite.account_url, trace.get("blob") or {"error": result.error})
+            # Workloads of one app share its grants (declared once, on one of them).
+            app_grants = [
+                g
+                for w in workloads.values()
+                if w.get("appClientId") == workload.get("appClientId")
+                for g in w.get("access") or []
+            ]
+            render.rbac(console, rbac.decisions, app_grants)
+            render.blob_result(console, storage_url, trace.get("blob") or {"error": result.error})
 
             if args.keep_running:
                 env_file = session.workdir / f"{name}.env"

@@ -6,7 +6,7 @@ shown as "(set, value hidden)".
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -325,6 +325,40 @@ def blob_result(console: Console, account_url: str, outcome: Mapping[str, Any]) 
         Panel(
             table,
             title="Azure SDK BlobServiceClient → Azurite (bearer token checked, HTTPS)",
+            title_align="left",
+        )
+    )
+
+
+def rbac(console: Console, decisions: Sequence[Any], grants: Sequence[Mapping[str, Any]]) -> None:
+    """Each Storage call: the token's oid next to the role assignment that allowed it (or none: 403)."""
+    table = Table(box=None, pad_edge=False)
+    for column in ("token oid", "permission", "on", "role assignment", ""):
+        table.add_column(column, overflow="fold")
+    for d in decisions:
+        short = d.permission.removeprefix("Microsoft.Storage/storageAccounts/blobServices/")
+        where = d.resource_id.rsplit("/providers/", 1)[-1]
+        grant = (
+            f"{d.role} at {d.scope}"
+            if d.allowed
+            else "none for this oid: 403 AuthorizationPermissionMismatch"
+        )
+        verdict = Text("✓ allowed", style="green") if d.allowed else Text("✗ denied", style="bold red")
+        table.add_row(d.oid, short, where, grant, verdict)
+    app_grants = [g for g in grants if g.get("type") == "role"]
+    note = (
+        "The plan grants: "
+        + "; ".join(
+            f"{g.get('role')} on {g.get('scope')} to {g.get('principalId')} ({g.get('grantee')})"
+            for g in app_grants
+        )
+        if app_grants
+        else "The plan grants this workload's app no role."
+    )
+    console.print(
+        Panel(
+            Group(table, Text(note)),
+            title="Azure RBAC for each Storage call (the token's oid is the app's service principal)",
             title_align="left",
         )
     )

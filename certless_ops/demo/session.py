@@ -82,6 +82,34 @@ class DemoSession:
         self.azurite = server.start()
         return server
 
+    def start_storage_rbac(self, plan: dict[str, Any], emu: Any, azurite: Azurite) -> Any:
+        """Azure's RBAC check for the plan's grants in front of Azurite (certless_ops.storage_rbac)."""
+        from certless_ops.storage_rbac import (
+            StorageRbac,
+            assignments_from_plan,
+            fetch_jwks,
+            granted_storage_account,
+        )
+
+        tenant = plan["outputs"]["tenantId"]
+        # A plan that grants no storage account: Azurite stands in for one nobody holds a role on.
+        account = granted_storage_account(plan) or (
+            "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/none/providers/"
+            "Microsoft.Storage/storageAccounts/devstoreaccount1"
+        )
+        proxy = StorageRbac(
+            assignments_from_plan(plan),
+            account_id=account,
+            upstream_host="127.0.0.1",
+            upstream_port=azurite.port,
+            upstream_ca=str(azurite.ca_pem),
+            cert_pem=azurite.tls.cert_pem,
+            key_pem=azurite.tls.key_pem,
+            keys=fetch_jwks(f"{emu.entra_url}/{tenant}/discovery/keys", emu.ca_bundle_path),
+        )
+        self._stack.callback(proxy.stop)
+        return proxy.start()
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,

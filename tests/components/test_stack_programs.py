@@ -83,7 +83,8 @@ def test_dev_outputs_follow_the_plan_schema_contract(dev: Run) -> None:
     assert out["tokenExchangeAudience"] == AUDIENCE
     (name, w), *rest = out["workloads"].items()
     assert (name, rest) == ("orders-web", [])
-    assert set(w) == WORKLOAD_KEYS
+    assert set(w) == WORKLOAD_KEYS | {"access"}  # dev grants its app blob access
+    assert [g["role"] for g in w["access"]] == ["Storage Blob Data Contributor"]
     assert w["kind"] == "appservice" and w["aksMode"] is None and w["identityType"] == "UserAssigned"
     uami = rec.one(UAMI).outputs
     assert w["federatedCredentials"] == [

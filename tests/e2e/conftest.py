@@ -17,9 +17,10 @@ import pytest
 
 from certless_ops.azurite import Azurite, AzuriteMissing, locate_azurite
 from certless_ops.demo import chain
+from certless_ops.storage_rbac import StorageRbac
 from emulator import Emulator, Records
 
-from .support import STACKS, Chain, Plan
+from .support import STACKS, Chain, Plan, storage_rbac
 
 
 def _in_ci() -> bool:
@@ -67,13 +68,19 @@ def plans(e2e_workdir: Path) -> dict[str, Plan]:
 @pytest.fixture(scope="session")
 def chains(plans: dict[str, Plan], azurite: Azurite) -> Iterator[dict[str, Chain]]:
     started: list[Emulator] = []
+    stopped: list[StorageRbac] = []
     try:
         result = {}
         for stack, plan in plans.items():
             emu = Emulator(Records.from_plan(plan.path)).start()
             started.append(emu)
-            result[stack] = Chain(plan, emu, azurite)
+            # Every blob call of the session's chains passes Azure's RBAC check for the plan's grants.
+            storage = storage_rbac(plan.doc, emu, azurite).start()
+            stopped.append(storage)
+            result[stack] = Chain(plan, emu, azurite, storage)
         yield result
     finally:
+        for storage in stopped:
+            storage.stop()
         for emu in started:
             emu.stop()

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from certless_ops.azurite import Azurite
+from certless_ops.azurite import ACCOUNT, Azurite
 from certless_ops.demo import chain
+from certless_ops.storage_rbac import StorageRbac, assignments_from_plan, fetch_jwks, granted_storage_account
 from emulator import Emulator, Records
 
 STACKS_DIR = Path(__file__).with_name("stacks")
@@ -80,6 +81,8 @@ class Chain:
     plan: Plan
     emulator: Emulator
     azurite: Azurite
+    storage: StorageRbac | None = None
+    """The RBAC check in front of Azurite (the session's chains); None: Azurite directly."""
 
     def env(self, workload: str, host: str | None = None) -> dict[str, str]:
         """The app's environment on ``host`` (default: the workload's own compute kind)."""
@@ -88,7 +91,7 @@ class Chain:
         return chain.app_env(
             chain.compute_settings(w),
             self.emulator.host_env(host, workload),
-            account_url=self.azurite.account_url,
+            account_url=self.storage.account_url(ACCOUNT) if self.storage else self.azurite.account_url,
             storage_ca=self.azurite.ca_pem,
             label=f"{workload}-{host}",
         )
@@ -118,3 +121,23 @@ def processes_with_env(marker: str) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def storage_rbac(plan: Mapping[str, Any], emu: Emulator, azurite: Azurite) -> StorageRbac:
+    """The RBAC check for ``plan``'s grants, in front of ``azurite``, trusting ``emu``'s signing keys."""
+    tenant = plan["outputs"]["tenantId"]
+    account = granted_storage_account(plan)
+    if account is None:
+        raise AssertionError(
+            f"plan of stack {plan.get('stack')!r} grants no storage account: every call would be 403"
+        )
+    return StorageRbac(
+        assignments_from_plan(plan),
+        account_id=account,
+        upstream_host="127.0.0.1",
+        upstream_port=azurite.port,
+        upstream_ca=str(azurite.ca_pem),
+        cert_pem=azurite.tls.cert_pem,
+        key_pem=azurite.tls.key_pem,
+        keys=fetch_jwks(f"{emu.entra_url}/{tenant}/discovery/keys", emu.ca_bundle_path),
+    )

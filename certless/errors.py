@@ -44,14 +44,15 @@ class CertlessError(ClientAuthenticationError):
 
 
 SHOWN_LIMIT = 80
+PATH_LIMIT = 4096  # a settings file's path is what the user must open: shown whole (PATH_MAX)
 
 
-def _capped(value: object) -> str:
+def _capped(value: object, limit: int = SHOWN_LIMIT) -> str:
     """The value's repr, at most about 80 characters: a 1 MB setting must not become a 1 MB message."""
     text = repr(value)
-    if len(text) <= SHOWN_LIMIT:
+    if len(text) <= limit:
         return text
-    return f"{text[: SHOWN_LIMIT - 1]}… ({len(str(value))} characters)"
+    return f"{text[: limit - 1]}… ({len(str(value))} characters)"
 
 
 class SettingsError(CertlessError):
@@ -61,7 +62,7 @@ class SettingsError(CertlessError):
         self.key = key
         self.value = value
         self.expected = expected
-        shown = "(not set)" if value is None else _capped(value)
+        shown = "(not set)" if value is None else _capped(value, PATH_LIMIT if key == "path" else SHOWN_LIMIT)
         # AzureAd:... keys are settings; others name the file or a variable (ASPNETCORE_ENVIRONMENT).
         what = "AzureAd setting" if ":" in key else "Setting"
         super().__init__(f"{what} {key}={shown} is invalid: expected {expected}")

@@ -86,14 +86,19 @@ def run_area(
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         mutmut = str(ROOT / ".venv" / "bin" / "mutmut")
         try:
-            subprocess.run(
+            done = subprocess.run(
                 [mutmut, "run", "--max-children", str(max_children)],
                 cwd=work,
                 env=env,
                 timeout=timeout,
                 check=False,
                 capture_output=True,
+                text=True,
             )
+            if done.returncode != 0:
+                print(f"  {area.name}: mutmut exited {done.returncode}:")
+                for line in (done.stdout + done.stderr).strip().splitlines()[-15:]:
+                    print(f"    {line[:200]}")
         except subprocess.TimeoutExpired:
             print(f"  {area.name}: stopped after {timeout:.0f} s; the figures cover the mutants run so far")
         subprocess.run([mutmut, "export-cicd-stats"], cwd=work, env=env, check=False, capture_output=True)
@@ -116,12 +121,15 @@ def main() -> None:
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per area")
     parser.add_argument("--survivors", action="store_true", help="list the surviving mutants")
+    parser.add_argument("--tests", default="", help="comma-separated test paths instead of the area's")
     args = parser.parse_args()
     files = [f.strip() for f in args.files.split(",") if f.strip()]
     rows = []
     for key in [a.strip() for a in args.areas.split(",") if a.strip()]:
         area = AREAS[key]
         start = time.perf_counter()
+        if args.tests:
+            area = Area(area.name, area.paths, tuple(t.strip() for t in args.tests.split(",") if t.strip()))
         s = run_area(area, files, args.max_children, args.timeout, args.survivors)
         killed = s.get("killed", 0) + s.get("timeout", 0)
         judged = killed + s.get("survived", 0)

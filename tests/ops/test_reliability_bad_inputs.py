@@ -16,7 +16,8 @@ import reliability_inputs as inputs
 @pytest.mark.parametrize("surface", ["stack config", "runtime settings"])
 def test_every_bad_input_is_a_clean_error_naming_its_key(surface: str) -> None:
     run = inputs.stack_config_outcomes if surface == "stack config" else inputs.settings_outcomes
-    outcomes = run(300)
+    # No time limit here (a loaded CI machine is no defect); the benchmark prints the times.
+    outcomes = run(300, None)
     generated = [o for o in outcomes if o.origin == "generated"]
     assert len(generated) >= 300
     assert len({o.key for o in generated}) >= 8  # spread over many keys, not one

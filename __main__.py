@@ -328,6 +328,7 @@ def workload_args(
             container_port=k.container_port,
             expected_issuer_url=k.issuer_url,
             env=k.env,
+            credentials=k.credentials,
         )
     return CertificatelessWorkloadArgs(
         kind=w.kind,
@@ -370,6 +371,7 @@ def workload_output(
             "namespace": w.aks.namespace,
             "serviceAccount": w.aks.service_account,
             "oidcIssuerUrl": workload.compute.oidc_issuer_url,
+            "credentials": w.aks.credentials,
         }
     record: dict[str, Any] = {
         "kind": w.kind,

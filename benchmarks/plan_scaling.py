@@ -13,6 +13,12 @@ flat (linear growth), peak RSS under 400 MB.
 
     .venv/bin/python benchmarks/plan_scaling.py [--sizes 1,10,50,100] [--grants 0,2]
     .venv/bin/python benchmarks/plan_scaling.py --per-kind 20     # each compute kind's cost per resource
+    .venv/bin/python benchmarks/plan_scaling.py --baseline REV    # this plan against revision REV's
+
+Every row also times `plan --preview` (the dry run plus the plan it is checked against). With
+``--baseline REV`` the same run also plans, at each size, a stack of the kinds REV knows (App Service,
+Container Apps, AKS) with REV's code (a git worktree, this .venv) and with this checkout's: the ratio is
+what the changes since REV cost (target for the stricter plan of issue 10: at most 1.05 at 100 workloads).
 
 With ``--grants 0,2`` (the default) the same run measures the stack without grants and with two role
 assignments per workload (the added AccessGrant resources keep the per-resource cost).
@@ -42,7 +48,12 @@ BENCH_SUB = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"
 GRANT_ROLES = ("Storage Blob Data Contributor", "Storage Queue Data Contributor", "Key Vault Secrets User")
 
 
-def stack_config(n: int, grants: int = 0, kinds: tuple[str, ...] = KINDS) -> str:
+OLD_KINDS = ("appservice", "containerapp", "aks")
+
+
+def stack_config(
+    n: int, grants: int = 0, kinds: tuple[str, ...] = KINDS, aks_credentials: bool = True
+) -> str:
     """A stack with n workloads, each with its own identity and app, kinds in turn, and ``grants`` role
     assignments per workload (to its app, each on the workload's own storage account)."""
     lines = [
@@ -97,6 +108,8 @@ def stack_config(n: int, grants: int = 0, kinds: tuple[str, ...] = KINDS) -> str
                 f"        serviceAccount: sa{i}",
                 "        image: mcr.microsoft.com/azuredocs/aks-helloworld:v1",
             ]
+            if aks_credentials:  # the simulated cluster is Entra-integrated (older revisions lack the key)
+                lines.append("        credentials: azurecli")
     return "\n".join(lines) + "\n"
 
 
@@ -227,6 +240,9 @@ def main() -> None:
         metavar="N",
         help="instead: plan N workloads of each kind alone and print CPU ms per resource for each kind",
     )
+    parser.add_argument(
+        "--baseline", metavar="REV", help="also plan REV's code on the same stacks (a worktree)"
+    )
     parser.add_argument("--floor", metavar="PLAN", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor:
@@ -237,6 +253,9 @@ def main() -> None:
         return
 
     sizes = [int(s) for s in args.sizes.split(",")]
+    if args.baseline:
+        baseline(sizes, args.baseline)
+        return
     for grants in [int(g) for g in args.grants.split(",")]:
         report(sizes, grants)
 
@@ -256,12 +275,15 @@ def report(sizes: list[int], grants: int) -> None:
             plan_cmd += ["--project-dir", str(REPO), "--json", str(plan_file), "--quiet"]
             plan = measure(plan_cmd, env)
             resources = len(json.loads(plan_file.read_text())["resources"])
+            preview = measure(
+                [*plan_cmd[:-3], "--json", str(Path(tmp) / f"preview{n}.json"), "--quiet", "--preview"], env
+            )
             engine = measure([sys.executable, __file__, "--floor", str(plan_file)], env)
             project = replay_project(Path(tmp) / f"replay{n}", plan_file)
             machinery_cmd = [sys.executable, "-m", "certless_ops", "plan", "--project-dir", str(project)]
             machinery_cmd += ["--stack", "replay", "--json", str(project / "plan.json"), "--quiet"]
             machinery = measure(machinery_cmd, env)
-            rows.append((n, resources, plan, engine, machinery))
+            rows.append((n, resources, plan, engine, machinery, preview))
             print(f"  measured {n} workloads ({resources} resources)", file=sys.stderr, flush=True)
     rows = rows[1:]  # drop the warm-up
 
@@ -269,17 +291,19 @@ def report(sizes: list[int], grants: int) -> None:
     print(
         f"{'workloads':>9} {'resources':>9} | {'plan wall s':>11} {'cpu s':>6} {'MiB':>5} | "
         f"{'engine wall s':>13} {'cpu s':>6} {'MiB':>5} | {'ratio wall':>10} {'ratio cpu':>9} | "
-        f"{'replay under plan cpu s':>23}"
+        f"{'replay under plan cpu s':>23} | {'--preview cpu s':>15}"
     )
-    for n, resources, (pw, pc, pm), (ew, ec, em), (_, mc, _) in rows:
+    for n, resources, (pw, pc, pm), (ew, ec, em), (_, mc, _), (_, vc, _) in rows:
         print(
             f"{n:>9} {resources:>9} | {pw:>11.2f} {pc:>6.2f} {pm:>5.0f} | "
-            f"{ew:>13.2f} {ec:>6.2f} {em:>5.0f} | {pw / ew:>10.2f} {pc / ec:>9.2f} | {mc:>23.2f}"
+            f"{ew:>13.2f} {ec:>6.2f} {em:>5.0f} | {pw / ew:>10.2f} {pc / ec:>9.2f} | {mc:>23.2f} | "
+            f"{vc:>15.2f}"
         )
     print(
         "replay under plan: the same plain-resource replay run by `certless_ops plan` (recording monitor, "
         "simulator, plan file) instead of a trivial Mocks; its distance to the engine column is the plan "
-        "machinery's own cost, the rest of the plan column is the real program and the typed SDK classes."
+        "machinery's own cost, the rest of the plan column is the real program and the typed SDK classes. "
+        "--preview: `plan --preview`, the plan plus the dry run it is checked against."
     )
     if len(rows) >= 3:
         first, mid, last = rows[0], rows[len(rows) // 2], rows[-1]
@@ -292,6 +316,44 @@ def report(sizes: list[int], grants: int) -> None:
             f"plan {per_resource(first, mid, 2):.1f} / {per_resource(mid, last, 2):.1f}, "
             f"engine {per_resource(first, mid, 3):.1f} / {per_resource(mid, last, 3):.1f}"
         )
+
+
+def baseline(sizes: list[int], rev: str) -> None:
+    """This checkout's plan against revision ``rev``'s on the same stacks, alternating, in one run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "PYTHONPYCACHEPREFIX": str(Path(tmp) / "pycache")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        old_dir = Path(tmp) / "baseline"
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(old_dir), rev], check=True
+        )
+        # The worktree's packages come first on the path, ahead of this checkout's editable install.
+        old_env = {**env, "PYTHONPATH": str(old_dir)}
+        rows = []
+        try:
+            for n in [sizes[0], *sizes]:
+                times: dict[str, list[float]] = {"new": [], "old": []}
+                for side, root, side_env, creds in (
+                    ("new", REPO, env, True),
+                    ("old", old_dir, old_env, False),
+                ):
+                    cfg = Path(tmp) / side / f"Pulumi.bench{n}.yaml"
+                    cfg.parent.mkdir(exist_ok=True)
+                    cfg.write_text(stack_config(n, kinds=OLD_KINDS, aks_credentials=creds))
+                    cmd = [sys.executable, "-m", "certless_ops", "plan", "--config-file", str(cfg), "--quiet"]
+                    cmd += ["--project-dir", str(root), "--json", str(cfg.parent / f"plan{n}.json")]
+                    for _ in range(3):
+                        times[side].append(measure(cmd, side_env)[1])
+                rows.append((n, min(times["new"]), min(times["old"])))
+                print(f"  measured {n} workloads", file=sys.stderr, flush=True)
+        finally:
+            subprocess.run(
+                ["git", "-C", str(REPO), "worktree", "remove", "--force", str(old_dir)], check=False
+            )
+    print(f"-- this checkout against {rev} (kinds {', '.join(OLD_KINDS)}; best of 3 CPU seconds each)")
+    print(f"{'workloads':>9} | {'plan cpu s':>10} {'baseline cpu s':>14} {'ratio':>6}")
+    for n, new, old in rows[1:]:
+        print(f"{n:>9} | {new:>10.2f} {old:>14.2f} {new / old:>6.3f}")
 
 
 def per_kind(n: int) -> None:

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pulumi
-from pulumi_azure_native import containerservice
+from pulumi_azure_native import authorization, containerservice
 from pulumi_kubernetes.apps.v1 import Deployment
 from pulumi_kubernetes.core.v1 import Namespace, ServiceAccount
 from pulumi_kubernetes.provider import Provider
 
+from components.aks_kubeconfig import ClusterCredentials, provider_kubeconfig
 from components.azure_ad import (
     FROM_FILE,
     FROM_MANAGED_IDENTITY,
@@ -57,6 +58,9 @@ class AksWorkloadBindingArgs:
     expected_issuer_url: str | None = None
     """If set, the cluster's OIDC issuer must equal it (pins plan-time knowledge to the real cluster)."""
     env: Mapping[str, str] = field(default_factory=dict)
+    credentials: ClusterCredentials = "user"
+    """How the kubernetes provider authenticates: the user kubeconfig as is, converted to a kubelogin
+    login mode, or the admin (local account) kubeconfig (components.aks_kubeconfig)."""
     chain_credentials: Sequence[pulumi.Resource] = ()
     """FICs declared elsewhere that the pods' token exchanges need (e.g. the app trusting the identity)."""
 
@@ -84,11 +88,41 @@ def _issuer_url(cluster: Any, args: AksWorkloadBindingArgs) -> str:
     return issuer
 
 
-def _kubeconfig(creds: Any, cluster_name: str) -> str:
+def _kubeconfig(creds: Any, cluster_name: str, kind: str) -> str:
     kubeconfigs = creds.kubeconfigs or []
     if not kubeconfigs:
-        raise EnvironmentMismatchError(f"AKS cluster {cluster_name!r} returned no user kubeconfig")
+        raise EnvironmentMismatchError(f"AKS cluster {cluster_name!r} returned no {kind} kubeconfig")
     return base64.b64decode(kubeconfigs[0].value).decode()
+
+
+def _provider_kubeconfig(name: str, args: AksWorkloadBindingArgs, opts: pulumi.InvokeOutputOptions) -> Any:
+    """The kubeconfig for the kubernetes provider, as ``args.credentials`` asks (a secret)."""
+    cluster = dict(resource_group_name=args.cluster_resource_group, resource_name=args.cluster_name)
+    where = f"workload {name!r}: AKS cluster {args.cluster_name!r} in {args.cluster_resource_group!r}"
+    creds: pulumi.Output[Any]
+    if args.credentials == "admin":
+        creds = containerservice.list_managed_cluster_admin_credentials_output(**cluster, opts=opts)
+        kind = "admin"
+    else:
+        # 'exec', not the legacy 'azure' auth-provider format that kubectl removed in Kubernetes 1.26.
+        creds = containerservice.list_managed_cluster_user_credentials_output(
+            **cluster, format="exec", opts=opts
+        )
+        kind = "user"
+    client_id: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+    if args.credentials in ("spn", "msi"):
+        # kubelogin signs in as the deployer: the identity the azure-native provider authenticates as.
+        client_id = authorization.get_client_config_output(opts=opts).client_id
+    kubeconfig = pulumi.Output.all(creds, client_id).apply(
+        lambda v: provider_kubeconfig(
+            _kubeconfig(v[0], args.cluster_name, kind),
+            args.credentials,
+            where=where,
+            tenant_id=str(args.azure_ad.tenant_id),
+            client_id=v[1],
+        )
+    )
+    return pulumi.Output.secret(kubeconfig)
 
 
 class AksWorkloadBinding(pulumi.ComponentResource):
@@ -104,12 +138,7 @@ class AksWorkloadBinding(pulumi.ComponentResource):
             resource_group_name=args.cluster_resource_group, resource_name=args.cluster_name, opts=invoke_opts
         )
         self.oidc_issuer_url: pulumi.Output[str] = cluster.apply(lambda c: _issuer_url(c, args))
-        creds = containerservice.list_managed_cluster_user_credentials_output(
-            resource_group_name=args.cluster_resource_group, resource_name=args.cluster_name, opts=invoke_opts
-        )
-        kubeconfig_plain: pulumi.Output[str] = creds.apply(lambda c: _kubeconfig(c, args.cluster_name))
-        kubeconfig: pulumi.Output[str] = pulumi.Output.secret(kubeconfig_plain)
-        provider = Provider(name, kubeconfig=kubeconfig, opts=child)
+        provider = Provider(name, kubeconfig=_provider_kubeconfig(name, args, invoke_opts), opts=child)
         k8s = pulumi.ResourceOptions(parent=self, provider=provider)
 
         subject = service_account_subject(args.namespace, args.service_account)
@@ -201,5 +230,7 @@ class AksWorkloadBinding(pulumi.ComponentResource):
                 "namespace": args.namespace,
                 "service_account": args.service_account,
                 "deployment_name": args.deployment_name,
+                # Policy packs cannot see invokes: the credential mode is visible here (admin is flagged).
+                "cluster_credentials": args.credentials,
             }
         )

@@ -9,6 +9,7 @@ from typing import Literal
 import pulumi
 
 from components.aks import AksMode, AksWorkloadBinding, AksWorkloadBindingArgs
+from components.aks_kubeconfig import ClusterCredentials
 from components.app_registration import AppRegistration, AppRegistrationArgs
 from components.app_service import AppServiceBinding, AppServiceBindingArgs
 from components.azure_ad import AzureAdTarget, appsettings_json
@@ -113,6 +114,7 @@ class AksOptions:
     container_port: int | None = None
     expected_issuer_url: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
+    credentials: ClusterCredentials = "user"
 
 
 @dataclass(frozen=True)
@@ -335,6 +337,7 @@ class CertificatelessWorkload(pulumi.ComponentResource):
                     container_port=k.container_port,
                     expected_issuer_url=k.expected_issuer_url,
                     env=k.env,
+                    credentials=k.credentials,
                     chain_credentials=chain,
                 ),
                 opts=child,

@@ -341,6 +341,7 @@ def _aks(key: str, block: s.AksBlock, workload: str, default_rg: str, color: str
         cast(Any, block.mode),
         block.issuer_url,
         dict(block.env),
+        credentials=cast(Any, block.credentials),
     )
 
 

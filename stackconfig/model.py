@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from components.aks_kubeconfig import ClusterCredentials
 from components.clouds import Cloud
 
 Kind = Literal["appservice", "containerapp", "aks", "functionapp", "vm"]
@@ -140,6 +141,8 @@ class AksSpec:
     mode: AksMode
     issuer_url: str | None
     env: dict[str, str]
+    credentials: ClusterCredentials = "user"
+    """How the kubernetes provider authenticates (stackconfig.aks_credentials)."""
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from components.clouds import CLOUDS
+from stackconfig import aks_credentials
 from stackconfig import rules as r
 from stackconfig.errors import ConfigError
 from stackconfig.registry import LOGIN_SERVER, LOGIN_SERVER_EXPECTED, REGISTRY_ID, REGISTRY_ID_EXPECTED
@@ -494,6 +495,10 @@ class AksBlock(Block):
         | None
     ) = None
     env: Settings = Field(default_factory=dict)
+    credentials: Annotated[str, Rule.choice(aks_credentials.MODES)] = Field(
+        aks_credentials.DEFAULT,
+        description="how the kubernetes provider authenticates (user, a kubelogin mode, or admin)",
+    )
 
 
 AnyList = Annotated[Any, Rule(lambda k, v: v, {"type": "array"})]

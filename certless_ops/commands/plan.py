@@ -48,6 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="outputs for a StackReference: a plan JSON of that stack or a JSON object of its outputs "
         "(repeatable)",
     )
+    parser.add_argument(
+        "--preview",
+        action="store_true",
+        help="run the program as `pulumi preview` does (computed outputs unknown, applies on them skipped) "
+        "and check that it registers every resource the plan does",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print the tree")
     parser.add_argument(
         "--format",
@@ -100,11 +106,11 @@ def run(args: argparse.Namespace) -> int:
     # A failed program leaves un-awaited coroutines that Python reports at exit; the failure itself is
     # reported once, as a one-line error.
     warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
-    from certless_ops.plan.runner import ProgramError, run_plan
+    from certless_ops.plan.runner import ProgramError, run_plan, run_preview
     from certless_ops.plan.writer import write_plan
 
     try:
-        plan = run_plan(cfg, stack_outputs)
+        plan = run_preview(cfg, stack_outputs) if args.preview else run_plan(cfg, stack_outputs)
     except ProgramError as exc:
         if args.traceback and exc.cause is not None:
             traceback.print_exception(exc.cause, file=sys.stderr)

@@ -21,6 +21,20 @@ from certless_ops.plan.simulator import Simulator
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
 _STACK_TYPE = "pulumi:pulumi:Stack"
+# Invokes whose answer is a credential: the plan keeps its shape, never the kubeconfig itself.
+_CREDENTIAL_INVOKES = frozenset(
+    {
+        "azure-native:containerservice:listManagedClusterUserCredentials",
+        "azure-native:containerservice:listManagedClusterAdminCredentials",
+    }
+)
+
+
+def _without_kubeconfigs(result: Any) -> Any:
+    if not isinstance(result, dict) or not isinstance(result.get("kubeconfigs"), list):
+        return result
+    kubeconfigs = [{**k, "value": SECRET} if isinstance(k, dict) else SECRET for k in result["kubeconfigs"]]
+    return {**result, "kubeconfigs": kubeconfigs}
 
 
 @dataclass
@@ -193,8 +207,11 @@ class RecordingMonitor(MockMonitor):
             MockCallArgs(token=request.tok, args=args, provider=request.provider)
         )
         ret_proto = _sync_await(rpc.serialize_properties(ret, {}))
+        result = to_plain(ret_proto)
+        if request.tok in _CREDENTIAL_INVOKES:
+            result = _without_kubeconfigs(result)
         with self._lock:
-            self.invokes.append(InvokeRecord(request.tok, to_plain(request.args), to_plain(ret_proto)))
+            self.invokes.append(InvokeRecord(request.tok, to_plain(request.args), result))
         return resource_pb2.ResourceInvokeResponse(failures=None, **{"return": ret_proto})
 
 

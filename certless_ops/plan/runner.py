@@ -74,7 +74,9 @@ def _in_project(project_dir: Path) -> Iterator[None]:
             sys.path.remove(str(project_dir))
 
 
-def _run_program(cfg: StackConfig, monitor: RecordingMonitor, engine: RecordingEngine) -> None:
+def _run_program(
+    cfg: StackConfig, monitor: RecordingMonitor, engine: RecordingEngine, preview: bool = False
+) -> None:
     import pulumi.runtime as rt
     from pulumi.runtime import settings
 
@@ -85,7 +87,9 @@ def _run_program(cfg: StackConfig, monitor: RecordingMonitor, engine: RecordingE
             stack=cfg.stack,
             monitor=monitor,
             engine=engine,
-            dry_run=False,  # a preview would leave simulated outputs unknown and skip every apply
+            # A plan resolves every output so that every apply runs; a preview is the CLI's dry run, where
+            # a computed output is unknown and an apply on it never runs.
+            dry_run=preview,
             organization="organization",
             root_directory=str(cfg.project_dir),
         )
@@ -110,7 +114,9 @@ def _run_program(cfg: StackConfig, monitor: RecordingMonitor, engine: RecordingE
         loop.close()
 
 
-def _in_own_thread(cfg: StackConfig, monitor: RecordingMonitor, engine: RecordingEngine) -> None:
+def _in_own_thread(
+    cfg: StackConfig, monitor: RecordingMonitor, engine: RecordingEngine, preview: bool = False
+) -> None:
     """Run the program on a thread of its own: its own event loop and a fresh copy of the context.
 
     Callers may already run an event loop (async tests, tools) or hold Pulumi settings of their own;
@@ -121,7 +127,7 @@ def _in_own_thread(cfg: StackConfig, monitor: RecordingMonitor, engine: Recordin
 
     def target() -> None:
         try:
-            ctx.run(_run_program, cfg, monitor, engine)
+            ctx.run(_run_program, cfg, monitor, engine, preview)
         except BaseException as exc:  # handed to the calling thread
             failure.append(exc)
 
@@ -208,12 +214,15 @@ def _ignore_abandoned_mock_loops() -> None:
 
 
 def run_plan(
-    cfg: StackConfig, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None
+    cfg: StackConfig, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None, preview: bool = False
 ) -> dict[str, Any]:
-    """Run the program of `cfg` offline and return the plan document (see docs/plan-schema.md)."""
+    """Run the program of `cfg` offline and return the plan document (see docs/plan-schema.md).
+
+    ``preview``: run it as `pulumi preview` does instead (a dry run: computed outputs are unknown).
+    """
     _ignore_abandoned_mock_loops()
     env = environment_for(cfg, stack_outputs or {})
-    simulator = Simulator(env)
+    simulator = Simulator(env, preview=preview)
     monitor = RecordingMonitor(simulator)
     engine = RecordingEngine()
     try:
@@ -221,7 +230,7 @@ def run_plan(
             # A failed program leaves coroutines that were never awaited; the failure is reported once.
             warnings.filterwarnings("ignore", "coroutine .* was never awaited", RuntimeWarning)
             try:
-                _in_own_thread(cfg, monitor, engine)
+                _in_own_thread(cfg, monitor, engine, preview)
             except BaseException:
                 gc.collect()  # while the filter above is active
                 raise
@@ -229,10 +238,38 @@ def run_plan(
         user_error = _find_user_error(exc)
         if user_error is not None:
             raise user_error from None
-        raise ProgramError(f"the program failed: {_describe(exc)}", exc) from None
+        stage = "under preview (computed outputs unknown)" if preview else ""
+        raise ProgramError(
+            f"the program failed{' ' + stage if stage else ''}: {_describe(exc)}", exc
+        ) from None
     if engine.errors:
         raise ProgramError(f"the program failed: {engine.errors[0]}")
     return build_plan(cfg, env, simulator, monitor, engine)
+
+
+def run_preview(
+    cfg: StackConfig, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The program as `pulumi preview` runs it, checked against the plan of the same stack.
+
+    The preview must finish, and it must register every resource the plan registers: a resource declared
+    inside an apply (or any branch) on a computed value exists in `pulumi up` but not in `pulumi preview`,
+    so the preview, its diff and the policy pack never see it. Returns the preview plan document.
+    """
+    full = run_plan(cfg, stack_outputs)
+    dry = run_plan(cfg, stack_outputs, preview=True)
+    seen = {r["urn"] for r in dry["resources"]}
+    missing = [r for r in full["resources"] if r["urn"] not in seen]
+    if missing:
+        shown = ", ".join(f"{r['type']} {r['name']!r}" for r in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise ProgramError(
+            f"the program registers {len(missing)} resource(s) that `pulumi preview` would not show: {shown}"
+            f"{more}; they are declared inside an apply or a branch on a value known only after deployment."
+            " Declare them unconditionally and pass the Output as an input instead"
+        )
+    dry["simulation"]["preview"] = True
+    return dry
 
 
 def build_plan(
@@ -256,6 +293,7 @@ def build_plan(
             "location": env.location,
             "unmodelledTypes": sorted(sim.unmodelled_types),
             "unmodelledInvokes": sorted(sim.unmodelled_invokes),
+            "preview": sim.preview,
         },
     }
 

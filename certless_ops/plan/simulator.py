@@ -8,7 +8,11 @@ Cluster settings for `getManagedCluster` are controlled by the cluster name, so 
 program's checks without a real cluster:
 
 * a name containing ``nooidc`` reports the OIDC issuer disabled (no ``issuerURL``);
-* a name containing ``nowi`` reports workload identity disabled.
+* a name containing ``nowi`` reports workload identity disabled (no ``securityProfile.workloadIdentity``);
+* a name containing ``noaad`` is a cluster without Entra integration (no ``aadProfile``): its user
+  kubeconfig carries a client certificate. Every other cluster is Entra-integrated, as AKS recommends,
+  and its user kubeconfig execs ``kubelogin get-token --login devicecode``, as the real one does;
+* a name containing ``nolocal`` has local accounts disabled: listClusterAdminCredential fails.
 """
 
 from __future__ import annotations
@@ -71,8 +75,11 @@ class SimulationError(UserError):
 class Simulator(Mocks):
     """Pulumi `Mocks` that play Azure, Entra and Kubernetes; thread-safe (the engine calls from a pool)."""
 
-    def __init__(self, env: Environment) -> None:
+    def __init__(self, env: Environment, preview: bool = False) -> None:
         self.env = env
+        # As in `pulumi preview`: a resource to be created reports its inputs only; its ID and every
+        # computed output stay unknown (the SDK reads a missing output as unknown in a dry run).
+        self.preview = preview
         self._lock = threading.Lock()
         self._identities: dict[str, dict[str, str]] = _identities_exported_by(env.stack_outputs)
         self._environment_domains: dict[str, str] = {}
@@ -90,6 +97,8 @@ class Simulator(Mocks):
         )
         if not args.custom and not args.typ.startswith("pulumi:"):
             return None, {}  # components: their outputs are what they register themselves
+        if self.preview and not req.resource_id and not args.typ.startswith("pulumi:"):
+            return None, _preview_outputs(req.inputs)
         handler = _RESOURCES.get(args.typ) or self._fallback_handler(args.typ)
         return handler(self, req)
 
@@ -196,6 +205,22 @@ def _identities_exported_by(stack_outputs: Mapping[str, Mapping[str, Any]]) -> d
     for outputs in stack_outputs.values():
         walk(outputs)
     return found
+
+
+def _preview_outputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """What a resource to be created reports in a preview: its inputs, in the output shape.
+
+    An identity's user-assigned identities are an input list of IDs but an output map keyed by ID; their
+    client and principal IDs are unknown until the resource exists (absent here, so unknown).
+    """
+    out = dict(inputs)
+    identity = inputs.get("identity")
+    if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+        out["identity"] = {
+            **identity,
+            "userAssignedIdentities": {str(i): {} for i in identity["userAssignedIdentities"]},
+        }
+    return out
 
 
 # -- resource handlers --------------------------------------------------------------------------------
@@ -533,11 +558,16 @@ def _get_cluster(sim: Simulator, args: dict[str, Any]) -> dict[str, Any]:
     name = str(args.get("resourceName") or _MISSING)
     rid = ids.arm_id(sim.env.subscription_id, rg, "Microsoft.ContainerService/managedClusters", name)
     location = sim.env.location
-    oidc_enabled = "nooidc" not in name.lower()
+    lowered = name.lower()
+    oidc_enabled = "nooidc" not in lowered
     oidc: dict[str, Any] = {"enabled": oidc_enabled}
     if oidc_enabled:
         oidc["issuerURL"] = sim.issuer_url(rid, location)
-    return {
+    # Azure leaves a disabled workload identity out of securityProfile rather than reporting it false.
+    security: dict[str, Any] = {}
+    if "nowi" not in lowered:
+        security["workloadIdentity"] = {"enabled": True}
+    cluster: dict[str, Any] = {
         "id": rid,
         "name": name,
         "type": "Microsoft.ContainerService/ManagedClusters",
@@ -549,28 +579,121 @@ def _get_cluster(sim: Simulator, args: dict[str, Any]) -> dict[str, Any]:
         "nodeResourceGroup": f"MC_{rg}_{name}_{location}",
         "provisioningState": "Succeeded",
         "enableRBAC": True,
-        "aadProfile": {"managed": True, "enableAzureRBAC": True, "tenantID": sim.env.tenant_id},
+        "disableLocalAccounts": "nolocal" in lowered,
         "oidcIssuerProfile": oidc,
-        "securityProfile": {"workloadIdentity": {"enabled": "nowi" not in name.lower()}},
+        "securityProfile": security,
     }
+    if "noaad" not in lowered:
+        cluster["aadProfile"] = {"managed": True, "enableAzureRBAC": True, "tenantID": sim.env.tenant_id}
+    return cluster
+
+
+AKS_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+AKS_PUBLIC_CLIENT_ID = "80faf920-1908-4b52-b5ef-a8e7bedfc67a"
+_KUBELOGIN_HINT = (
+    "kubelogin is not installed which is required to connect to AAD enabled cluster.\n\n"
+    "To learn more, please go to https://aka.ms/aks/kubelogin\n"
+)
+
+
+def _placeholder(sim: Simulator, cluster: dict[str, Any], what: str) -> str:
+    # Base64 of a label, not of a real certificate or key: nothing here can authenticate anywhere.
+    return base64.b64encode(f"simulated {what} for {cluster['id']}".encode()).decode()
+
+
+def _kubeconfig(sim: Simulator, cluster: dict[str, Any], user_name: str, user: dict[str, Any]) -> str:
+    import yaml
+
+    name = cluster["name"]
+    doc = {
+        "apiVersion": "v1",
+        "clusters": [
+            {
+                "cluster": {
+                    "certificate-authority-data": _placeholder(sim, cluster, "cluster CA"),
+                    "server": f"https://{cluster['fqdn']}:443",
+                },
+                "name": name,
+            }
+        ],
+        "contexts": [{"context": {"cluster": name, "user": user_name}, "name": name}],
+        "current-context": name,
+        "kind": "Config",
+        "preferences": {},
+        "users": [{"name": user_name, "user": user}],
+    }
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def _local_user(sim: Simulator, cluster: dict[str, Any], role: str) -> dict[str, Any]:
+    return {
+        "client-certificate-data": _placeholder(sim, cluster, f"{role} certificate"),
+        "client-key-data": _placeholder(sim, cluster, f"{role} key"),
+        "token": ids.suffix(cluster["id"], f"{role}-token") * 4,
+    }
+
+
+def _credentials(name: str, kubeconfig: str) -> dict[str, Any]:
+    return {"kubeconfigs": [{"name": name, "value": base64.b64encode(kubeconfig.encode()).decode()}]}
 
 
 def _user_credentials(sim: Simulator, args: dict[str, Any]) -> dict[str, Any]:
     cluster = _get_cluster(sim, args)
-    name = cluster["name"]
-    user = f"clusterUser_{args.get('resourceGroupName')}_{name}"
-    # An Entra-enabled cluster's user kubeconfig carries no credential: it execs kubelogin.
-    kubeconfig = (
-        "apiVersion: v1\nkind: Config\n"
-        f"clusters:\n- cluster:\n    server: https://{cluster['fqdn']}:443\n  name: {name}\n"
-        f"contexts:\n- context:\n    cluster: {name}\n    user: {user}\n"
-        f"  name: {name}\ncurrent-context: {name}\n"
-        f"users:\n- name: {user}\n  user:\n    exec:\n"
-        "      apiVersion: client.authentication.k8s.io/v1beta1\n      command: kubelogin\n"
-        "      args: [get-token, --login, azurecli, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630]\n"
+    user_name = f"clusterUser_{args.get('resourceGroupName')}_{cluster['name']}"
+    if "aadProfile" not in cluster:  # local accounts: the user kubeconfig holds a credential itself
+        user = _local_user(sim, cluster, "clusterUser")
+    elif args.get("format") == "azure":  # the legacy auth-provider, removed from kubectl in 1.26
+        user = {
+            "auth-provider": {
+                "name": "azure",
+                "config": {
+                    "apiserver-id": AKS_SERVER_ID,
+                    "client-id": AKS_PUBLIC_CLIENT_ID,
+                    "config-mode": "1",
+                    "environment": "AzurePublicCloud",
+                    "tenant-id": sim.env.tenant_id,
+                },
+            }
+        }
+    else:
+        # What AKS returns for an Entra-integrated cluster: kubelogin with an interactive device-code login.
+        user = {
+            "exec": {
+                "apiVersion": "client.authentication.k8s.io/v1beta1",
+                "args": [
+                    "get-token",
+                    "--environment",
+                    "AzurePublicCloud",
+                    "--server-id",
+                    AKS_SERVER_ID,
+                    "--client-id",
+                    AKS_PUBLIC_CLIENT_ID,
+                    "--tenant-id",
+                    sim.env.tenant_id,
+                    "--login",
+                    "devicecode",
+                ],
+                "command": "kubelogin",
+                "env": None,
+                "installHint": _KUBELOGIN_HINT,
+                "interactiveMode": "IfAvailable",
+                "provideClusterInfo": False,
+            }
+        }
+    return _credentials("clusterUser", _kubeconfig(sim, cluster, user_name, user))
+
+
+def _admin_credentials(sim: Simulator, args: dict[str, Any]) -> dict[str, Any]:
+    cluster = _get_cluster(sim, args)
+    if cluster["disableLocalAccounts"]:
+        raise SimulationError(
+            f"listClusterAdminCredential on AKS cluster {cluster['name']!r}: (BadRequest) Getting static"
+            " credential is not allowed because this cluster is set to disable local accounts."
+        )
+    user_name = f"clusterAdmin_{args.get('resourceGroupName')}_{cluster['name']}"
+    return _credentials(
+        "clusterAdmin", _kubeconfig(sim, cluster, user_name, _local_user(sim, cluster, "admin"))
     )
-    encoded = base64.b64encode(kubeconfig.encode()).decode()
-    return {"kubeconfigs": [{"name": "clusterUser", "value": encoded}]}
 
 
 def _get_identity(sim: Simulator, args: dict[str, Any]) -> dict[str, Any]:
@@ -635,5 +758,6 @@ _INVOKES: dict[str, Callable[[Simulator, dict[str, Any]], dict[str, Any]]] = {
     "azure-native:authorization:getClientConfig": _client_config,
     "azure-native:containerservice:getManagedCluster": _get_cluster,
     "azure-native:containerservice:listManagedClusterUserCredentials": _user_credentials,
+    "azure-native:containerservice:listManagedClusterAdminCredentials": _admin_credentials,
     "azure-native:managedidentity:getUserAssignedIdentity": _get_identity,
 }

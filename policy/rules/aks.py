@@ -14,9 +14,19 @@ from pulumi_policy import (
 )
 
 from . import _stack
-from ._props import GUID_RE, K8S_SERVICE_ACCOUNT, K8S_WORKLOADS, UNKNOWN, dig, pod_template, settings_of
+from ._props import (
+    AKS_BINDING,
+    GUID_RE,
+    K8S_SERVICE_ACCOUNT,
+    K8S_WORKLOADS,
+    UNKNOWN,
+    dig,
+    pod_template,
+    settings_of,
+)
 
 WORKLOAD_IDENTITY = "certless-aks-workload-identity"
+ADMIN_CREDENTIALS = "certless-aks-admin-credentials"
 
 USE_LABEL: Final = "azure.workload.identity/use"
 CLIENT_ID_ANNOTATION: Final = "azure.workload.identity/client-id"
@@ -104,6 +114,23 @@ def _workload_identity(args: StackValidationArgs, report: ReportViolation) -> No
             )
 
 
+def _admin_credentials(args: StackValidationArgs, report: ReportViolation) -> None:
+    for node in _stack.build(args.resources).nodes:
+        if node.type != AKS_BINDING:
+            continue
+        # Registered by the binding: policy packs cannot see the credential invoke itself.
+        mode = node.props.get("clusterCredentials", node.props.get("cluster_credentials"))
+        if mode == "admin":
+            report(
+                f"'{node.name}' deploys to its cluster with the admin kubeconfig (aks.credentials: admin): "
+                "a local account with cluster-admin rights and a long-lived client certificate that no Entra "
+                "sign-in, Conditional Access or Azure RBAC governs, and that stops working once local "
+                "accounts are disabled. Prefer an Entra-integrated cluster and aks.credentials azurecli, "
+                "workloadidentity, msi or spn.",
+                node.urn,
+            )
+
+
 POLICIES: list[Policy] = [
     StackValidationPolicy(
         name=WORKLOAD_IDENTITY,
@@ -123,5 +150,14 @@ POLICIES: list[Policy] = [
                 }
             }
         ),
+    ),
+    StackValidationPolicy(
+        name=ADMIN_CREDENTIALS,
+        description=(
+            "AKS workloads reach their cluster through Entra ID (aks.credentials user or a kubelogin mode), "
+            "not through the local admin account (aks.credentials: admin)."
+        ),
+        validate=_admin_credentials,
+        enforcement_level=EnforcementLevel.ADVISORY,
     ),
 ]

@@ -54,6 +54,7 @@ config:
         serviceAccount: worker
         image: mcr.microsoft.com/azuredocs/aks-helloworld:v1
         mode: via-identity
+        credentials: azurecli
 """
 
 
@@ -252,6 +253,7 @@ config:
         serviceAccount: worker
         image: mcr.microsoft.com/azuredocs/aks-helloworld:v1
         mode: direct
+        credentials: azurecli
 """
 
 

@@ -192,10 +192,22 @@ class FakeAzure(Mocks):
             client_id = str(args.args.get("clientId"))
             roles = GRAPH_APP_ROLES if client_id == GRAPH_APP_ID else self.api_roles.get(client_id, {})
             return {"objectId": guid("sp-of", client_id), "clientId": client_id, "appRoleIds": dict(roles)}
-        if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
+        if args.token in (
+            "azure-native:containerservice:listManagedClusterUserCredentials",
+            "azure-native:containerservice:listManagedClusterAdminCredentials",
+        ):
+            # An Entra-integrated cluster's user kubeconfig execs kubelogin (device code), as AKS returns
+            # it; a cluster with aad=False, and the admin kubeconfig, carry a credential of their own.
+            local = not self.clusters.get(key, {}).get("aad", True) or "Admin" in args.token
+            user = (
+                "{token: fake-user-token}"
+                if local
+                else "{exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: kubelogin,"
+                " args: [get-token, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630, --login, devicecode]}}"
+            )
             kubeconfig = (
                 f"apiVersion: v1\nkind: Config\nclusters: [{{name: {key}}}]\n"
-                "users: [{name: clusterUser, user: {token: fake-user-token}}]\n"
+                f"users: [{{name: clusterUser, user: {user}}}]\n"
             )
             return {
                 "kubeconfigs": [

@@ -42,3 +42,40 @@ def test_readme_deploy_steps_put_uv_on_path() -> None:
     deploy = readme.split("## Deploying for real with the Pulumi CLI", 1)[1].split("\n## ", 1)[0]
     assert 'export PATH="$PWD/.tools/bin:$PATH"' in deploy
     assert deploy.index("export PATH") < deploy.index("pulumi preview")
+
+
+def test_every_job_running_pulumi_installs_kubelogin_when_the_stack_needs_it() -> None:
+    workflow = yaml.safe_load((ROOT / ".github/workflows/infrastructure.yml").read_text())
+    checked = 0
+    for name, job in workflow["jobs"].items():
+        steps = job["steps"]
+        pulumi_at = next(
+            (
+                i
+                for i, s in enumerate(steps)
+                if "pulumi " in s.get("run", "") and "certless_ops" not in s.get("run", "")
+            ),
+            None,
+        )
+        if pulumi_at is None:
+            continue
+        checked += 1
+        probe = next(i for i, s in enumerate(steps) if "certless_ops needs-kubelogin" in s.get("run", ""))
+        install = next(
+            i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("azure/use-kubelogin@")
+        )
+        assert probe < install < pulumi_at, f"job {name}: kubelogin must be installed before pulumi runs"
+        assert steps[install]["if"] == f"steps.{steps[probe]['id']}.outputs.needed == 'true'"
+    assert checked == 2  # preview and deploy
+
+
+def test_needs_kubelogin_names_the_stacks_whose_aks_workloads_exec_kubelogin(tmp_path: Path) -> None:
+    from certless_ops.commands.needs_kubelogin import workloads_needing_kubelogin
+
+    assert workloads_needing_kubelogin("prod") == {"orders-worker": "azurecli"}
+    assert workloads_needing_kubelogin("dev") == {}
+    for mode, needed in [("user", False), ("admin", False), ("spn", True), ("msi", True)]:
+        doc = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+        doc["config"]["certless:workloads"]["orders-worker"]["aks"]["credentials"] = mode
+        (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(doc))
+        assert bool(workloads_needing_kubelogin("prod", tmp_path / "Pulumi.prod.yaml")) is needed, mode

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+
+import pytest
+import yaml
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
-from certless_ops.plan.simulator import Environment, Simulator
+from certless_ops.plan.simulator import Environment, SimulationError, Simulator
 
 ENV = Environment(
     tenant_id="0d2b6f3e-6a3c-4e1e-9d7b-1a2b3c4d5e6f",
@@ -78,7 +82,57 @@ def test_cluster_settings_follow_the_cluster_name() -> None:
     assert ok["oidcIssuerProfile"]["issuerURL"] != cluster("aks-other")["oidcIssuerProfile"]["issuerURL"]
     assert ok["securityProfile"]["workloadIdentity"]["enabled"] is True
     assert cluster("aks-nooidc")["oidcIssuerProfile"] == {"enabled": False}
-    assert cluster("aks-nowi")["securityProfile"]["workloadIdentity"]["enabled"] is False
+    # Disabled features are left out, as Azure leaves them out (no issuerURL, no workloadIdentity block).
+    assert "workloadIdentity" not in cluster("aks-nowi")["securityProfile"]
+    assert ok["aadProfile"] == {"managed": True, "enableAzureRBAC": True, "tenantID": ENV.tenant_id}
+    assert "aadProfile" not in cluster("aks-noaad")
+    assert cluster("aks-nolocal")["disableLocalAccounts"] is True and ok["disableLocalAccounts"] is False
+
+
+def _kubeconfig(sim: Simulator, token: str, name: str, **extra: str) -> dict:
+    args = {"resourceGroupName": "rg", "resourceName": name, **extra}
+    result = sim.call(MockCallArgs(f"azure-native:containerservice:{token}", args, ""))[0]
+    (entry,) = result["kubeconfigs"]
+    return {"name": entry["name"], **yaml.safe_load(base64.b64decode(entry["value"]))}
+
+
+def test_an_entra_cluster_user_kubeconfig_execs_kubelogin_devicecode_as_aks_returns_it() -> None:
+    config = _kubeconfig(Simulator(ENV), "listManagedClusterUserCredentials", "aks-prod", format="exec")
+    assert config["name"] == "clusterUser"
+    (user,) = config["users"]
+    assert user["name"] == "clusterUser_rg_aks-prod"
+    exec_ = user["user"]["exec"]
+    assert exec_["command"] == "kubelogin"
+    assert exec_["apiVersion"] == "client.authentication.k8s.io/v1beta1"
+    args = exec_["args"]
+    assert args[0] == "get-token"
+    flags = dict(zip(args[1::2], args[2::2], strict=True))
+    assert flags == {
+        "--environment": "AzurePublicCloud",
+        "--server-id": "6dae42f8-4368-4678-94ff-3960e28e3630",
+        "--client-id": "80faf920-1908-4b52-b5ef-a8e7bedfc67a",
+        "--tenant-id": ENV.tenant_id,
+        "--login": "devicecode",
+    }
+    assert config["clusters"][0]["cluster"]["server"].startswith("https://aks-prod-")
+    legacy = _kubeconfig(Simulator(ENV), "listManagedClusterUserCredentials", "aks-prod", format="azure")
+    assert legacy["users"][0]["user"]["auth-provider"]["name"] == "azure"
+
+
+def test_local_account_kubeconfigs_carry_a_client_certificate() -> None:
+    sim = Simulator(ENV)
+    user = _kubeconfig(sim, "listManagedClusterUserCredentials", "aks-noaad")["users"][0]
+    admin = _kubeconfig(sim, "listManagedClusterAdminCredentials", "aks-prod")
+    assert admin["name"] == "clusterAdmin"
+    assert admin["users"][0]["name"] == "clusterAdmin_rg_aks-prod"
+    for entry in (user, admin["users"][0]):
+        assert "exec" not in entry["user"]
+        assert {"client-certificate-data", "client-key-data"} <= set(entry["user"])
+
+
+def test_admin_credentials_fail_where_local_accounts_are_disabled() -> None:
+    with pytest.raises(SimulationError, match="disable local accounts"):
+        _kubeconfig(Simulator(ENV), "listManagedClusterAdminCredentials", "aks-nolocal")
 
 
 def test_unknown_types_and_invokes_are_echoed_and_reported() -> None:

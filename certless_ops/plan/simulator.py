@@ -251,10 +251,18 @@ def _web_app(sim: Simulator, req: _Request, rid: str, name: str) -> dict[str, An
         "state": "Running",
         "resourceGroup": req.inputs.get("resourceGroupName"),
     }
+    site_config = req.inputs.get("siteConfig")
+    if isinstance(site_config, dict):
+        # azure-native reads siteConfig back from GET .../config/web, which never returns the app settings
+        # or connection strings (only POST .../config/appsettings/list does): they are null in the outputs.
+        out["siteConfig"] = {k: v for k, v in site_config.items() if k not in _WEB_APP_WRITE_ONLY}
     identity = sim.compute_identity(req, req.inputs.get("identity"))
     if identity is not None:
         out["identity"] = identity
     return out
+
+
+_WEB_APP_WRITE_ONLY = frozenset({"appSettings", "connectionStrings"})
 
 
 def _managed_environment(sim: Simulator, req: _Request, rid: str, name: str) -> dict[str, Any]:

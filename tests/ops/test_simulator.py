@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 import yaml
@@ -17,6 +18,7 @@ ENV = Environment(
     deployer_client_id="d1",
     deployer_object_id="d2",
 )
+GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 URN = "urn:pulumi:dev::certless::certless:index:CertificatelessWorkload$azure-native:web:WebApp::orders-web"
 
 
@@ -145,3 +147,48 @@ def test_unknown_types_and_invokes_are_echoed_and_reported() -> None:
     assert result == {"name": "x"}
     assert sim.unmodelled_types == {"random:index:RandomPet"}
     assert sim.unmodelled_invokes == {"azure-native:web:listWebAppSiteContainers"}
+
+
+def test_a_web_app_read_back_carries_no_app_settings_or_connection_strings() -> None:
+    # azure-native reads siteConfig back from GET .../config/web, where both are null.
+    site_config = {
+        "linuxFxVersion": "PYTHON|3.12",
+        "minTlsVersion": "1.2",
+        "appSettings": [{"name": "AzureAd__ClientId", "value": "x"}],
+        "connectionStrings": [{"name": "db", "connectionString": "Server=x", "type": "SQLAzure"}],
+    }
+    inputs = {"resourceGroupName": "rg", "name": "orders", "siteConfig": site_config}
+    _, out = Simulator(ENV).new_resource(
+        MockResourceArgs("azure-native:web:WebApp", "orders-web", inputs, custom=True), urn=URN
+    )
+    assert out["siteConfig"] == {"linuxFxVersion": "PYTHON|3.12", "minTlsVersion": "1.2"}
+    assert "appSettings" in inputs["siteConfig"]  # the request itself is left as it was
+
+
+def test_entra_ids_take_the_azuread_provider_formats() -> None:
+    sim = Simulator(ENV)
+    app_urn = URN.replace("azure-native:web:WebApp::orders-web", "azuread:index/application:Application::app")
+    app_id, app = sim.new_resource(
+        MockResourceArgs("azuread:index/application:Application", "app", {"displayName": "a"}, custom=True),
+        urn=app_urn,
+    )
+    assert app_id == f"/applications/{app['objectId']}"
+    sp_id, sp = sim.new_resource(
+        MockResourceArgs(
+            "azuread:index/servicePrincipal:ServicePrincipal",
+            "sp",
+            {"clientId": app["clientId"]},
+            custom=True,
+        ),
+        urn=app_urn + "-sp",
+    )
+    # A service principal's ID is its bare object ID.
+    assert sp_id == sp["objectId"] and GUID.match(str(sp_id))
+    fic_type = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
+    fic_id, fic = sim.new_resource(
+        MockResourceArgs(fic_type, "fic", {"applicationId": app_id, "displayName": "f"}, custom=True),
+        urn=app_urn + "-fic",
+    )
+    # terraform-provider-azuread's CredentialId: {objectId}/federatedIdentityCredential/{credentialId}.
+    assert fic_id == f"{app['objectId']}/federatedIdentityCredential/{fic['credentialId']}"
+    assert GUID.match(fic["credentialId"])

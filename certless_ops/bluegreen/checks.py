@@ -80,6 +80,8 @@ def run_checks(release: Release) -> list[CheckResult]:
 def subscription_of_plan(plan: Plan) -> str | None:
     """The subscription of the plan's first owned Azure resource (its compute's subscription)."""
     for resource in plan.owned():
+        if resource.type == "azure-native:authorization:RoleAssignment":
+            continue  # its ID lives under its scope, which may be another subscription's
         if resource.id and resource.id.lower().startswith("/subscriptions/"):
             return resource.id.split("/")[2]
     return None

@@ -18,12 +18,21 @@ SUBSCRIPTION_KEYS = ("azure-native:subscriptionId",)
 
 
 def subscription_of(plan: Mapping[str, Any]) -> str | None:
-    """The subscription of the first Azure resource ID in the plan (None when it has none)."""
+    """The subscription of the first Azure resource ID in the plan (None when it has none).
+
+    A role assignment's ID lives under its scope, which may be in another subscription (a grant on a
+    storage account elsewhere): it says nothing about where the stack deploys, so it is skipped.
+    """
     for resource in plan.get("resources") or ():
         rid = resource.get("id")
+        if resource.get("type") == ROLE_ASSIGNMENT:
+            continue
         if isinstance(rid, str) and rid.lower().startswith("/subscriptions/"):
             return rid.split("/")[2]
     return None
+
+
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 
 
 def plan_stack(

@@ -26,7 +26,7 @@ ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 UAMI = "azure-native:managedidentity:UserAssignedIdentity"
 SP = "azuread:index/servicePrincipal:ServicePrincipal"
 WORKLOAD = "orders-api"
-SUB = "3c9f2a71-5d4e-4b8a-9f60-7e2d1c4b5a93"
+SUB = "419df9c8-ff27-5745-89e3-6e4306ca62c9"
 RG = f"/subscriptions/{SUB}/resourceGroups/rg-certless-prod"
 # The storage account prod's config grants blob access on; Azurite stands in for it.
 PROD_ACCOUNT = f"{RG}/providers/Microsoft.Storage/storageAccounts/stcertlessordersprod"

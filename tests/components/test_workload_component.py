@@ -102,6 +102,7 @@ def test_workloads_share_one_identity_component() -> None:
                     image="mcr.microsoft.com/app:1",
                     mode="via-identity",
                     credential_name="aks-aks1-jobs-worker",
+                    credentials="azurecli",  # the fake cluster uses Entra ID, as AKS clusters usually do
                 ),
                 **{**common, "app": AppRegistrationArgs("worker-app")},
                 identity_trust_name="uami-shared",

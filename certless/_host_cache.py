@@ -33,7 +33,7 @@ from certless.errors import SettingsError
 
 log = logging.getLogger("certless")
 
-POLL = 0.05  # seconds between looks at the token file while another process holds the lock
+POLL, MAX_POLL = 0.02, 0.25  # seconds between looks at the token file while another process holds the lock
 LOCK_TIMEOUT = 30.0  # a normal acquisition takes well under a second; a throttled one, a few seconds
 _MAX_FILE = 64 * 1024  # a token file is a few kilobytes; anything bigger is not ours
 _SPECIAL_FS = frozenset({"tmpfs", "ramfs"})
@@ -109,6 +109,7 @@ class HostCache:
         outer = deadline is None
         if deadline is None:
             deadline = time.monotonic() + self.lock_timeout  # real time: other processes run on it
+        poll = POLL
         while True:
             try:
                 lock.acquire(timeout=0)  # one attempt
@@ -129,7 +130,8 @@ class HostCache:
                     self.lock_timeout,
                 )
                 return self._fetch_and_store(name, fetch, deadline if outer else None)
-            time.sleep(POLL)
+            time.sleep(poll)
+            poll = min(poll * 1.5, MAX_POLL)  # many waiters on a small host: fewer wake-ups as it drags on
         try:
             cached = self._read(name)
             if cached is not None and good(cached):

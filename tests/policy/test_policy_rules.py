@@ -380,6 +380,21 @@ def test_managed_identity_client_id_must_name_an_attached_identity(plan: dict[st
     ]
 
 
+@pytest.mark.parametrize(
+    "identity_type", ["SystemAssigned, UserAssigned", "SystemAssigned,UserAssigned", "userassigned"]
+)
+def test_a_compute_with_both_identity_types_is_checked_for_the_attached_identity(
+    plan: dict[str, Any], identity_type: str
+) -> None:
+    web = find(plan, "orders-web", "WebApp")
+    set_prop(web, "identity.type", identity_type)
+    assert review(plan).violations == []  # its own identity still passes
+    set_prop(web, "siteConfig.appSettings.4.value", IDS["reports"][1])
+    found = only(review(plan), "certless-compute-names-attached-identity")
+    assert [(level, name) for level, name, _ in found] == [("mandatory", "orders-web")]
+    assert "which is not attached to it" in found[0][2]
+
+
 def _as_app_service_returns_it(web: dict[str, Any]) -> None:
     """App Service does not return app settings: the engine's outputs have none (azure-native 3.29)."""
     del web["outputs"]["siteConfig"]["appSettings"]

@@ -11,7 +11,7 @@ from azure.core.credentials import AccessToken, AccessTokenInfo
 from certless import aio
 from emulator import Emulator
 
-from .support import STORAGE
+from .support import STORAGE, FakeClock
 
 HostFn = Callable[..., dict[str, str]]
 
@@ -81,3 +81,20 @@ async def test_one_cancelled_waiter_never_cancels_the_others(
         again = await credential.get_token(STORAGE)
         assert isinstance(tokens[0], AccessToken) and again.token == tokens[0].token
         assert emulator.counters["entra-token"] == 1
+
+
+async def test_a_cached_token_past_its_usable_time_is_fetched_anew(
+    emulator: Emulator, host: HostFn, clock: FakeClock
+) -> None:
+    host("appservice", "web")
+    emulator.faults.token_lifetime("entra-token", 120)  # usable until 30 s before its expiry
+    async with aio.credential_from_settings(clock=clock) as credential:
+        first = await credential.get_token(STORAGE)
+        clock.advance(20)  # within the 30 s before the first background refresh may start
+        assert (await credential.get_token(STORAGE)).token == first.token  # still usable: cached
+        assert emulator.counters["entra-token"] == 1
+        clock.advance(75)  # 25 s left: under the 30-s guard, so never handed out
+        second = await credential.get_token(STORAGE)
+        info = await credential.get_token_info(STORAGE)
+    assert second.token != first.token and info.token == second.token
+    assert emulator.counters["entra-token"] == 2

@@ -299,6 +299,9 @@ def clear_process_caches() -> None:
     forget_apps()
     forget_discovery()
     forget_brokers()
+    web = sys.modules.get("certless.web")  # loaded only by web APIs (an optional extra)
+    if web is not None:
+        web.forget_default_validator()
 
 
 def credential_from_settings(

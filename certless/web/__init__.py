@@ -9,6 +9,9 @@
 
 Failures are :class:`BearerError`: a status (401, or 403 for a missing scope/role) and the RFC 6750
 ``WWW-Authenticate`` value that says why. Neither ever contains the token.
+
+Framework helpers: :mod:`certless.web.fastapi` (a dependency) and :mod:`certless.web.flask` (a decorator)
+turn a :class:`BearerError` into the HTTP answer and hand the view a :class:`Caller`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -52,6 +55,37 @@ class BearerError(Exception):
 
     def __str__(self) -> str:
         return f"{self.status} {self.error or 'unauthorized'}: {self.description}"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who called the web API: the validated access token and its claims.
+
+    ``token`` is the user assertion for :class:`certless.OnBehalfOfCredential`; the repr names the caller
+    by object ID only, never the token.
+    """
+
+    token: str = field(repr=False)
+    claims: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def object_id(self) -> str:
+        return str(self.claims.get("oid") or self.claims.get("sub") or "")
+
+    @property
+    def tenant_id(self) -> str:
+        return str(self.claims.get("tid") or "")
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return frozenset(str(self.claims.get("scp") or "").split())
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(self.claims.get("roles") or ())
+
+    def __repr__(self) -> str:
+        return f"Caller(oid={self.object_id!r}, tid={self.tenant_id!r})"
 
 
 def _v1_issuer(tenant_id: str, authority_host: str) -> str:
@@ -186,3 +220,24 @@ class TokenValidator:
             raise BearerError(400, "invalid_request", "The Authorization header is not 'Bearer <token>'.")
         token = token.strip()
         return token, self.validate(token, scopes=scopes, roles=roles)
+
+
+_default: dict[str, TokenValidator] = {}  # at most one, under "settings"
+_default_lock = threading.Lock()
+
+
+def default_validator() -> TokenValidator:
+    """The process's validator for the app's own settings (appsettings.json + ``AzureAd__*``), built once."""
+    found = _default.get("settings")
+    if found is None:
+        with _default_lock:
+            found = _default.get("settings")
+            if found is None:
+                found = _default["settings"] = TokenValidator(load_settings())
+    return found
+
+
+def forget_default_validator() -> None:
+    """Drop the process's validator (its keys and validated tokens); part of ``clear_process_caches``."""
+    with _default_lock:
+        _default.clear()

@@ -40,8 +40,8 @@ AREAS = {
         ("tests/components", "tests/ops/test_config_schema.py", "tests/ops/test_reliability_bad_inputs.py"),
     ),
     "policy": Area("policy/rules", ("policy/rules",), ("tests/policy",)),
-    # The FIC matching of the emulator lives in entra.py (issuer, subject and audience of an assertion).
-    "emulator-fic": Area("emulator FIC matching", ("emulator/entra.py",), ("tests/emulator",)),
+    # The emulator's FIC matching (issuer, subject and audience of an assertion) is in entra/app_flows.py.
+    "emulator-fic": Area("emulator FIC matching", ("emulator/entra/app_flows.py",), ("tests/emulator",)),
 }
 
 

@@ -15,18 +15,21 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
-from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
-from emulator.directory import DEFAULT_HOST, Clock, Directory, Host
-from emulator.entra import Entra
+from emulator.aks import issuer as aks_issuer
+from emulator.bodies import BodyTimeout
+from emulator.directory import Clock, Directory, Host
+from emulator.entra import routes as entra_routes
+from emulator.entra.service import Entra
 from emulator.faults import ENDPOINTS, MALFORMED_BODIES, Fault, FaultPlan
 from emulator.keys import SigningKey
-from emulator.managed_identity import ManagedIdentityEndpoints
+from emulator.managed_identity import routes as mi_routes
+from emulator.managed_identity.endpoints import ManagedIdentityEndpoints
 from emulator.ratelimit import IdentityLimits, Limiter
 from emulator.wire_errors import AppServiceError, EntraError, ImdsError
 
@@ -66,7 +69,7 @@ class Services:
 
     # ---- the wrapper ----------------------------------------------------------------------------------
 
-    async def _serve(
+    async def serve(
         self,
         request: web.Request,
         endpoint: str,
@@ -106,7 +109,7 @@ class Services:
         except web.HTTPException as exc:  # e.g. 413 from aiohttp's body size limit
             entry["error_code"] = exc.status
             response = self._status_fault(shape, Fault("status", exc.status), entry, exc.reason)
-            if isinstance(exc, _BodyTimeout):
+            if isinstance(exc, BodyTimeout):
                 response.force_close()  # the rest of the body may still come: this connection is done
             return self._finish(entry, response)
         except HttpProcessingError as exc:  # a body aiohttp could not parse (bad chunk, short length)
@@ -196,126 +199,24 @@ class Services:
     def reset_holding(self) -> None:
         self._stopping = asyncio.Event()  # on the loop that serves from now on
 
-    # ---- Entra ------------------------------------------------------------------------------------------
+    # ---- the three listeners ----------------------------------------------------------------------------
 
     def entra_app(self) -> web.Application:
+        """Entra (discovery, keys, token endpoint) and the AKS clusters' OIDC issuers, over HTTPS."""
         app = web.Application(middlewares=[self._shape_middleware("entra")])
-        r = app.router
-        r.add_get("/common/discovery/instance", self._instance_discovery)
-        r.add_get("/{tenant}/v2.0/.well-known/openid-configuration", self._discovery_v2)
-        r.add_get("/{tenant}/.well-known/openid-configuration", self._discovery_v1)
-        r.add_get("/{tenant}/discovery/v2.0/keys", self._keys)
-        r.add_get("/{tenant}/discovery/keys", self._keys)
-        r.add_post("/{tenant}/oauth2/v2.0/token", self._token)
-        r.add_get("/aks/{cluster}/.well-known/openid-configuration", self._aks_discovery)
-        r.add_get("/aks/{cluster}/openid/v1/jwks", self._aks_jwks)
+        entra_routes.add_routes(app.router, self)
+        aks_issuer.add_routes(app.router, self)
         return app
-
-    async def _instance_discovery(self, request: web.Request) -> web.StreamResponse:
-        async def h(req: web.Request, _: dict[str, Any]) -> dict[str, Any]:
-            return self.entra.instance_discovery(req.query.get("authorization_endpoint", ""))
-
-        return await self._serve(request, "entra-discovery", "entra", h)
-
-    async def _discovery_v2(self, request: web.Request) -> web.StreamResponse:
-        async def h(req: web.Request, _: dict[str, Any]) -> dict[str, Any]:
-            return self.entra.discovery_v2(req.match_info["tenant"])
-
-        return await self._serve(request, "entra-discovery", "entra", h)
-
-    async def _discovery_v1(self, request: web.Request) -> web.StreamResponse:
-        async def h(req: web.Request, _: dict[str, Any]) -> dict[str, Any]:
-            return self.entra.discovery_v1(req.match_info["tenant"])
-
-        return await self._serve(request, "entra-discovery", "entra", h)
-
-    async def _keys(self, request: web.Request) -> web.StreamResponse:
-        async def h(req: web.Request, _: dict[str, Any]) -> dict[str, Any]:
-            return self.entra.jwks(req.match_info["tenant"])
-
-        return await self._serve(request, "entra-keys", "entra", h)
-
-    async def _token(self, request: web.Request) -> web.StreamResponse:
-        async def h(req: web.Request, entry: dict[str, Any]) -> dict[str, Any]:
-            if req.content_type != "application/x-www-form-urlencoded":
-                raise EntraError(
-                    900144, "The request body must contain the following parameter: 'grant_type'."
-                )
-            fields = _form(await _read_body(req))
-            entry["grant_type"] = fields.get("grant_type", "")
-            return self.entra.token(req.match_info["tenant"], fields, entry)
-
-        return await self._serve(request, "entra-token", "entra", h)
-
-    # ---- AKS OIDC issuers -------------------------------------------------------------------------------
-
-    def _cluster(self, name: str) -> tuple[str, SigningKey]:
-        cluster = self.directory.records.cluster(name)
-        if cluster is None or name not in self.cluster_keys:
-            raise ImdsError(404, "not_found", f"No AKS cluster named '{name}' in the emulator's records")
-        return cluster.issuer_url, self.cluster_keys[name]
-
-    async def _aks_discovery(self, request: web.Request) -> web.StreamResponse:
-        async def h(req: web.Request, _: dict[str, Any]) -> dict[str, Any]:
-            name = req.match_info["cluster"]
-            issuer, _key = self._cluster(name)
-            return {
-                "issuer": issuer,
-                "jwks_uri": f"{self.entra.base_url}/aks/{name}/openid/v1/jwks",
-                "response_types_supported": ["id_token"],
-                "subject_types_supported": ["public"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-            }
-
-        return await self._serve(request, "oidc", "oidc", h)
-
-    async def _aks_jwks(self, request: web.Request) -> web.StreamResponse:
-        async def h(req: web.Request, _: dict[str, Any]) -> dict[str, Any]:
-            _issuer, key = self._cluster(req.match_info["cluster"])
-            return {"keys": [key.jwk]}
-
-        return await self._serve(request, "oidc", "oidc", h)
-
-    # ---- IMDS -------------------------------------------------------------------------------------------
 
     def imds_app(self) -> web.Application:
         app = web.Application(middlewares=[self._shape_middleware("imds")])
-        app.router.add_get("/metadata/identity/oauth2/token", self._imds)
-        app.router.add_get("/hosts/{host}/metadata/identity/oauth2/token", self._imds)
+        mi_routes.add_imds_routes(app.router, self)
         return app
-
-    async def _imds(self, request: web.Request) -> web.StreamResponse:
-        host_name = unquote(request.match_info.get("host", DEFAULT_HOST))
-        host = self.directory.hosts.get(host_name)
-        if host is None:
-            return _json({"error": "not_found", "error_description": f"Unknown host '{host_name}'"}, 404)
-
-        async def h(req: web.Request, entry: dict[str, Any]) -> dict[str, Any]:
-            return self.mi.imds(host, req.query, req.headers, entry)
-
-        return await self._serve(request, "imds", "imds", h, host)
-
-    # ---- App Service / Container Apps -------------------------------------------------------------------
 
     def appservice_app(self) -> web.Application:
         app = web.Application(middlewares=[self._shape_middleware("appservice")])
-        app.router.add_get("/msi/token", self._appservice)
+        mi_routes.add_appservice_routes(app.router, self)
         return app
-
-    async def _appservice(self, request: web.Request) -> web.StreamResponse:
-        header = request.headers.get("X-IDENTITY-HEADER")
-        host = self.directory.host_by_header(header) if header else None
-
-        async def h(req: web.Request, entry: dict[str, Any]) -> dict[str, Any]:
-            if not header:
-                raise AppServiceError(400, "The X-IDENTITY-HEADER request header is required.")
-            if host is None:
-                raise AppServiceError(
-                    401, "The X-IDENTITY-HEADER value does not match this host's identity header."
-                )
-            return self.mi.appservice(host, req.query, entry)
-
-        return await self._serve(request, "appservice", "appservice", h, host)
 
     # ---- unknown paths and methods in each service's shape ----------------------------------------------
 
@@ -346,21 +247,6 @@ class Services:
                 )
 
         return middleware
-
-
-BODY_TIMEOUT = 5.0  # a request body that has not arrived by then is answered, not waited for
-
-
-class _BodyTimeout(web.HTTPRequestTimeout):
-    def __init__(self) -> None:
-        super().__init__(reason="The request body did not arrive in time")
-
-
-async def _read_body(request: web.Request) -> bytes:
-    try:
-        return await asyncio.wait_for(request.read(), BODY_TIMEOUT)
-    except TimeoutError:
-        raise _BodyTimeout() from None
 
 
 class _ShapedHandler(RequestHandler):
@@ -408,19 +294,6 @@ def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = No
     return web.Response(
         status=status, text=json.dumps(body), content_type="application/json", headers=headers or {}
     )
-
-
-def _form(raw: bytes) -> dict[str, str]:
-    """A form-encoded body; anything else reads as a request without parameters, as Entra treats it."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return {}
-    try:
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=100)
-    except ValueError:
-        return {}
-    return dict(pairs)
 
 
 def _reason(status: int) -> str:

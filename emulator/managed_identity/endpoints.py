@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from emulator.directory import Host
-from emulator.entra import Entra
+from emulator.entra.service import Entra
 from emulator.faults import FaultPlan
 from emulator.records import Identity
 from emulator.wire_errors import AppServiceError, EntraError, ImdsError

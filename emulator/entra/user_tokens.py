@@ -14,8 +14,8 @@ from typing import Any
 
 from emulator import jws
 from emulator.clouds import EntraCloud
+from emulator.entra.tokens import Resource, resolve_resource
 from emulator.records import Records
-from emulator.tokens import Resource, resolve_resource
 from emulator.wire_errors import EntraError
 
 _USERS = uuid.UUID("6c0d4a1e-2b7f-4a53-9d8e-5f1a2b3c4d5e")

@@ -8,9 +8,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from emulator.aks.tokens import service_account_claims
 from emulator.keys import SigningKey
 from emulator.records import TOKEN_EXCHANGE_AUDIENCE, Cluster
-from emulator.tokens import service_account_claims
 
 ROTATE_AT = 0.8  # kubelet refreshes a projected token once 80 % of its TTL has passed
 

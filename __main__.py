@@ -55,7 +55,7 @@ from stackconfig import (
 )
 from stackconfig.access import app_role_id
 from stackconfig.provider_config import provider_arguments, subscription_of
-from stackconfig.rules import GUID, shown
+from stackconfig.rules import GUID, IDENTITY_ID, shown
 
 SHARED_OUTPUT = "sharedIdentity"
 SHARED_IDENTITY_FIELDS = ("resourceId", "clientId", "principalId")
@@ -200,6 +200,14 @@ def referenced_layer(config: StackConfig) -> tuple[dict[str, IdentityOutputs], d
                 f"stack {stack!r} does not export {', '.join(missing)}; expected the owning stack to hold"
                 " every identity and app this stack's workloads name (deploy the owner with them first)"
             )
+        for key in sorted(identity_keys):
+            rid = _lookup(shared, ("identities", key, "resourceId"))
+            if not isinstance(rid, str) or IDENTITY_ID.match(rid) is None:
+                raise pulumi.RunError(
+                    f"stack {stack!r} exports {SHARED_OUTPUT}.identities.{key}.resourceId = {shown(rid)};"
+                    " expected /subscriptions/<guid>/resourceGroups/<rg>/providers/"
+                    "Microsoft.ManagedIdentity/userAssignedIdentities/<name>"
+                )
         # An ID must arrive as GUID text: a number (12345, which the engine hands over as 12345.0)
         # would otherwise become a FIC subject or role assignment principal that matches nothing.
         for path in needed:
@@ -571,6 +579,20 @@ def target_own_subscriptions(
     stack_subscription = str(raw.get("azure-native:subscriptionId") or "").lower()
     providers: dict[str, azure_native.Provider] = {}
     out = dict(identities)
+    if config.owner is not None and config.owner.stack is not None:
+        # Referenced through the owner's outputs: the subscription is known only as an Output, so each such
+        # identity gets a provider of its own whose subscription comes from that Output (one provider per
+        # identity, declared unconditionally: no resource may depend on a branch taken inside an apply).
+        for key in sorted(k for k in with_fics if k is not None and k in identities):
+            out[key] = dataclasses.replace(
+                identities[key],
+                provider=azure_native.Provider(
+                    f"subscription-of-{key}",
+                    subscription_id=identities[key].resource_id.apply(subscription_of),
+                    **provider_arguments(raw, secret_keys),
+                ),
+            )
+        return out
     for key in sorted(k for k in with_fics if k is not None and k in adopted and k in identities):
         subscription = subscription_of(adopted[key])
         if subscription == stack_subscription:

@@ -65,3 +65,29 @@ def test_colour_tree_follows_the_chain_through_the_owner_stack(tmp_path: Path) -
         "trust chain: service account orders/orders-worker-green → FIC `orders-worker-cluster` on identity "
         "`shared` (stack prod) → FIC `uami-shared` on app registration `orders` (stack prod)"
     ) in text
+
+
+def test_colour_preview_writes_the_owner_identitys_fic_in_that_identitys_subscription(tmp_path: Path) -> None:
+    import copy
+
+    from certless_ops.plan.runner import run_preview
+
+    blue = plan_of(REPO, "prod")
+    outputs = copy.deepcopy(blue["outputs"])
+    shared = outputs["sharedIdentity"]["identities"]["shared"]
+    other = "bbbbbbbb-5555-4666-8777-888888888888"
+    shared["resourceId"] = shared["resourceId"].replace(shared["resourceId"].split("/")[2], other)
+    # As `pulumi preview` runs it: a StackReference is read during a preview, so the owner's
+    # resourceId (and the subscription in it) is known there, while the cluster's FIC is still to create.
+    green = run_preview(
+        load_stack_config(REPO, "prod-green", _green_config(tmp_path)), stack_outputs={"prod": outputs}
+    )
+    (provider,) = [r for r in green["resources"] if r["type"] == "pulumi:providers:azure-native"]
+    assert provider["inputs"]["subscriptionId"] == other
+    (fic,) = [
+        r
+        for r in green["resources"]
+        if r["type"] == "azure-native:managedidentity:FederatedIdentityCredential"
+    ]
+    assert fic["provider"].startswith(provider["urn"] + "::")
+    assert fic["id"] is None  # created by the update, as a preview shows it

@@ -1,8 +1,7 @@
-"""Entry point: ``python -m certless_ops <command> ...``."""
+"""Entry point: ``certless-ops <command> ...`` (also ``./dev <command>`` and ``python -m certless_ops``)."""
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import importlib.util
 import os
@@ -11,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from certless_ops import commands
+from certless_ops.cli import PROG, OneLineParser
 from certless_ops.errors import UserError
 
 
@@ -19,7 +19,7 @@ def _command_modules() -> list[str]:
 
 
 def _command_help(module_name: str) -> str:
-    # Read HELP without importing the module (imports can be heavy): first docstring line.
+    # Read the summary without importing the module (imports can be heavy): its first docstring line.
     spec = importlib.util.find_spec(f"{commands.__name__}.{module_name}")
     if spec is None or spec.origin is None:
         return ""
@@ -31,26 +31,41 @@ def _command_help(module_name: str) -> str:
     return ""
 
 
+def _usage(names: list[str]) -> str:
+    width = max(len(n) for n in names) + 2
+    lines = [
+        f"usage: {PROG} COMMAND [ARGS...]   ({PROG} COMMAND --help for its options)",
+        "",
+        "Offline tooling for the certless Pulumi program: no Pulumi CLI, no cloud needed.",
+        "",
+        "commands:",
+    ]
+    lines += [f"  {n.replace('_', '-'):<{width}}{_command_help(n)}" for n in names]
+    lines += [
+        "",
+        "Every command: --help; --json [FILE] writes its result as JSON to FILE, or to stdout (the",
+        "human-readable report then goes to stderr). Exit status: 0 done, 1 a check failed, 2 a usage or",
+        "configuration mistake (one line on stderr, no traceback).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     names = _command_modules()
-    parser = argparse.ArgumentParser(
-        prog="python -m certless_ops",
-        description="Offline tooling for the certless Pulumi program: no Pulumi CLI, no cloud needed.",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in names:
-        sub.add_parser(name.replace("_", "-"), help=_command_help(name), add_help=False)
-    if not argv or argv[0] in {"-h", "--help"}:
-        parser.print_help()
+    if not argv or argv[0] in {"-h", "--help", "help"}:
+        (sys.stdout if argv else sys.stderr).write(_usage(names))
         return 0 if argv else 2
     cmd = argv[0].replace("-", "_")
     if cmd not in names:
-        parser.error(
-            f"unknown command {argv[0]!r}; expected one of: {', '.join(n.replace('_', '-') for n in names)}"
+        expected = ", ".join(n.replace("_", "-") for n in names)
+        print(
+            f"{PROG}: error: unknown command {argv[0]!r}; expected one of: {expected} ({PROG} --help)",
+            file=sys.stderr,
         )
+        return 2
     module = importlib.import_module(f"{commands.__name__}.{cmd}")
-    cmd_parser = argparse.ArgumentParser(prog=f"python -m certless_ops {argv[0]}", description=module.HELP)
+    cmd_parser = OneLineParser(prog=f"{PROG} {argv[0]}", description=module.HELP)
     module.add_arguments(cmd_parser)
     args = cmd_parser.parse_args(argv[1:])
     try:
@@ -62,19 +77,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _main_quiet_on_closed_pipe() -> int:
+def console_main() -> int:
+    """The `certless-ops` console script; a closed pipe (`certless-ops plan ... | head`) ends quietly."""
     try:
         try:
             code = main()
-        except SystemExit as exc:  # argparse's --help/--version and usage errors
+        except SystemExit as exc:  # argparse's --help and usage errors
             code = exc.code if isinstance(exc.code, int) else 2
         sys.stdout.flush()
     except BrokenPipeError:
-        # `python -m certless_ops plan ... | head`: the reader left; end quietly, without a traceback.
+        # The reader left: end quietly, without a traceback; point stdout at devnull so that the
+        # interpreter's final flush does not raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     return code
 
 
 if __name__ == "__main__":
-    sys.exit(_main_quiet_on_closed_pipe())
+    sys.exit(console_main())

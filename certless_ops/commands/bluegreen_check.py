@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from certless_ops.bluegreen.checks import Release, run_checks
-from certless_ops.bluegreen.planning import plan_stack, subscription_of
-from certless_ops.bluegreen.planview import Plan
-from certless_ops.bluegreen.report import render_table, to_json
-from certless_ops.console import make_console
+from certless_ops.cli import add_json_option, json_to_stdout, write_json_text
 from certless_ops.errors import UserError
+
+if TYPE_CHECKING:
+    from certless_ops.bluegreen.checks import Release
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,13 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=_REPO_ROOT,
         help="folder with Pulumi.yaml and the stack files (default: the repository root)",
     )
-    parser.add_argument(
-        "--json",
-        metavar="FILE",
-        nargs="?",
-        const="-",
-        help="write the results as JSON to FILE (or stdout when no FILE is given) instead of the table",
-    )
+    add_json_option(parser, "the check results")
 
 
 def _pick(args: argparse.Namespace, role: str, required: bool) -> tuple[str | None, Path | None]:
@@ -68,6 +60,7 @@ def _pick(args: argparse.Namespace, role: str, required: bool) -> tuple[str | No
 def _plan(
     project_dir: Path, role: str, stack: str, known_outputs: dict[str, Any], subscription: str | None
 ) -> dict[str, Any]:
+    from certless_ops.bluegreen.planning import plan_stack
     from certless_ops.plan.simulator import SimulationError
 
     try:
@@ -91,6 +84,9 @@ def _label(document: dict[str, Any]) -> str:
 
 
 def load_release(args: argparse.Namespace) -> Release:
+    from certless_ops.bluegreen.checks import Release
+    from certless_ops.bluegreen.planning import subscription_of
+    from certless_ops.bluegreen.planview import Plan
     from certless_ops.plan.file import load_plan
 
     choices = {role: _pick(args, role, role != "owner") for role in ("owner", "blue", "green")}
@@ -118,6 +114,10 @@ def load_release(args: argparse.Namespace) -> Release:
 def run(args: argparse.Namespace) -> int:
     # A failed program run leaves un-awaited coroutines; the failure is reported once, as one line.
     warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+    from certless_ops.bluegreen.checks import run_checks
+    from certless_ops.bluegreen.report import render_table, to_json
+    from certless_ops.console import make_console
+
     release = load_release(args)
     results = run_checks(release)
     if args.json is not None:
@@ -127,13 +127,9 @@ def run(args: argparse.Namespace) -> int:
             green=release.green.stack,
             owner=release.owner.stack if release.owner else None,
         )
-        if args.json == "-":
-            sys.stdout.write(text)
-        else:
-            Path(args.json).write_text(text, encoding="utf-8")
-    else:
-        title = f"blue-green checks: {release.blue.label} -> {release.green.label}"
-        if release.owner is not None:
-            title += f", shared layer owned by {release.owner.stack}"
-        render_table(results, make_console(), title=title)
+        write_json_text(text, args.json)
+    title = f"blue-green checks: {release.blue.label} -> {release.green.label}"
+    if release.owner is not None:
+        title += f", shared layer owned by {release.owner.stack}"
+    render_table(results, make_console(stderr=json_to_stdout(args)), title=title)
     return 0 if all(r.passed for r in results) else 1

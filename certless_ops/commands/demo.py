@@ -9,6 +9,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from certless_ops.cli import add_json_option, json_to_stdout, write_json
 from certless_ops.errors import UserError
 
 HELP = (
@@ -42,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="after the demo, keep the emulator and Azurite running until Ctrl-C, with an env file "
         "for pointing your own app at them",
     )
+    add_json_option(parser, "the outcome: workload, host, each hop's request and claims (never a token)")
 
 
 def _choose_workload(workloads: dict[str, dict[str, Any]], wanted: str | None, source: str) -> str:
@@ -85,7 +87,7 @@ def _run(args: argparse.Namespace) -> int:
     from certless_ops.demo import chain, render
     from certless_ops.demo.session import DemoSession
 
-    console = make_console(highlight=False)
+    console = make_console(highlight=False, stderr=json_to_stdout(args))
     locate_azurite()  # fail first, in one line, if Node.js or Azurite is missing
     interrupted = False
     try:
@@ -145,7 +147,21 @@ def _run(args: argparse.Namespace) -> int:
                 for g in w.get("access") or []
             ]
             render.rbac(console, rbac.decisions, app_grants)
-            render.blob_result(console, storage_url, trace.get("blob") or {"error": result.error})
+            blob = trace.get("blob") or {"error": result.error}
+            render.blob_result(console, storage_url, blob)
+            if args.json is not None:
+                # The trace holds claims and which secret headers were sent, never a token or header value.
+                write_json(
+                    {
+                        "stack": plan.get("stack"),
+                        "workload": name,
+                        "host": host,
+                        "ok": result.ok,
+                        "hops": trace.get("hops", []),
+                        "blob": blob,
+                    },
+                    args.json,
+                )
 
             if args.keep_running:
                 env_file = session.workdir / f"{name}.env"

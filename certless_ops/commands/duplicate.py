@@ -7,10 +7,12 @@ import sys
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from certless_ops.bluegreen.duplicate import DuplicateRequest, DuplicateResult, Planner, prepare
-from certless_ops.bluegreen.planning import plan_stack
+from certless_ops.cli import add_json_option, human_stream, write_json
+
+if TYPE_CHECKING:
+    from certless_ops.bluegreen.duplicate import DuplicateResult, Planner
 
 HELP = (
     "Write Pulumi.<stack>-<color>.yaml from Pulumi.<stack>.yaml for a blue-green release: same settings, "
@@ -40,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="plan JSON of the owner stack, when its Pulumi.<stack>.yaml is not in the project dir",
     )
+    add_json_option(parser, "what was (or would be) written and the next steps")
     parser.add_argument(
         "--project-dir",
         metavar="DIR",
@@ -51,6 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def offline_planner(project_dir: Path) -> Planner:
     """Plan stacks with the offline plan tool (see certless_ops/bluegreen/planning.py)."""
+    from certless_ops.bluegreen.planning import plan_stack
 
     def plan(
         stack: str, text: str | None, outputs: Mapping[str, Mapping[str, Any]], subscription: str | None
@@ -61,6 +65,8 @@ def offline_planner(project_dir: Path) -> Planner:
 
 
 def run(args: argparse.Namespace) -> int:
+    from certless_ops.bluegreen.duplicate import DuplicateRequest, prepare
+
     owner_plan = None
     if args.owner_plan is not None:
         from certless_ops.plan.file import load_plan
@@ -78,14 +84,49 @@ def run(args: argparse.Namespace) -> int:
     # A failed program run leaves un-awaited coroutines; the failure is reported once, as one line.
     warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
     result = prepare(request, offline_planner(args.project_dir))
+    out = human_stream(args)
     if args.dry_run:
-        sys.stdout.write(result.text)
-        sys.stdout.flush()
+        if args.json != "-":
+            sys.stdout.write(result.text)
+            sys.stdout.flush()
         _summary(result, written=False, org=args.org, out=sys.stderr)
     else:
         result.path.write_text(result.text, encoding="utf-8")
-        _summary(result, written=True, org=args.org, out=sys.stdout)
+        _summary(result, written=True, org=args.org, out=out)
+    if args.json is not None:
+        write_json(_document(result, written=not args.dry_run, org=args.org), args.json)
     return 0
+
+
+def _next_steps(result: DuplicateResult, org: str | None) -> list[str]:
+    """The runbook's order (docs/blue-green.md): edit, check offline, create and deploy, move traffic."""
+    owner = result.owner_ref.rsplit("/", 1)[-1] if result.owner_ref else None
+    owner_arg = f" --owner {owner}" if owner and owner != result.source else ""
+    new_stack = f"{org}/{result.target}" if org else result.target
+    return [
+        f"edit what differs per colour in {result.path.name} (image tags, aks.clusterName, ...)",
+        f"./dev bluegreen-check --blue {result.source} --green {result.target}{owner_arg}",
+        f"pulumi stack init {new_stack} && pulumi up -s {result.target}",
+        f"move traffic to {result.target}, then retire {result.source} (docs/blue-green.md)",
+    ]
+
+
+def _document(result: DuplicateResult, *, written: bool, org: str | None) -> dict[str, Any]:
+    return {
+        "source": result.source,
+        "target": result.target,
+        "path": str(result.path),
+        "written": written,
+        "ownerReference": result.owner_ref,
+        "removedKeys": result.removed_keys,
+        "ficCounts": [
+            {"target": c.target, "total": c.total, "byStack": c.by_stack, "limit": 20}
+            for c in result.fic_counts
+        ],
+        "notes": result.notes,
+        "next": _next_steps(result, org),
+        **({} if written else {"text": result.text}),
+    }
 
 
 def _summary(result: DuplicateResult, *, written: bool, org: str | None, out: Any) -> None:
@@ -102,12 +143,6 @@ def _summary(result: DuplicateResult, *, written: bool, org: str | None, out: An
         print(f"  FICs after the release: {count.explain()}, limit 20", file=out)
     for note in result.notes:
         print(f"  note: {note}", file=out)
-    owner = result.owner_ref.rsplit("/", 1)[-1] if result.owner_ref else None
-    owner_arg = f" --owner {owner}" if owner and owner != result.source else ""
-    new_stack = f"{org}/{result.target}" if org else result.target
-    print(
-        f"next: pulumi stack init {new_stack} && pulumi up -s {result.target}, then "
-        f"python -m certless_ops bluegreen-check --blue {result.source} --green {result.target}{owner_arg} "
-        "(docs/blue-green.md)",
-        file=out,
-    )
+    print("next:", file=out)
+    for number, step in enumerate(_next_steps(result, org), start=1):
+        print(f"  {number}. {step}", file=out)

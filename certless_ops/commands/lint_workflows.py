@@ -10,6 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from certless_ops.cli import add_json_option, human_stream, write_json
 from certless_ops.errors import UserError
 
 HELP = (
@@ -45,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="workflow files or folders (default: .github/workflows in the repository)",
     )
+    add_json_option(parser, "the findings")
 
 
 def _workflow_files(paths: list[Path]) -> list[Path]:
@@ -86,11 +88,15 @@ def run(args: argparse.Namespace) -> int:
         detail = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
         raise UserError(f"actionlint failed to run: {detail}")
     findings = json.loads(result.stdout or "[]")
+    out = human_stream(args)
     for f in findings:
         shown = Path(f["path"])
-        with_root = shown.relative_to(REPO) if shown.is_relative_to(REPO) else shown
-        print(f"{with_root}:{f['line']}:{f['column']}: {f['message']} [{f['kind']}]")
-    checked = ", ".join(str(f.relative_to(REPO) if f.is_relative_to(REPO) else f) for f in files)
+        f["path"] = str(shown.relative_to(REPO) if shown.is_relative_to(REPO) else shown)
+        print(f"{f['path']}:{f['line']}:{f['column']}: {f['message']} [{f['kind']}]", file=out)
+    shown_files = [str(f.relative_to(REPO) if f.is_relative_to(REPO) else f) for f in files]
+    checked = ", ".join(shown_files)
+    if args.json is not None:
+        write_json({"files": shown_files, "findings": findings, "passed": not findings}, args.json)
     print(
         f"actionlint: {len(findings)} finding(s) in {len(files)} workflow file(s): {checked}", file=sys.stderr
     )

@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from certless_ops.cli import add_json_option, human_stream
 from certless_ops.errors import UserError
 
 HELP = (
@@ -39,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=_REPO_ROOT,
         help="folder with Pulumi.yaml and __main__.py (default: the repository root)",
     )
-    parser.add_argument("--json", metavar="FILE", help="write the plan JSON to FILE ('-' for stdout)")
+    add_json_option(parser, "the plan (schema certless.plan/v1)")
     parser.add_argument(
         "--stack-outputs",
         metavar="STACK=FILE",
@@ -120,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet and args.format == "mermaid":
         from certless_ops.plan.picture import mermaid
 
-        (sys.stderr if args.json == "-" else sys.stdout).write(mermaid(plan))
+        human_stream(args).write(mermaid(plan))
     elif not args.quiet:
         from certless_ops.console import make_console
         from certless_ops.plan.tree import render

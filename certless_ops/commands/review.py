@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from certless_ops.console import make_console
+from certless_ops.cli import add_json_option, human_stream, json_to_stdout, write_json_text
 from certless_ops.errors import UserError
 
 HELP = (
@@ -17,7 +17,7 @@ HELP = (
     "policy/` would. Prints the violations and exits 1 when a mandatory policy is violated."
 )
 
-PACK_CONFIG_DIR = Path(__file__).resolve().parents[2] / "policy" / "config"
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +29,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         type=Path,
         help="policy pack config (the --policy-pack-config format); default: policy/config/<stack>.json "
-        "when it exists",
+        "in the project dir when it exists",
+    )
+    parser.add_argument(
+        "--project-dir",
+        metavar="DIR",
+        type=Path,
+        default=_REPO_ROOT,
+        help="folder with Pulumi.yaml, the stack files and policy/config (default: the repository root)",
     )
     parser.add_argument(
         "--format",
@@ -38,10 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="table (default), json, or markdown: a summary with the trust-chain picture for "
         "$GITHUB_STEP_SUMMARY and pull-request comments",
     )
-    parser.add_argument("--json", action="store_true", help="the same as --format json")
+    add_json_option(parser, "the review (verdict, violations, policies)")
 
 
-def _run_plan(stack: str, target: Path) -> None:
+def _run_plan(stack: str, project_dir: Path, target: Path) -> None:
     command = [
         sys.executable,
         "-m",
@@ -49,6 +56,8 @@ def _run_plan(stack: str, target: Path) -> None:
         "plan",
         "--stack",
         stack,
+        "--project-dir",
+        str(project_dir),
         "--json",
         str(target),
         "--quiet",
@@ -63,6 +72,17 @@ def _run_plan(stack: str, target: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.format == "json":  # the older spelling of --json
+        if args.json not in (None, "-"):
+            raise UserError(f"--format json and --json {args.json!r}: expected one JSON destination")
+        args.json, args.format = "-", None
+    if json_to_stdout(args) and args.format is not None:
+        raise UserError(
+            f"--json and --format {args.format}: both would go to stdout; expected --json FILE with it"
+        )
+    if not args.project_dir.is_dir():
+        raise UserError(f"--project-dir {str(args.project_dir)!r} is not a folder")
+
     from certless_ops.plan.file import load_plan
     from certless_ops.review import load_pack_config, review_plan
     from certless_ops.review.pack_config import PackConfig
@@ -72,30 +92,34 @@ def run(args: argparse.Namespace) -> int:
     if args.stack is not None:
         with tempfile.TemporaryDirectory(prefix="certless-review-") as tmp:
             plan_path = Path(tmp) / "plan.json"
-            _run_plan(args.stack, plan_path)
+            _run_plan(args.stack, args.project_dir, plan_path)
             plan = load_plan(plan_path)
     else:
         plan = load_plan(args.plan)
 
     config_path: Path | None = args.config
     if config_path is None:
-        default = PACK_CONFIG_DIR / f"{plan.get('stack')}.json"
+        default = args.project_dir / "policy" / "config" / f"{plan.get('stack')}.json"
         config_path = default if default.is_file() else None
     config = load_pack_config(config_path, ALL_POLICIES) if config_path else PackConfig()
     if config_path is not None and config_path.resolve().is_relative_to(Path.cwd()):
         config_path = config_path.resolve().relative_to(Path.cwd())
+    shown_config = str(config_path) if config_path else None
 
     review = review_plan(plan, config)
-    if args.json and args.format not in (None, "json"):
-        raise UserError(f"--json and --format {args.format}: expected one output format")
-    output = "json" if args.json else (args.format or "table")
-    if output == "json":
-        print_json(review, sys.stdout, {"packConfig": str(config_path) if config_path else None})
-    elif output == "markdown":
+    if args.json is not None:
+        import io
+
+        buffer = io.StringIO()
+        print_json(review, buffer, {"packConfig": shown_config})
+        write_json_text(buffer.getvalue(), args.json)
+    out = human_stream(args)
+    if args.format == "markdown":
         from certless_ops.review.report import print_markdown
 
-        print_markdown(review, plan, sys.stdout, str(config_path) if config_path else None)
+        print_markdown(review, plan, out, shown_config)
     else:
-        console = make_console()
-        print_table(review, console, str(config_path) if config_path else None)
+        from certless_ops.console import make_console
+
+        print_table(review, make_console(stderr=out is sys.stderr), shown_config)
     return 1 if review.mandatory else 0

@@ -147,8 +147,12 @@ def test_command_writes_the_file_and_prints_the_next_steps(
     assert main(["duplicate", "--from", "prod", "--color", "green", "--project-dir", str(project)]) == 0
     out = capsys.readouterr().out
     assert "wrote Pulumi.prod-green.yaml from Pulumi.prod.yaml" in out
-    assert "next: pulumi stack init prod-green && pulumi up -s prod-green" in out
-    assert "bluegreen-check --blue prod --green prod-green (docs/blue-green.md)" in out
+    # The runbook's order (docs/blue-green.md): edit, check offline, then create and deploy.
+    steps = out[out.index("next:") :].splitlines()[1:]
+    assert [line.split(". ", 1)[0].strip() for line in steps] == ["1", "2", "3", "4"]
+    assert steps[0].strip().startswith("1. edit what differs per colour in Pulumi.prod-green.yaml")
+    assert steps[1].strip() == "2. ./dev bluegreen-check --blue prod --green prod-green"
+    assert steps[2].strip() == "3. pulumi stack init prod-green && pulumi up -s prod-green"
     assert load(project / "Pulumi.prod-green.yaml")["config"]["certless:color"] == "green"
 
 
@@ -162,7 +166,7 @@ def test_dry_run_prints_the_file_and_writes_nothing(
     captured = capsys.readouterr()
     assert YAML(typ="safe").load(captured.out)["config"]["certless:color"] == "green"
     assert "would write Pulumi.prod-green.yaml" in captured.err
-    assert "next: pulumi stack init acme/prod-green" in captured.err
+    assert "3. pulumi stack init acme/prod-green && pulumi up -s prod-green" in captured.err
     assert not (project / "Pulumi.prod-green.yaml").exists()
 
 

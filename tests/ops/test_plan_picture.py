@@ -125,4 +125,9 @@ def test_review_markdown_has_the_verdict_the_violations_and_the_picture(
     assert "| `certless-app-fic-trusts-user-assigned-identity` | mandatory |" in out
     assert "```mermaid\nflowchart LR\n" in out and "</details>" in out
     both = ops("review", "--plan", str(path), "--format", "markdown", "--json")
-    assert both.returncode == 2 and "expected one output format" in both.stderr
+    assert both.returncode == 2 and "both would go to stdout; expected --json FILE" in both.stderr
+    # --json FILE keeps stdout for the summary: the workflow gets both from one run.
+    report = path.parent / "review.json"
+    both = ops("review", "--plan", str(path), "--format", "markdown", "--json", str(report))
+    assert both.returncode == 1 and both.stdout.startswith("### :x: certless policy review")
+    assert json.loads(report.read_text())["summary"]["passed"] is False

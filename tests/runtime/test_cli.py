@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -84,12 +86,69 @@ def test_doctor_off_azure_lists_each_source_and_its_fix(
     assert "fallback" in text
 
 
-def test_doctor_with_bad_settings_names_the_setting_and_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("command", [["doctor"], ["token", "--scope", "https://storage.azure.com/.default"]])
+def test_bad_settings_are_a_configuration_error_exit_2_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
     monkeypatch.setenv("AzureAd__ClientId", "not-a-guid")
     monkeypatch.setenv("AzureAd__TenantId", IDS.tenant)
-    code, text = run("doctor")
+    code, text = run(*command, "--json")
     assert code == 2
-    assert "AzureAd:ClientId='not-a-guid'" in text
+    err = capsys.readouterr()
+    assert (text, err.out) == ("", "")  # no report, no JSON document: the command did not run
+    (line,) = err.err.strip().splitlines()
+    assert "AzureAd:ClientId='not-a-guid'" in line
+
+
+def test_token_json_has_claims_and_fingerprint_but_not_the_token(
+    emulator: Emulator, host: HostFn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    host("appservice", "web")
+    assert main(["token", "--scope", "https://storage.azure.com/.default", "--json"]) == 0
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert document["claims"]["appid"] == IDS.app
+    assert document["fingerprint"].startswith("sha256:")
+    assert "token" not in document
+    assert "eyJ" not in captured.out + captured.err
+    assert "expires" in captured.err  # the text report moved to stderr
+
+
+def test_token_json_with_show_token_holds_it_once(
+    emulator: Emulator, host: HostFn, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    host("appservice", "web")
+    target = tmp_path / "token.json"
+    scope = "https://storage.azure.com/.default"
+    assert main(["token", "--scope", scope, "--show-token", "--json", str(target)]) == 0
+    assert json.loads(target.read_text())["token"].startswith("eyJ")
+    assert "eyJ" not in capsys.readouterr().out  # printed to the file only
+
+
+def test_doctor_json_lists_each_check_and_its_fix(
+    emulator: Emulator, host: HostFn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    host("appservice", "lonely")
+    assert main(["doctor", "--json"]) == 1
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert document["passed"] is False
+    failed = [c for c in document["checks"] if c["status"] == "fail"]
+    assert [c["check"] for c in failed] == ["token for https://management.azure.com/.default"]
+    assert "AADSTS70021" in failed[0]["detail"]
+    assert "principal (object) ID" in failed[0]["fix"]
+    assert "[FAIL] token for" in captured.err
+    assert "eyJ" not in captured.out
+
+
+def test_doctor_json_passes_with_the_token_claims(
+    emulator: Emulator, host: HostFn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    host("appservice", "web")
+    assert main(["doctor", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["passed"] is True
+    assert document["checks"][-1]["claims"]["appid"] == IDS.app
 
 
 def test_module_entry_point_runs_without_a_traceback_on_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -101,6 +160,6 @@ def test_module_entry_point_runs_without_a_traceback_on_user_error(monkeypatch: 
         check=False,
         timeout=60,
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "AzureAd:ClientId" in result.stderr

@@ -45,6 +45,10 @@ def test_wheel_holds_only_the_runtime_package_with_types_and_license(wheel: Path
     assert "certless/py.typed" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert wheel.name.startswith(f"certless-{certless.__version__}-")
+    # The ops command lives in the repository's workspace member, never in the apps' wheel.
+    with zipfile.ZipFile(wheel) as archive:
+        scripts = archive.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt"))).decode()
+    assert scripts.split() == ["[console_scripts]", "certless", "=", "certless.__main__:main"]
 
 
 def test_wheel_declares_exactly_the_runtime_dependencies(wheel: Path) -> None:

@@ -668,15 +668,23 @@ def main() -> None:
     for name, surface in surfaces.items():
         if name in skip:
             continue
+        start = time.perf_counter()
         try:
             results[name] = surface()
         except Exception as exc:  # a surface that breaks is a missed target, not the end of the run
             print(f"\n{name}: the surface itself failed: {type(exc).__name__}: {str(exc)[:200]}")
             results[name] = False
+        print(f"  time: {time.perf_counter() - start:.1f} s")
+    start = time.perf_counter()
     cli_outputs(seen)
+    print(f"\n(leak sources: cli {time.perf_counter() - start:.1f} s", end="")
+    start = time.perf_counter()
     if "plan" not in skip:
         plan_output(seen)
+    print(f", plan {time.perf_counter() - start:.1f} s", end="")
+    start = time.perf_counter()
     demo_note = "skipped" if "demo" in skip else demo_output(seen, timeout=120)
+    print(f", demo {time.perf_counter() - start:.1f} s)")
     logging.getLogger().removeHandler(capture)
     results["leaks"] = leaks(seen, demo_note)
     print(

@@ -13,7 +13,16 @@ from typing import Any
 from emulator.clouds import PUBLIC, cloud_named
 from emulator.errors import RecordsError
 from emulator.fields import items, obj, strings, text
-from emulator.records import PLAN_SCHEMA, App, Cluster, FederatedCredential, Identity, Records, Workload
+from emulator.records import (
+    PLAN_SCHEMA,
+    App,
+    Cluster,
+    ExternalApi,
+    FederatedCredential,
+    Identity,
+    Records,
+    Workload,
+)
 
 APP = "azuread:index/application:Application"
 APP_FIC = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
@@ -22,6 +31,7 @@ UAMI = "azure-native:managedidentity:UserAssignedIdentity"
 UAMI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
 AKS = "azure-native:containerservice:ManagedCluster"
 APP_ROLE_ASSIGNMENT = "azuread:index/appRoleAssignment:AppRoleAssignment"
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 
 
 def _props(res: Mapping[str, Any], path: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
@@ -167,6 +177,9 @@ def records_from_plan(plan: Mapping[str, Any]) -> Records:
             owner.federated_credentials.append(fic)
 
     workloads = []
+    external: dict[str, ExternalApi] = {}
+    for name, raw in obj(outputs.get("workloads") or {}, "plan.outputs.workloads").items():
+        _external_apis(obj(raw, f"plan.outputs.workloads.{name}"), f"plan.outputs.workloads.{name}", external)
     for name, raw in obj(outputs.get("workloads") or {}, "plan.outputs.workloads").items():
         path = f"plan.outputs.workloads.{name}"
         w = obj(raw, path)
@@ -217,4 +230,29 @@ def records_from_plan(plan: Mapping[str, Any]) -> Records:
         workloads=workloads,
         cloud=cloud.name,
         app_role_assignments=assignments,
+        external_apis=list(external.values()),
     )
+
+
+def _external_apis(workload: Mapping[str, Any], path: str, into: dict[str, ExternalApi]) -> None:
+    """Graph and appId APIs of the workload's app role grants: which role ID means which value there.
+
+    The plan's resources hold only role IDs; the grant records name the value Entra puts in ``roles``.
+    Whether a role is granted is still decided by the plan's assignments (``Records.roles_for``).
+    """
+    for i, raw in enumerate(items(workload, "access", path)):
+        grant = obj(raw, f"{path}.access[{i}]")
+        api = grant.get("api")
+        if grant.get("type") != "appRole" or not isinstance(api, str):
+            continue
+        app_id = GRAPH_APP_ID if api == "graph" else api.lower()
+        try:
+            uuid.UUID(app_id)
+        except ValueError:
+            continue  # the key of an app of this stack: its roles come from its registration
+        where = f"{path}.access[{i}]"
+        sp, role_id, value = (text(grant, k, where) for k in ("resourceObjectId", "appRoleId", "appRole"))
+        known = into.setdefault(app_id, ExternalApi(app_id, sp))
+        if known.service_principal_id.lower() != sp.lower():
+            raise RecordsError(f"{where}.resourceObjectId", sp, f"{known.service_principal_id}, as before")
+        known.app_roles[role_id] = value

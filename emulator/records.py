@@ -135,6 +135,17 @@ class Workload:
     azure_ad_env: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ExternalApi:
+    """An API that is not an app of the plan (Microsoft Graph, another tenant's app by appId) whose app
+    roles the plan assigns: its service principal and the roles the plan's grants name."""
+
+    app_id: str
+    service_principal_id: str
+    app_roles: dict[str, str] = field(default_factory=dict)
+    """Role ID -> value (the ``roles`` claim)."""
+
+
 @dataclass
 class Records:
     tenants: list[str] = field(default_factory=list)
@@ -146,6 +157,7 @@ class Records:
     """The Azure cloud whose Entra is emulated (issuers, token-exchange audience, first-party resources)."""
     app_role_assignments: list[tuple[str, str, str]] = field(default_factory=list)
     """(principal object ID, resource service principal object ID, app role ID), as in the plan."""
+    external_apis: list[ExternalApi] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         cloud_named(self.cloud)  # an unknown cloud is refused now, not at the first token request
@@ -161,7 +173,9 @@ class Records:
     def roles_for(self, principal_id: str, resource_app_id: str) -> list[str]:
         """The ``roles`` claim Entra puts in a token for ``principal_id`` to call the resource app: the
         values of the app roles assigned to that principal on the resource's service principal."""
-        resource = self.app(resource_app_id)
+        resource: App | ExternalApi | None = self.app(resource_app_id) or next(
+            (a for a in self.external_apis if a.app_id.lower() == resource_app_id.lower()), None
+        )
         if resource is None:
             return []
         wanted = principal_id.lower()

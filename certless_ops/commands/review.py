@@ -14,7 +14,9 @@ from certless_ops.errors import UserError
 HELP = (
     "Evaluate the CrossGuard policy pack in policy/ on a stack's offline plan, through pulumi_policy's "
     "own analyzer (Analyze per resource, AnalyzeStack for the stack), as `pulumi preview --policy-pack "
-    "policy/` would. Prints the violations and exits 1 when a mandatory policy is violated."
+    "policy/` would. Prints the violations and exits 1 when a mandatory policy is violated. --preview "
+    "reviews the stack as `pulumi preview --policy-pack policy/` does: on the preview plan, where values "
+    "known only after deploy are unknown and a rule that reads one is skipped for that resource."
 )
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--stack", metavar="NAME", help="run the offline plan for stack NAME first")
     source.add_argument("--plan", metavar="FILE", type=Path, help="review an existing plan JSON file")
+    parser.add_argument(
+        "--preview",
+        action="store_true",
+        help="review as `pulumi preview` runs the pack: with --stack, on the stack's preview plan "
+        "(`plan --preview`); with --plan, FILE must be a preview plan",
+    )
     parser.add_argument(
         "--config",
         metavar="FILE",
@@ -48,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_json_option(parser, "the review (verdict, violations, policies)")
 
 
-def _run_plan(stack: str, project_dir: Path, target: Path) -> None:
+def _run_plan(stack: str, project_dir: Path, target: Path, preview: bool = False) -> None:
     command = [
         sys.executable,
         "-m",
@@ -61,6 +69,7 @@ def _run_plan(stack: str, project_dir: Path, target: Path) -> None:
         "--json",
         str(target),
         "--quiet",
+        *(["--preview"] if preview else []),
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -68,7 +77,22 @@ def _run_plan(stack: str, project_dir: Path, target: Path) -> None:
         if len(lines) > 1:
             sys.stderr.write(result.stderr)  # e.g. a traceback the plan chose to show: keep it visible
         detail = lines[-1].removeprefix("error: ") if lines else f"exit status {result.returncode}"
-        raise UserError(f"the offline plan for stack {stack!r} failed: {detail}")
+        kind = "preview plan" if preview else "plan"
+        raise UserError(f"the offline {kind} for stack {stack!r} failed: {detail}")
+
+
+def _check_plan_kind(plan_file: Path, is_preview: bool, want_preview: bool) -> None:
+    """A preview plan holds unknowns a normal review would judge as values, and the reverse."""
+    if want_preview and not is_preview:
+        raise UserError(
+            f"--preview with plan file {str(plan_file)!r}: it is not a preview plan (simulation.preview is "
+            "not true); expected one written by `plan --preview --json FILE`, or drop --preview"
+        )
+    if is_preview and not want_preview:
+        raise UserError(
+            f"plan file {str(plan_file)!r} is a preview plan (simulation.preview: true); expected --preview "
+            "to review it as `pulumi preview` would, or a plan written without --preview"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
 
     from certless_ops.plan.file import load_plan
     from certless_ops.review import load_pack_config, review_plan
+    from certless_ops.review.analyzer import is_preview_plan
     from certless_ops.review.pack_config import PackConfig
     from certless_ops.review.report import print_json, print_table
     from policy.rules import ALL_POLICIES
@@ -92,10 +117,11 @@ def run(args: argparse.Namespace) -> int:
     if args.stack is not None:
         with tempfile.TemporaryDirectory(prefix="certless-review-") as tmp:
             plan_path = Path(tmp) / "plan.json"
-            _run_plan(args.stack, args.project_dir, plan_path)
+            _run_plan(args.stack, args.project_dir, plan_path, args.preview)
             plan = load_plan(plan_path)
     else:
         plan = load_plan(args.plan)
+        _check_plan_kind(args.plan, is_preview_plan(plan), args.preview)
 
     config_path: Path | None = args.config
     if config_path is None:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
 from certless_ops.errors import UserError
@@ -216,10 +217,10 @@ def _preview_outputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(inputs)
     identity = inputs.get("identity")
     if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
-        out["identity"] = {
-            **identity,
-            "userAssignedIdentities": {str(i): {} for i in identity["userAssignedIdentities"]},
-        }
+        attached = identity["userAssignedIdentities"]
+        # An identity created in the same preview has no ID yet: the map's keys, so the map, are unknown.
+        keyed: Any = {i: {} for i in attached} if all(isinstance(i, str) for i in attached) else rpc.UNKNOWN
+        out["identity"] = {**identity, "userAssignedIdentities": keyed}
     return out
 
 

@@ -6,6 +6,13 @@ OUTPUTS, parent and dependencies. Here the same protobuf messages are built from
 to pulumi_policy's own servicer in-process, so the policy logic (levels, config, unknown handling,
 diagnostics) is the library's, not a copy. The stack config reaches the pack as ``PULUMI_CONFIG``
 and the stack name as ``PULUMI_STACK``, as the CLI passes them to the pack's process.
+
+A preview plan (``plan --preview``) is reviewed as ``pulumi preview`` runs the pack: the engine
+marshals every unknown value as pulumi_policy's unknown sentinel (``MarshalProperties`` with
+``KeepUnknowns``), both in Analyze's inputs and in AnalyzeStack's outputs, and it runs AnalyzeStack in
+a preview too. A policy that reads an unknown value raises ``UnknownValueError`` in the library, which
+answers with an advisory "can't run policy ... during preview" diagnostic: the review lists those as
+skipped in preview, not as violations.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import contextlib
 import contextvars
 import json
 import os
+import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,12 +34,21 @@ from pulumi.runtime import proto
 from pulumi.runtime.config import CONFIG
 from pulumi_policy import EnforcementLevel, Policy
 from pulumi_policy.policy import _PolicyAnalyzerServicer
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from certless_ops.review.pack_config import PackConfig
 from policy.rules import ALL_POLICIES, PACK_NAME
 from policy.rules._props import STACK_CONFIG_KEYS
 
 PACK_DIR = Path(__file__).resolve().parents[2] / "policy"
+# How a plan records a value the engine left unknown (certless_ops.plan.monitor.UNKNOWN).
+PLAN_UNKNOWN = "[unknown]"
+_STACK_TYPE = "pulumi:pulumi:Stack"
+# pulumi_policy's answer when a policy read an unknown value: "can't run policy 'NAME' from policy pack
+# 'PACK@vVERSION' during preview: string value at .PATH can't be known during preview".
+_CANT_RUN = re.compile(
+    r"^can't run policy '(?P<policy>[^']*)' from policy pack '[^']*' during preview: (?P<why>.*)$", re.S
+)
 
 _TO_PROTO = {
     EnforcementLevel.ADVISORY: proto.ADVISORY,
@@ -62,6 +79,26 @@ class Violation:
         }
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A policy that could not judge a resource in a preview: it read a value known only after deploy."""
+
+    policy: str
+    urn: str
+    resource_type: str
+    resource_name: str
+    reason: str  # e.g. "string value at .subject can't be known during preview"
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "policy": self.policy,
+            "urn": self.urn,
+            "resourceType": self.resource_type,
+            "resourceName": self.resource_name,
+            "reason": self.reason,
+        }
+
+
 @dataclass
 class Review:
     stack: str
@@ -71,6 +108,8 @@ class Review:
     violations: list[Violation] = field(default_factory=list)
     resources: int = 0
     seconds: float = 0.0
+    preview: bool = False
+    skipped: list[Skipped] = field(default_factory=list)  # only in a preview
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -80,9 +119,20 @@ class Review:
     def advisory(self) -> list[Violation]:
         return [v for v in self.violations if v.enforcement == "advisory"]
 
+    @property
+    def skipped_summary(self) -> str:
+        """ "skipped in preview: N rule(s) on M resource(s) ..." for the human reports."""
+        rules = len({s.policy for s in self.skipped})
+        resources = len({s.urn for s in self.skipped})
+        return (
+            f"skipped in preview: {rules} rule(s) on {resources} resource(s) "
+            "read values known only after deploy"
+        )
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "stack": self.stack,
+            "preview": self.preview,
             "policyPack": {"name": self.pack_name, "version": self.pack_version},
             "policies": self.policies,
             "violations": [v.to_json() for v in self.violations],
@@ -94,6 +144,13 @@ class Review:
                 "passed": not self.mandatory,
             },
         }
+        if self.preview:
+            document["skippedInPreview"] = [s.to_json() for s in self.skipped]
+            document["summary"]["skippedInPreview"] = {
+                "rules": len({s.policy for s in self.skipped}),
+                "resources": len({s.urn for s in self.skipped}),
+            }
+        return document
 
 
 def pack_version() -> str:
@@ -102,9 +159,29 @@ def pack_version() -> str:
         return str(yaml.safe_load(fh).get("version") or "0.0.1")
 
 
-def _struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
+def is_preview_plan(plan: Mapping[str, Any]) -> bool:
+    simulation = plan.get("simulation")
+    return isinstance(simulation, Mapping) and simulation.get("preview") is True
+
+
+def _engine_value(value: Any) -> Any:
+    """A plan value as the engine marshals it to a policy pack: unknowns become the unknown sentinel.
+
+    The engine turns every computed value into a typed sentinel; values the program sends unknown are
+    strings to it (the SDKs register them as the string sentinel), so the string one is the one seen.
+    """
+    if isinstance(value, dict):
+        return {k: _engine_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_engine_value(v) for v in value]
+    if value == PLAN_UNKNOWN:
+        return UNKNOWN_STRING_VALUE
+    return value
+
+
+def _struct(values: Mapping[str, Any], preview: bool = False) -> struct_pb2.Struct:
     message = struct_pb2.Struct()
-    message.update(dict(values))
+    message.update(_engine_value(dict(values)) if preview else dict(values))
     return message
 
 
@@ -116,12 +193,13 @@ def _options(resource: Mapping[str, Any]) -> proto.AnalyzerResourceOptions:
 
 def analyze_requests(plan: Mapping[str, Any]) -> list[proto.AnalyzeRequest]:
     """One request per resource the program registers (not reads, not providers), with its inputs."""
+    preview = is_preview_plan(plan)
     return [
         proto.AnalyzeRequest(
             type=r["type"],
             urn=r["urn"],
             name=r["name"],
-            properties=_struct(r.get("inputs") or {}),
+            properties=_struct(r.get("inputs") or {}, preview),
             options=_options(r),
         )
         for r in plan["resources"]
@@ -130,7 +208,12 @@ def analyze_requests(plan: Mapping[str, Any]) -> list[proto.AnalyzeRequest]:
 
 
 def analyze_stack_request(plan: Mapping[str, Any]) -> proto.AnalyzeStackRequest:
-    """Every resource of the stack with its outputs, parent, dependencies and property dependencies."""
+    """Every resource of the stack with its outputs, parent, dependencies and property dependencies.
+
+    In a preview the engine sends what each provider answered to the preview of its create (inputs, and
+    every other output unknown) or the registered outputs of a component, unknowns as sentinels.
+    """
+    preview = is_preview_plan(plan)
     resources = []
     for r in plan["resources"]:
         property_dependencies = {
@@ -143,7 +226,7 @@ def analyze_stack_request(plan: Mapping[str, Any]) -> proto.AnalyzeStackRequest:
                 type=r["type"],
                 urn=r["urn"],
                 name=r["name"],
-                properties=_struct(r.get("outputs") or {}),
+                properties=_struct(r.get("outputs") or {}, preview),
                 options=_options(r),
                 parent=r.get("parent") or "",
                 dependencies=list(r.get("dependencies") or []),
@@ -210,8 +293,12 @@ def review_plan(
     config: PackConfig | None = None,
     policies: Sequence[Policy] = ALL_POLICIES,
 ) -> Review:
-    """Evaluate the pack on a plan (a certless.plan/v1 document) and collect its diagnostics."""
+    """Evaluate the pack on a plan (a certless.plan/v1 document) and collect its diagnostics.
+
+    A preview plan (``simulation.preview``) is reviewed as ``pulumi preview`` runs the pack.
+    """
     config = config or PackConfig()
+    preview = is_preview_plan(plan)
     started = time.perf_counter()
     servicer = _PolicyAnalyzerServicer(PACK_NAME, pack_version(), list(policies), EnforcementLevel.ADVISORY)
     descriptions = {p.name: p.description for p in policies}
@@ -249,9 +336,26 @@ def review_plan(
             {"name": p.name, "description": p.description, "enforcement": effective[p.name]} for p in policies
         ],
         resources=len(plan["resources"]),
+        preview=preview,
     )
+    stack_urn = next((r["urn"] for r in plan["resources"] if r["type"] == _STACK_TYPE), "")
     for urn, diagnostic in found:
         resource = by_urn.get(urn, {})
+        cant_run = _CANT_RUN.match(str(diagnostic.message)) if preview else None
+        if cant_run is not None:
+            # The engine attributes a stack policy's diagnostic without a URN to the root stack.
+            skipped_urn = urn or stack_urn
+            resource = by_urn.get(skipped_urn, {})
+            review.skipped.append(
+                Skipped(
+                    policy=diagnostic.policyName,
+                    urn=skipped_urn,
+                    resource_type=str(resource.get("type", "")),
+                    resource_name=str(resource.get("name", "")) or "(stack)",
+                    reason=cant_run.group("why").strip(),
+                )
+            )
+            continue
         review.violations.append(
             Violation(
                 policy=diagnostic.policyName,

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from certless_ops.review.analyzer import Review
@@ -28,18 +29,37 @@ def print_table(review: Review, console: Console, config_source: str | None) -> 
         order = {"mandatory": 0, "advisory": 1}
         for v in sorted(review.violations, key=lambda v: (order.get(v.enforcement, 2), v.policy, v.urn)):
             level = "[red]mandatory[/red]" if v.enforcement == "mandatory" else "[yellow]advisory[/yellow]"
-            resource = (
-                f"{v.resource_name}\n[dim]{v.resource_type}[/dim]" if v.resource_type else v.resource_name
+            table.add_row(
+                v.policy, level, _resource_cell(v.resource_name, v.resource_type), escape(v.message)
             )
-            table.add_row(v.policy, level, resource, v.message)
         console.print(table)
+    if review.preview:
+        _print_skipped(review, console)
     verdict = "[bold red]FAILED[/bold red]" if review.mandatory else "[bold green]PASSED[/bold green]"
+    mode = " in preview" if review.preview else ""
     console.print(
-        f"{verdict}: policy pack {review.pack_name}@{review.pack_version} on stack {review.stack!r}: "
+        f"{verdict}{mode}: policy pack {review.pack_name}@{review.pack_version} on stack {review.stack!r}: "
         f"{len(review.policies)} policies, {review.resources} resources, "
         f"{len(review.mandatory)} mandatory and {len(review.advisory)} advisory violation(s) "
         f"in {review.seconds:.2f} s; pack config: {config_source or 'none (policy defaults)'}."
     )
+
+
+def _resource_cell(name: str, resource_type: str) -> str:
+    # Escaped: a message or name may hold brackets (e.g. "[unknown]") that rich would take as markup.
+    return f"{escape(name)}\n[dim]{escape(resource_type)}[/dim]" if resource_type else escape(name)
+
+
+def _print_skipped(review: Review, console: Console) -> None:
+    if review.skipped:
+        table = Table(title=f"Skipped in preview - stack {review.stack}", show_lines=True, expand=True)
+        table.add_column("Policy", style="bold", no_wrap=True)
+        table.add_column("Resource", overflow="fold", ratio=1)
+        table.add_column("Why", overflow="fold", ratio=2)
+        for s in sorted(review.skipped, key=lambda s: (s.policy, s.urn)):
+            table.add_row(s.policy, _resource_cell(s.resource_name, s.resource_type), escape(s.reason))
+        console.print(table)
+    console.print(escape(review.skipped_summary) + ".", highlight=False)
 
 
 def _cell(text: str) -> str:
@@ -59,6 +79,13 @@ def print_markdown(review: Review, plan: Mapping[str, Any], out: IO[str], config
         f"{review.resources} resources, {len(review.mandatory)} mandatory and {len(review.advisory)} "
         f"advisory violation(s); pack config: {config_source or 'none (policy defaults)'}.\n\n"
     )
+    if review.preview:
+        out.write(f"Reviewed as `pulumi preview` runs the pack; {review.skipped_summary}.\n\n")
+        if review.skipped:
+            out.write("| skipped policy | resource | why |\n|---|---|---|\n")
+            for s in sorted(review.skipped, key=lambda s: (s.policy, s.urn)):
+                out.write(f"| `{_cell(s.policy)}` | {_cell(s.resource_name)} | {_cell(s.reason)} |\n")
+            out.write("\n")
     if review.violations:
         out.write("| policy | enforcement | resource | message |\n|---|---|---|---|\n")
         order = {"mandatory": 0, "advisory": 1}

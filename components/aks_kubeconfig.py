@@ -24,66 +24,114 @@ AKS_SERVER_ID: Final = "6dae42f8-4368-4678-94ff-3960e28e3630"
 """The AKS AAD server application: the token audience of every AKS cluster, in every cloud."""
 EXEC_API_VERSION: Final = "client.authentication.k8s.io/v1beta1"
 INSTALL_HINT: Final = (
-    "kubelogin is not installed, which is required to connect to AAD enabled cluster.\n"
-    "To learn more, please go to https://aka.ms/aks/kubelogin\n"
+    "\nkubelogin is not installed which is required to connect to AAD enabled cluster.\n\n"
+    "To learn more, please go to https://azure.github.io/kubelogin/\n"
 )
+"""kubelogin's own hint, written when the converted user had none (a kept hint wins)."""
 
 WHAT_EACH_MODE_READS: Final[dict[str, str]] = {
     "azurecli": "the Azure CLI login (az login)",
-    "workloadidentity": "AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST",
+    "workloadidentity": (
+        "AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE (or, in GitHub Actions,"
+        " ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN), AZURE_AUTHORITY_HOST"
+    ),
     "msi": "the machine's managed identity (AZURE_CLIENT_ID picks a user-assigned one)",
-    "spn": "ARM_CLIENT_ID, ARM_TENANT_ID and ARM_CLIENT_SECRET or ARM_CLIENT_CERTIFICATE_PATH",
+    "spn": (
+        "AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH (or the AAD_SERVICE_PRINCIPAL_* names);"
+        " AZURE_CLIENT_ID and AZURE_TENANT_ID override the written IDs"
+    ),
 }
 
 
-def _arg(args: list[Any], flag: str) -> str | None:
+def _arg(args: list[str], flag: str) -> str | None:
     for i, value in enumerate(args[:-1]):
         if value == flag:
-            return str(args[i + 1])
+            return args[i + 1]
     return None
 
 
-def _kubelogin_exec(user: Any) -> dict[str, Any] | None:
-    """The exec block of a user that authenticates through kubelogin (what `convert` rewrites)."""
-    if not isinstance(user, dict):
-        return None
+def _is_kubelogin(user: dict[str, Any]) -> bool:
     exec_ = user.get("exec")
-    if isinstance(exec_, dict) and str(exec_.get("command", "")).replace("\\", "/").rsplit("/", 1)[-1] in (
-        "kubelogin",
-        "kubelogin.exe",
-    ):
-        return exec_
+    # The converter's test: the command contains "kubelogin", in any case, with any path or suffix.
+    return isinstance(exec_, dict) and "kubelogin" in str(exec_.get("command") or "").lower()
+
+
+def _is_legacy_azure(user: dict[str, Any]) -> bool:
     provider = user.get("auth-provider")
-    if isinstance(provider, dict) and provider.get("name") == "azure":  # the legacy, removed plugin
-        config = provider.get("config") or {}
-        args = ["--server-id", config.get("apiserver-id") or AKS_SERVER_ID]
-        if config.get("environment"):
-            args += ["--environment", config["environment"]]
-        return {"args": args}
-    return None
+    return isinstance(provider, dict) and provider.get("name") == "azure"
 
 
-def _converted(old: dict[str, Any], mode: ClusterCredentials, tenant_id: str, client_id: str | None) -> Any:
-    args = [str(a) for a in old.get("args") or []]
-    server_id = _arg(args, "--server-id") or AKS_SERVER_ID
-    new_args = ["get-token", "--login", mode, "--server-id", server_id]
-    if mode in ("spn", "msi") and client_id:
-        new_args += ["--client-id", client_id]
-    if mode == "spn":
-        new_args += ["--tenant-id", tenant_id]
-        environment = _arg(args, "--environment")
+def _entra(user: Any) -> bool:
+    """Whether ``kubelogin convert-kubeconfig`` would rewrite this user: kubelogin exec or legacy azure."""
+    return isinstance(user, dict) and (_is_kubelogin(user) or _is_legacy_azure(user))
+
+
+def _converted(
+    user: dict[str, Any],
+    mode: ClusterCredentials,
+    *,
+    where: str,
+    tenant_id: str,
+    client_id: str | None,
+) -> dict[str, Any]:
+    """``user`` as `kubelogin convert-kubeconfig -l <mode> [--client-id <client_id>]` leaves it.
+
+    The values the converter takes from the old user (server ID, and for spn the client ID, tenant,
+    cloud, --legacy and the PoP pair) come from the exec arguments or the legacy provider's config.
+    """
+    old_exec = user.get("exec") if isinstance(user.get("exec"), dict) else None
+    legacy = not _is_kubelogin(user) and _is_legacy_azure(user)
+    if legacy:
+        config = {str(k): str(v) for k, v in (user["auth-provider"].get("config") or {}).items()}
+        old_args: list[str] = []
+        server_id = config.get("apiserver-id")
+        old_client, old_tenant = config.get("client-id"), config.get("tenant-id")
+        environment = config.get("environment")
+        is_legacy_audience = config.get("config-mode", "") in ("", "0")
+    else:
+        old_args = [str(a) for a in (old_exec or {}).get("args") or []]
+        server_id = _arg(old_args, "--server-id")
+        old_client, old_tenant = _arg(old_args, "--client-id"), _arg(old_args, "--tenant-id")
+        environment = _arg(old_args, "--environment")
+        is_legacy_audience = "--legacy" in old_args
+    if not server_id:
+        raise EnvironmentMismatchError(
+            f"{where}: the cluster's kubeconfig names no --server-id; expected the AKS server application"
+            f" ({AKS_SERVER_ID}), which every kubelogin login needs"
+        )
+    args = ["get-token", "--login", mode, "--server-id", server_id]
+    cache_dir = _arg(old_args, "--cache-dir") or _arg(old_args, "--token-cache-dir")
+    if cache_dir:
+        args += ["--cache-dir", cache_dir]
+    if mode == "msi" and client_id:
+        args += ["--client-id", client_id]
+    elif mode == "spn":
+        # No secret or certificate flag: kubelogin reads them from the environment at get-token time.
+        args += ["--client-id", client_id or old_client or "", "--tenant-id", old_tenant or tenant_id]
         if environment:
-            new_args += ["--environment", environment]
-        # The secret stays out of the kubeconfig: kubelogin reads the ARM_* variables that the
-        # azure-native provider reads too (kubelogin would otherwise read AAD_SERVICE_PRINCIPAL_*/AZURE_*).
-        new_args.append("--use-azurerm-env-vars")
-    return {
-        "apiVersion": old.get("apiVersion") or EXEC_API_VERSION,
+            args += ["--environment", environment]
+        if is_legacy_audience:
+            args.append("--legacy")
+        pop_enabled, pop_claims = "--pop-enabled" in old_args, _arg(old_args, "--pop-claims")
+        if pop_enabled != bool(pop_claims):
+            raise EnvironmentMismatchError(
+                f"{where}: the cluster's kubeconfig sets only one of --pop-enabled and --pop-claims;"
+                " expected both or neither (kubelogin needs them together)"
+            )
+        if pop_enabled and pop_claims:
+            args += ["--pop-enabled", "--pop-claims", pop_claims]
+    hint = (old_exec or {}).get("installHint") if not legacy else None
+    new_user = {k: v for k, v in user.items() if k not in ("exec", "auth-provider")}
+    # The fields client-go writes for an exec block kubelogin built: env null, no interactiveMode.
+    new_user["exec"] = {
+        "apiVersion": EXEC_API_VERSION,
         "command": "kubelogin",
-        "args": new_args,
-        "installHint": old.get("installHint") or INSTALL_HINT,
+        "args": args,
+        "env": None,
+        "installHint": hint or INSTALL_HINT,
         "provideClusterInfo": False,
     }
+    return new_user
 
 
 def provider_kubeconfig(
@@ -107,10 +155,11 @@ def provider_kubeconfig(
             f"{where}: the cluster returned a kubeconfig that is not a YAML mapping"
         )
     users = [u for u in doc.get("users") or [] if isinstance(u, dict)]
-    entra = [(u, e) for u in users if (e := _kubelogin_exec(u.get("user"))) is not None]
+    entra = [u for u in users if _entra(u.get("user"))]
     if mode in ("user", "admin"):
         if entra:
-            login = _arg([str(a) for a in entra[0][1].get("args") or []], "--login") or "devicecode"
+            old = entra[0]["user"].get("exec") or {}
+            login = _arg([str(a) for a in old.get("args") or []], "--login") or "devicecode"
             raise EnvironmentMismatchError(
                 f"{where} uses Entra ID (AAD) authentication: its {mode} kubeconfig runs `kubelogin get-token"
                 f" --login {login}`, an interactive sign-in that hangs a deployment; expected aks.credentials"
@@ -123,6 +172,6 @@ def provider_kubeconfig(
             f" credential and runs no kubelogin, so aks.credentials {mode!r} cannot apply; expected"
             " aks.credentials 'user' (or enable Entra integration on the cluster)"
         )
-    for user, old in entra:
-        user["user"] = {"exec": _converted(old, mode, tenant_id, client_id)}
+    for user in entra:
+        user["user"] = _converted(user["user"], mode, where=where, tenant_id=tenant_id, client_id=client_id)
     return yaml.safe_dump(doc, sort_keys=False)

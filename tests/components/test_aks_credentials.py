@@ -57,7 +57,6 @@ EXPECTED_ARGS = {
         TENANT,
         "--environment",
         "AzurePublicCloud",
-        "--use-azurerm-env-vars",
     ],
 }
 

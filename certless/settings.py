@@ -684,7 +684,7 @@ def _check_credential(c: _Section, d: CredentialDescription, cloud: Cloud) -> No
         raise SettingsError(
             c.key("TokenExchangeUrl"),
             d.token_exchange_url,
-            "an audience URI such as api://AzureADTokenExchange",
+            "an audience URI such as api://AzureADTokenExchange (an audience, not a login host)",
         )
     if d.source_type == "KeyVault":
         need("KeyVaultUrl", d.key_vault_url, "the vault URL, e.g. https://myvault.vault.azure.net")
@@ -724,6 +724,8 @@ def _is_audience_uri(value: str) -> bool:
         parts = split_strict(value)
     except AmbiguousUrlError:
         return False
+    if parts.scheme.lower() == "http" and cloud_for_host(parts.hostname or "") is not None:
+        return False  # an http:// login host is an authority in the wrong setting, never an FIC audience
     return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*$", parts.scheme))
 
 

@@ -12,7 +12,8 @@ program's checks without a real cluster:
 * a name containing ``noaad`` is a cluster without Entra integration (no ``aadProfile``): its user
   kubeconfig carries a client certificate. Every other cluster is Entra-integrated, as AKS recommends,
   and its user kubeconfig execs ``kubelogin get-token --login devicecode``, as the real one does;
-* a name containing ``nolocal`` has local accounts disabled: listClusterAdminCredential fails.
+* a name containing ``nolocal`` has local accounts disabled: listClusterAdminCredential fails. Azure
+  allows that only on Entra-integrated clusters, so a name with both ``noaad`` and ``nolocal`` is refused.
 """
 
 from __future__ import annotations
@@ -568,6 +569,11 @@ def _get_cluster(sim: Simulator, args: dict[str, Any]) -> dict[str, Any]:
     rid = ids.arm_id(sim.env.subscription_id, rg, "Microsoft.ContainerService/managedClusters", name)
     location = sim.env.location
     lowered = name.lower()
+    if "noaad" in lowered and "nolocal" in lowered:
+        raise SimulationError(
+            f"getManagedCluster {name!r}: no such cluster can exist: disableLocalAccounts is allowed only on"
+            " an Entra-integrated (AAD) cluster, so a name may say noaad or nolocal, not both"
+        )
     oidc_enabled = "nooidc" not in lowered
     oidc: dict[str, Any] = {"enabled": oidc_enabled}
     if oidc_enabled:
@@ -600,7 +606,7 @@ def _get_cluster(sim: Simulator, args: dict[str, Any]) -> dict[str, Any]:
 AKS_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 AKS_PUBLIC_CLIENT_ID = "80faf920-1908-4b52-b5ef-a8e7bedfc67a"
 _KUBELOGIN_HINT = (
-    "kubelogin is not installed which is required to connect to AAD enabled cluster.\n\n"
+    "\nkubelogin is not installed which is required to connect to AAD enabled cluster.\n\n"
     "To learn more, please go to https://aka.ms/aks/kubelogin\n"
 )
 

@@ -192,3 +192,20 @@ def test_entra_ids_take_the_azuread_provider_formats() -> None:
     # terraform-provider-azuread's CredentialId: {objectId}/federatedIdentityCredential/{credentialId}.
     assert fic_id == f"{app['objectId']}/federatedIdentityCredential/{fic['credentialId']}"
     assert GUID.match(fic["credentialId"])
+
+
+def test_the_entra_user_kubeconfig_carries_the_install_hint_aks_writes() -> None:
+    # AKS's hint opens with an empty line (a converted kubeconfig keeps it, so kubectl prints it as is).
+    config = _kubeconfig(Simulator(ENV), "listManagedClusterUserCredentials", "aks-prod", format="exec")
+    assert config["users"][0]["user"]["exec"]["installHint"] == (
+        "\nkubelogin is not installed which is required to connect to AAD enabled cluster.\n\n"
+        "To learn more, please go to https://aka.ms/aks/kubelogin\n"
+    )
+
+
+@pytest.mark.parametrize("name", ["aks-noaad-nolocal", "aks-nolocal-noaad"])
+def test_a_cluster_without_entra_cannot_have_local_accounts_disabled(name: str) -> None:
+    # The API allows disableLocalAccounts only on Entra-integrated (AAD) clusters; no such cluster exists.
+    args = {"resourceGroupName": "rg", "resourceName": name}
+    with pytest.raises(SimulationError, match=r"disableLocalAccounts.*Entra"):
+        Simulator(ENV).call(MockCallArgs("azure-native:containerservice:getManagedCluster", args, ""))

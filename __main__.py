@@ -37,10 +37,13 @@ from components import (
     IdentityOutputs,
     ManagedIdentity,
     ManagedIdentityArgs,
+    PermissionScope,
     RoleGrant,
     VirtualMachineBinding,
     VmImage,
     VmOptions,
+    WebApi,
+    WebPlatform,
 )
 from components.access import describe_grants
 from components.identity import resource_group_of
@@ -54,8 +57,10 @@ from stackconfig import (
     read_pulumi_config,
 )
 from stackconfig.access import app_role_id
+from stackconfig.model import ApiSpec, WebSpec
 from stackconfig.provider_config import provider_arguments, subscription_of
 from stackconfig.rules import GUID, IDENTITY_ID, shown
+from stackconfig.web import creation_order
 
 SHARED_OUTPUT = "sharedIdentity"
 SHARED_IDENTITY_FIELDS = ("resourceId", "clientId", "principalId")
@@ -82,19 +87,28 @@ def owned_layer(
             ),
             opts=pulumi.ResourceOptions(protect=spec.protect),
         ).outputs
-    registrations = {
-        key: AppRegistration(
+    registrations: dict[str, AppRegistration] = {}
+    for key in creation_order(config.apps):  # an API names its known clients' client IDs
+        app = config.apps[key]
+        registrations[key] = AppRegistration(
             key,
             AppRegistrationArgs(
-                spec.display_name,
-                spec.owners,
-                spec.sign_in_audience,
-                [AppRole(r.value, r.display_name, r.description, r.id) for r in spec.app_roles],
+                app.display_name,
+                app.owners,
+                app.sign_in_audience,
+                [AppRole(r.value, r.display_name, r.description, r.id) for r in app.app_roles],
+                web=web_platform(app.web),
+                api=web_api(app.api, registrations),
             ),
-            opts=pulumi.ResourceOptions(protect=spec.protect),
+            opts=pulumi.ResourceOptions(protect=app.protect),
         )
-        for key, spec in config.apps.items()
-    }
+    registrations = {key: registrations[key] for key in config.apps}  # the configured order
+    for key, app in config.apps.items():
+        for client in app.api.pre_authorized if app.api is not None else ():
+            ids = scope_ids(app.api)
+            registrations[key].pre_authorize(
+                client.app, registrations[client.app].client_id, [ids[v] for v in client.scopes]
+            )
     trusts: Trusts = {}
     for app_key, identity_key, name in config.identity_trusts:
         trusts[app_key, identity_key] = FederatedCredential(
@@ -129,6 +143,8 @@ def owned_layer(
                 "objectId": a.object_id,
                 "servicePrincipalObjectId": a.service_principal_id,
                 "appRoleIds": {r.value: r.id for r in config.apps[key].app_roles},
+                # A web API's delegated permissions, for stacks that grant them by ID.
+                **({"scopeIds": scope_ids(config.apps[key].api)} if config.apps[key].api is not None else {}),
             }
             for key, a in apps.items()
         },
@@ -256,6 +272,28 @@ def _identity_from_id(resource_id: str, client_id: str, principal_id: str, tenan
     )
 
 
+def scope_ids(api: ApiSpec | None) -> dict[str, str]:
+    return {s.value: s.id for s in api.scopes} if api is not None else {}
+
+
+def web_platform(spec: WebSpec | None) -> WebPlatform | None:
+    if spec is None:
+        return None
+    return WebPlatform(spec.redirect_uris, spec.logout_url, spec.homepage_url, spec.id_tokens)
+
+
+def web_api(spec: ApiSpec | None, registrations: dict[str, AppRegistration]) -> WebApi | None:
+    if spec is None:
+        return None
+    return WebApi(
+        scopes=[
+            PermissionScope(s.value, s.admin_consent_display_name, s.description, s.id) for s in spec.scopes
+        ],
+        requested_access_token_version=spec.requested_access_token_version,
+        known_client_ids=[registrations[k].client_id for k in spec.known_clients],
+    )
+
+
 def workload_args(
     config: StackConfig, w: WorkloadSpec, app: AppOutputs, identity: IdentityOutputs | None
 ) -> CertificatelessWorkloadArgs:
@@ -351,7 +389,20 @@ def workload_args(
         vm=vm,
         identity_trust_name=None,  # declared once per app and identity, by the identity layer
         system_trust_name=w.system_fic_name,
+        **sign_in_settings(config, w.app),
     )
+
+
+def sign_in_settings(config: StackConfig, app_key: str) -> dict[str, Any]:
+    """The web app's CallbackPath and the web API's Audience and Scopes, from the app this stack owns."""
+    spec = config.apps.get(app_key)
+    if spec is None:
+        return {}
+    return {
+        "callback_path": spec.web.callback_path if spec.web is not None else None,
+        "api_token_version": spec.api.requested_access_token_version if spec.api is not None else None,
+        "api_scopes": [s.value for s in spec.api.scopes] if spec.api is not None else [],
+    }
 
 
 def workload_output(

@@ -5,7 +5,14 @@ Components never read stack configuration; ``__main__.py`` validates config and 
 
 from components.access import AccessGrant, AccessGrantArgs, AppRoleGrant, RoleGrant, grant_to_identity
 from components.aks import AksWorkloadBinding, AksWorkloadBindingArgs
-from components.app_registration import AppRegistration, AppRegistrationArgs, AppRole
+from components.app_registration import (
+    AppRegistration,
+    AppRegistrationArgs,
+    AppRole,
+    PermissionScope,
+    WebApi,
+    WebPlatform,
+)
 from components.app_service import AppServiceBinding, AppServiceBindingArgs
 from components.azure_ad import AzureAdTarget
 from components.clouds import CLOUDS, Cloud
@@ -56,10 +63,13 @@ __all__ = [
     "IdentityOutputs",
     "ManagedIdentity",
     "ManagedIdentityArgs",
+    "PermissionScope",
     "RoleGrant",
     "VirtualMachineBinding",
     "VirtualMachineBindingArgs",
     "VmImage",
     "VmOptions",
+    "WebApi",
+    "WebPlatform",
     "grant_to_identity",
 ]

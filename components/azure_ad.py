@@ -21,6 +21,12 @@ class AzureAdTarget:
     token_exchange_url: str | None = None
     """The cloud's token-exchange audience outside the public cloud. Microsoft.Identity.Web asks for
     ``api://AzureADTokenExchange`` unless ``TokenExchangeUrl`` says otherwise, in every cloud."""
+    callback_path: str | None = None
+    """A web app's sign-in response path (``CallbackPath``): the path of one of its redirect URIs."""
+    audience: pulumi.Input[str] | None = None
+    """A web API's accepted token audience (``Audience``): its client ID for v2 tokens."""
+    scopes: str | None = None
+    """A web API's scopes, space-separated (``Scopes``, read by Microsoft.Identity.Web's RequiredScope)."""
 
 
 def azure_ad_env(
@@ -35,8 +41,14 @@ def azure_ad_env(
         ("AzureAd__Instance", target.instance),
         ("AzureAd__TenantId", target.tenant_id),
         ("AzureAd__ClientId", target.client_id),
-        ("AzureAd__ClientCredentials__0__SourceType", source_type),
     ]
+    if target.callback_path is not None:
+        env.append(("AzureAd__CallbackPath", target.callback_path))
+    if target.audience is not None:
+        env.append(("AzureAd__Audience", target.audience))
+    if target.scopes:
+        env.append(("AzureAd__Scopes", target.scopes))
+    env.append(("AzureAd__ClientCredentials__0__SourceType", source_type))
     if managed_identity_client_id is not None:
         env.append(("AzureAd__ClientCredentials__0__ManagedIdentityClientId", managed_identity_client_id))
     if target.token_exchange_url is not None:

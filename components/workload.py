@@ -140,6 +140,13 @@ class CertificatelessWorkloadArgs:
     chain_credentials: Sequence[pulumi.Resource] = ()
     """FICs of this workload's chain declared outside it (e.g. once per app and identity by the stack's
     identity layer): the compute waits for them, as it waits for those declared here."""
+    callback_path: str | None = None
+    """The app's sign-in path when it signs users in (``AzureAd__CallbackPath``)."""
+    api_token_version: Literal[1, 2] | None = None
+    """Set when the app is a web API: the access token version it accepts, which decides the ``aud``
+    its tokens carry (``AzureAd__Audience``): the client ID (v2) or ``api://<client id>`` (v1)."""
+    api_scopes: Sequence[str] = ()
+    """The web API's scopes (``AzureAd__Scopes``)."""
 
 
 class CertificatelessWorkload(pulumi.ComponentResource):
@@ -196,8 +203,19 @@ class CertificatelessWorkload(pulumi.ComponentResource):
 
         audience = args.cloud.token_exchange_audience
         entra_issuer = args.cloud.issuer(args.tenant_id)
+        api_audience: pulumi.Input[str] | None = None
+        if args.api_token_version == 2:
+            api_audience = app.client_id
+        elif args.api_token_version == 1:
+            api_audience = app.client_id.apply(lambda cid: f"api://{cid}")
         target = AzureAdTarget(
-            args.cloud.instance, args.tenant_id, app.client_id, args.cloud.token_exchange_url
+            args.cloud.instance,
+            args.tenant_id,
+            app.client_id,
+            args.cloud.token_exchange_url,
+            callback_path=args.callback_path,
+            audience=api_audience,
+            scopes=" ".join(args.api_scopes) or None,
         )
         credentials: list[FederatedCredential] = []
         if identity is not None and args.identity_trust_name is not None and aks_mode != "direct":

@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from components.clouds import CLOUDS
 from components.naming import fic_name, with_color
-from stackconfig import access
+from stackconfig import access, web
 from stackconfig import rules as r
 from stackconfig import schema as s
 from stackconfig import vm as vm_block
@@ -80,10 +80,12 @@ def load(raw: Mapping[str, Any], secret_keys: Collection[str], stack: str) -> St
         identities = {
             key: _identity(key, entry, resource_group) for key, entry in (settings.identities or {}).items()
         }
+        app_keys = tuple(settings.apps or {})
         apps = {
-            key: _app(r.where(_k("apps"), key), key, entry, stack, identities)
+            key: _app(r.where(_k("apps"), key), key, entry, stack, identities, app_keys=app_keys)
             for key, entry in (settings.apps or {}).items()
         }
+        web.check_known_client_cycles(apps)
 
     workloads = {
         name: _workload(
@@ -103,6 +105,7 @@ def load(raw: Mapping[str, Any], secret_keys: Collection[str], stack: str) -> St
     trusts = _identity_trusts(workloads, apps)
     _check_unique_physical_names(workloads)
     access.check_unique_grants(workloads)
+    web.check_unique_delegations(workloads)
     config = StackConfig(
         stack=stack,
         tenant_id=settings.tenant_id,
@@ -135,7 +138,13 @@ def _identity(ikey: str, entry: s.IdentityEntry, default_rg: str) -> IdentitySpe
 
 
 def _app(
-    key: str, akey: str, entry: s.AppEntry, stack: str, identities: Mapping[str, IdentitySpec]
+    key: str,
+    akey: str,
+    entry: s.AppEntry,
+    stack: str,
+    identities: Mapping[str, IdentitySpec],
+    *,
+    app_keys: tuple[str, ...],
 ) -> AppSpec:
     display_name = entry.display_name or f"certless-{akey}-{stack}"
     trusts: list[str] = []
@@ -146,7 +155,17 @@ def _app(
             trusts.append(identity)
     roles = access.app_roles(r.where(key, "appRoles"), entry.app_roles)
     return AppSpec(
-        akey, display_name, entry.owners, entry.sign_in_audience, entry.protect, tuple(trusts), roles
+        akey,
+        display_name,
+        entry.owners,
+        entry.sign_in_audience,
+        entry.protect,
+        tuple(trusts),
+        roles,
+        web=web.web_spec(r.where(key, "web"), entry.web) if entry.web is not None else None,
+        api=web.api_spec(r.where(key, "api"), akey, entry.api, roles, app_keys)
+        if entry.api is not None
+        else None,
     )
 
 
@@ -233,6 +252,9 @@ def _workload(
         access=access.grants(r.where(key, "access"), entry.access, kind),
         api_permissions=access.api_permissions(
             r.where(key, "apiPermissions"), entry.api_permissions, known_apps
+        ),
+        delegated_permissions=web.delegated_permissions(
+            r.where(key, "delegatedPermissions"), entry.delegated_permissions, known_apps
         ),
     )
 

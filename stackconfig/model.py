@@ -37,6 +37,47 @@ class AppRoleSpec:
 
 
 @dataclass(frozen=True)
+class WebSpec:
+    """The app's web platform: where Entra sends sign-in responses, and what it may issue implicitly."""
+
+    redirect_uris: tuple[str, ...]
+    callback_path: str
+    """The path of one of ``redirect_uris``: Microsoft.Identity.Web's ``CallbackPath``."""
+    logout_url: str | None = None
+    homepage_url: str | None = None
+    id_tokens: bool = False
+    """Implicit ID-token issuance (hybrid flows); access tokens are never issued implicitly."""
+
+
+@dataclass(frozen=True)
+class ScopeSpec:
+    """A delegated permission the app exposes (the token's ``scp`` claim)."""
+
+    value: str
+    admin_consent_display_name: str
+    description: str
+    id: str
+    """Given, or a fixed GUID derived from the app key and the value, so a re-run keeps the scope."""
+
+
+@dataclass(frozen=True)
+class PreAuthorizedSpec:
+    """Another app of this stack that gets these scopes without a consent prompt."""
+
+    app: str
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    scopes: tuple[ScopeSpec, ...] = ()
+    requested_access_token_version: int = 2
+    known_clients: tuple[str, ...] = ()
+    """Keys of the apps of this stack whose consent also covers this API (consent bundling)."""
+    pre_authorized: tuple[PreAuthorizedSpec, ...] = ()
+
+
+@dataclass(frozen=True)
 class AppSpec:
     key: str
     display_name: str
@@ -47,6 +88,13 @@ class AppSpec:
     """Identity keys the app trusts even when no workload of this stack uses the pair (an owner stack
     holding only the identity layer, which colour stacks reference)."""
     app_roles: tuple[AppRoleSpec, ...] = ()
+    web: WebSpec | None = None
+    api: ApiSpec | None = None
+
+    @property
+    def exposes_api(self) -> bool:
+        """True when the app is a resource other apps get tokens for: it then has ``api://<client id>``."""
+        return bool(self.app_roles) or self.api is not None
 
 
 @dataclass(frozen=True)
@@ -169,6 +217,15 @@ class ApiPermissionSpec:
 
 
 @dataclass(frozen=True)
+class DelegatedPermissionSpec:
+    """Delegated permissions (scopes) the workload's app holds for every user, by admin consent."""
+
+    api: str
+    kind: Literal["graph", "app", "appId"]
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class WorkloadSpec:
     name: str
     kind: Kind
@@ -185,6 +242,7 @@ class WorkloadSpec:
     system_fic_name: str | None = None
     access: tuple[GrantSpec, ...] = ()
     api_permissions: tuple[ApiPermissionSpec, ...] = ()
+    delegated_permissions: tuple[DelegatedPermissionSpec, ...] = ()
 
     @property
     def uses_identity_trust(self) -> bool:

@@ -30,7 +30,8 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from components.clouds import CLOUDS
-from stackconfig import aks_credentials
+from policy.rules.redirect_uris import MAX_LENGTH as REDIRECT_URI_MAX
+from stackconfig import aks_credentials, web
 from stackconfig import rules as r
 from stackconfig.errors import ConfigError
 from stackconfig.registry import LOGIN_SERVER, LOGIN_SERVER_EXPECTED, REGISTRY_ID, REGISTRY_ID_EXPECTED
@@ -329,6 +330,82 @@ AppRoles = Annotated[
 """App roles the app exposes; checked by access.app_roles (values, duplicates)."""
 
 
+RedirectUri = Annotated[
+    str,
+    Rule(
+        web.redirect_uri,
+        {
+            "type": "string",
+            "maxLength": REDIRECT_URI_MAX,
+            "pattern": "^(https://|http://(localhost|127\\.0\\.0\\.1)(:[0-9]{1,5})?(/|$))[^*#\\\\\\s]*$",
+            "description": web.REDIRECT_EXPECTED,
+        },
+    ),
+]
+WebUrl = Annotated[str, Rule(web.web_url, {"type": "string", "description": web.REDIRECT_EXPECTED})]
+
+
+class WebBlock(Block):
+    """The app's web platform: redirect URIs for sign-in, logout, implicit ID tokens."""
+
+    redirect_uris: Annotated[
+        tuple[RedirectUri, ...],
+        Listed,
+        Field(json_schema_extra={"minItems": 1, "maxItems": web.MAX_REDIRECT_URIS}),
+    ]
+    callback_path: (
+        Annotated[
+            str,
+            Rule(
+                web.callback_path,
+                {"type": "string", "pattern": "^/", "description": "the path of one redirect URI"},
+            ),
+        ]
+        | None
+    ) = Field(None, description=f"default: {web.DEFAULT_CALLBACK_PATH}")
+    logout_url: WebUrl | None = None
+    homepage_url: WebUrl | None = None
+    id_tokens: Flag = Field(
+        False,
+        description="implicit ID-token issuance (hybrid flow); access tokens are never issued implicitly",
+    )
+
+
+ScopeValue = Annotated[str, Rule(web.scope_value, Rule.matching(web.SCOPE_VALUE, web.SCOPE_EXPECTED).schema)]
+
+
+class ScopeEntry(Block):
+    """A delegated permission the API exposes."""
+
+    value: ScopeValue
+    admin_consent_display_name: (
+        Annotated[str, Rule(_display_name, {"type": "string", "minLength": 1, "maxLength": 120})] | None
+    ) = Field(None, description="default: the value")
+    description: Text | None = Field(None, description="default: Act for the signed-in user (<value>)")
+    id: Guid | None = Field(None, description="default: a fixed GUID derived from the value")
+
+
+class PreAuthorizedEntry(Block):
+    app: Text = Field(description="the key of another app in certless:apps")
+    scopes: Annotated[tuple[ScopeValue, ...], Listed, Field(min_length=1)]
+
+
+class ApiBlock(Block):
+    """What the app exposes as a web API to signed-in users' clients (delegated permissions)."""
+
+    null_is_empty: ClassVar[bool] = True
+    scopes: Annotated[tuple[ScopeEntry, ...], Listed] = ()
+    requested_access_token_version: Annotated[int, Rule.integer(1, 2)] = Field(
+        2, description="access token version the API accepts (2: aud is the client ID)"
+    )
+    known_clients: Annotated[
+        tuple[Text, ...],
+        Listed,
+        Field(json_schema_extra={"items": {"type": "string"}, "description": "keys of other certless:apps"}),
+    ] = ()
+    pre_authorized_clients: Annotated[tuple[PreAuthorizedEntry, ...], Listed] = ()
+
+
 class AppEntry(Block):
     """An Entra app registration this stack owns."""
 
@@ -345,6 +422,8 @@ class AppEntry(Block):
         Listed,
         Field(json_schema_extra={"items": {"type": "string"}, "description": "keys of certless:identities"}),
     ] = ()
+    web: WebBlock | None = None
+    api: ApiBlock | None = None
 
 
 class ReferencedIdentityEntry(Block):
@@ -531,6 +610,9 @@ class WorkloadEntry(Block):
         None, description="Azure role assignments: [{role | roleDefinitionId, scope}]"
     )
     api_permissions: AnyList | None = Field(None, description="app roles granted: [{api, appRoles}]")
+    delegated_permissions: AnyList | None = Field(
+        None, description="delegated permissions consented for all users: [{api, scopes}]"
+    )
 
     @classmethod
     def check_raw(cls, obj: Mapping[str, Any]) -> None:

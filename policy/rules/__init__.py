@@ -22,6 +22,7 @@ RULE_MODULES: tuple[str, ...] = (
     "blue_green",
     "vm",
     "access",
+    "web",
 )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,10 +10,8 @@ from typing import Any
 import yaml
 
 from certless_ops.errors import UserError
+from certless_ops.plan import cli_config_rules as rules
 from certless_ops.plan import safe_yaml
-
-# Keys a Pulumi.yaml config entry may carry when it is a declaration rather than a plain value.
-_DECLARATION_KEYS = frozenset({"type", "default", "description", "secret", "items", "value"})
 
 
 @dataclass(frozen=True)
@@ -56,8 +53,7 @@ def _read_yaml(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
-def _namespaced(key: str, project: str) -> str:
-    return key if ":" in key else f"{project}:{key}"
+_namespaced = rules.namespaced
 
 
 def _contains_secure(value: Any) -> bool:
@@ -122,29 +118,50 @@ def load_stack_config(project_dir: Path, stack: str | None, config_file: Path | 
             "environments cannot be resolved offline, expected plain config values"
         )
 
+    raw_declared = project_doc.get("config") or {}
+    if not isinstance(raw_declared, dict):
+        raise UserError(f"project file {str(project_file)!r}: 'config' must be a mapping")
+    where = f"project file {str(project_file)!r}"
+    declared = {
+        str(key): rules.declaration(where, str(key), decl, project) for key, decl in raw_declared.items()
+    }
+    rules.validate_project(where, project, declared)
+
     values: dict[str, Any] = {}
     secret_keys: list[str] = []
-    declared = project_doc.get("config") or {}
-    if not isinstance(declared, dict):
-        raise UserError(f"project file {str(project_file)!r}: 'config' must be a mapping")
+    as_checked: dict[str, Any] = {}
     for key, decl in declared.items():
-        if isinstance(decl, dict) and decl and set(decl) <= _DECLARATION_KEYS:
-            if decl.get("secret"):
-                secret_keys.append(_namespaced(str(key), project))
-            if "value" in decl:
-                values[_namespaced(str(key), project)] = decl["value"]
-            elif "default" in decl:
-                values[_namespaced(str(key), project)] = decl["default"]
-        else:
-            values[_namespaced(str(key), project)] = decl
+        if decl.get("secret"):
+            secret_keys.append(_namespaced(key, project))
+        for attr in ("value", "default"):
+            if attr in decl:
+                values[_namespaced(key, project)] = decl[attr]
+                as_checked[_namespaced(key, project)] = _merged_default(decl[attr])
 
     stack_values = stack_doc.get("config") or {}
     if not isinstance(stack_values, dict):
         raise UserError(f"stack config file {str(config_file)!r}: 'config' must be a mapping")
+    seen: dict[str, str] = {}
     for key, value in stack_values.items():
-        values[_namespaced(str(key), project)] = value
+        full = _namespaced(str(key), project)
+        if full in seen:
+            raise UserError(
+                f"stack config file {str(config_file)!r}: {seen[full]!r} and {str(key)!r} name the same key"
+                f" {full!r}; the Pulumi CLI keeps one of them at random, expected it once"
+            )
+        seen[full] = str(key)
+        values[full] = value
+        as_checked[full] = _as_cli_sees(value)
 
-    _apply_cli_rules(stack, project, declared, {_namespaced(str(k), project) for k in stack_values}, values)
+    encrypted = {k for k, v in stack_values.items() if _contains_secure(v)}
+    rules.check_stack(
+        stack,
+        project,
+        declared,
+        on_stack=set(seen),
+        encrypted={_namespaced(str(k), project) for k in encrypted},
+        as_checked=as_checked,
+    )
 
     for key, value in values.items():
         if _contains_secure(value):
@@ -165,82 +182,14 @@ def load_stack_config(project_dir: Path, stack: str | None, config_file: Path | 
     )
 
 
-def _format_keys(keys: list[str]) -> str:
-    """'a', 'b' and 'c', as the CLI lists missing keys."""
-    quoted = [f"'{k}'" for k in sorted(keys)]
-    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
-
-
-_BOOL_WORDS = frozenset({"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"})
-
-
-def _type_ok(type_name: str, items: Any, value: Any) -> bool:
-    """The CLI's type check: scalars reach it as text, structured values as their JSON."""
-    if type_name == "string":
-        return isinstance(value, str)
-    if type_name == "integer":
-        if isinstance(value, bool):
-            return False
-        return isinstance(value, int) or (
-            isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value) is not None
-        )
-    if type_name == "boolean":
-        return isinstance(value, bool) or (isinstance(value, str) and value in _BOOL_WORDS)
-    if type_name == "array" and isinstance(value, list):
-        item_type = items.get("type") if isinstance(items, dict) else None
-        return isinstance(item_type, str) and all(_type_ok(item_type, items.get("items"), v) for v in value)
-    return False
-
-
 def _as_cli_sees(value: Any) -> Any:
     """A stack value as the CLI validates it: a scalar becomes its text, an object or list stays."""
     return value if isinstance(value, (dict, list)) else _to_wire(value)
 
 
-def _apply_cli_rules(
-    stack: str, project: str, declared: dict[str, Any], on_stack: set[str], values: dict[str, Any]
-) -> None:
-    """What `pulumi preview` checks before the program starts (ValidateStackConfigAndApplyProjectConfig).
-
-    A project-namespace key declared without `default` or `value` must be set by the stack; a declared
-    `type` is enforced on the merged value (stack value or default); a `secret: true` key needs an
-    encrypted stack value.
-    """
-    missing: list[str] = []
-    for key in sorted(declared, key=str):
-        decl = declared[key]
-        if not (isinstance(decl, dict) and decl and set(decl) <= _DECLARATION_KEYS):
-            continue
-        full = _namespaced(str(key), project)
-        if full not in on_stack and "default" not in decl and "value" not in decl:
-            if full.partition(":")[0] == project:
-                missing.append(str(key))
-            continue
-    if missing:
-        noun = "value" if len(missing) == 1 else "values"
-        raise UserError(f"Stack '{stack}' is missing configuration {noun} {_format_keys(missing)}")
-    for key in sorted(declared, key=str):
-        decl = declared[key]
-        if not (isinstance(decl, dict) and decl and set(decl) <= _DECLARATION_KEYS):
-            continue
-        full = _namespaced(str(key), project)
-        if full not in values or "type" not in decl:
-            continue  # the CLI checks explicitly typed keys only
-        if decl.get("secret") and full in on_stack:
-            raise UserError(
-                f"Stack '{stack}' with configuration key '{key}' must be encrypted as it's secret"
-            )
-        type_name = decl["type"]
-        if not _type_ok(str(type_name), decl.get("items"), _as_cli_sees(values[full])):
-            raise UserError(
-                f"Stack '{stack}' with configuration key '{key}' must be of type '{_type_label(decl)}'"
-            )
-
-
-def _type_label(decl: dict[str, Any]) -> str:
-    if decl.get("type") == "array" and isinstance(decl.get("items"), dict):
-        return f"List<{_type_label(decl['items'])}>"
-    return str(decl.get("type"))
+def _merged_default(value: Any) -> Any:
+    """A Pulumi.yaml default or value merged into the stack: text for string, int and bool, else JSON."""
+    return _to_wire(value) if isinstance(value, (str, int, bool)) else value
 
 
 def _program_entry(project_dir: Path, project_doc: dict[str, Any]) -> Path:

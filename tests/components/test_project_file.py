@@ -22,8 +22,8 @@ def test_project_declares_every_key_the_program_reads_with_a_description() -> No
     assert set(declared) == set(KEYS)
     for key, decl in declared.items():
         assert decl.get("description"), key
-    # The CLI knows only string, integer, boolean and array, and enforces a declared type on the stack
-    # value: the structured keys must stay untyped (the program validates them).
+    # The CLI enforces a declared type (string, integer, boolean, array, object) on the stack value; the
+    # structured keys stay untyped so that the program's own messages, not the CLI's, explain them.
     assert {k for k, d in declared.items() if "type" not in d} == {
         "identities",
         "apps",

@@ -53,7 +53,8 @@ def test_default_or_stack_value_satisfies_the_rule(tmp_path: Path) -> None:
 
 
 def test_other_namespaces_are_not_required(tmp_path: Path) -> None:
-    load_stack_config(_project(tmp_path, "  aws:region:\n    type: string\n", ""), "s")
+    cfg = load_stack_config(_project(tmp_path, "  aws:region:\n    value: us-east-1\n", ""), "s")
+    assert cfg.values == {"aws:region": "us-east-1"}
 
 
 @pytest.mark.parametrize(
@@ -63,8 +64,19 @@ def test_other_namespaces_are_not_required(tmp_path: Path) -> None:
         ("type: integer", "twelve", "integer"),
         ("type: integer", "[1]", "integer"),
         ("type: boolean", "yes please", "boolean"),
-        ("{type: array, items: {type: string}}", "[a, {b: 1}]", "List<string>"),
-        ("{type: array, items: {type: string}}", "text", "List<string>"),
+        # Only the texts "true" and "false" (or a YAML boolean) pass a boolean key.
+        ("type: boolean", "'True'", "boolean"),
+        ("type: boolean", "'1'", "boolean"),
+        ("type: boolean", "t", "boolean"),
+        ("type: object", "text", "object"),
+        ("type: object", "[1]", "object"),
+        ("{type: array, items: {type: string}}", "[a, {b: 1}]", "array<string>"),
+        ("{type: array, items: {type: string}}", "text", "array<string>"),
+        (
+            "{type: array, items: {type: array, items: {type: integer}}}",
+            "[[1], [x]]",
+            "array<array<integer>>",
+        ),
     ],
 )
 def test_declared_type_is_enforced(tmp_path: Path, decl: str, value: str, expected: str) -> None:
@@ -75,15 +87,126 @@ def test_declared_type_is_enforced(tmp_path: Path, decl: str, value: str, expect
 
 @pytest.mark.parametrize(
     ("decl", "value"),
-    [("type: string", "123"), ("type: integer", "-7"), ("type: integer", "'42'"), ("type: boolean", "True")],
+    [
+        ("type: string", "123"),
+        ("type: integer", "-7"),
+        ("type: integer", "'42'"),
+        ("type: integer", "'+42'"),
+        ("type: boolean", "True"),
+        ("type: boolean", "'false'"),
+        ("type: object", "{a: 1}"),
+        ("{type: array, items: {type: integer}}", "[1, '2', 3.0]"),
+        ("{type: array, items: {type: boolean}}", "[true, 'false']"),
+    ],
 )
 def test_scalars_reach_the_type_check_as_text(tmp_path: Path, decl: str, value: str) -> None:
     load_stack_config(_project(tmp_path, f"  k:\n    {decl}\n", f"config:\n  demo:k: {value}\n"), "s")
 
 
-def test_a_typed_default_is_checked_too(tmp_path: Path) -> None:
-    message = _error(tmp_path, "  k:\n    type: string\n    default: {}\n", "")
-    assert message == "Stack 's' with configuration key 'k' must be of type 'string'"
+@pytest.mark.parametrize(
+    ("decl", "label"),
+    [
+        ("{type: string, default: {}}", "string"),
+        # The default is checked as YAML typed it, not as text: 3 is no string, "3" is an integer.
+        ("{type: string, default: 3}", "string"),
+        ("{type: boolean, default: 'yes'}", "boolean"),
+        ("{type: array, items: {type: integer}, default: [a]}", "array<integer>"),
+    ],
+)
+def test_a_typed_default_is_checked_when_the_project_loads(tmp_path: Path, decl: str, label: str) -> None:
+    # Even when the stack sets the key: the CLI checks Pulumi.yaml before it reads any stack.
+    message = _error(tmp_path, f"  k: {decl}\n", "config:\n  demo:k: '7'\n")
+    assert message.endswith(
+        "Pulumi.yaml': The default value specified for configuration key 'k' is not of the expected"
+        f" type '{label}'"
+    )
+
+
+@pytest.mark.parametrize("decl", ["{type: integer, default: '3'}", "{type: boolean, default: 'true'}"])
+def test_a_typed_default_given_as_text_that_parses_is_accepted(tmp_path: Path, decl: str) -> None:
+    load_stack_config(_project(tmp_path, f"  k: {decl}\n", ""), "s")
+
+
+@pytest.mark.parametrize(
+    ("decl", "expected"),
+    [
+        ("{default: 1, value: 2}", "project config 'k' cannot have both a 'default' and 'value' attribute"),
+        (
+            "{type: array}",
+            "The configuration key 'k' declares an array but does not specify the underlying type via the"
+            " 'items' attribute",
+        ),
+    ],
+)
+def test_project_declarations_are_checked_as_the_cli_loads_them(
+    tmp_path: Path, decl: str, expected: str
+) -> None:
+    message = _error(tmp_path, f"  k: {decl}\n", "")
+    assert message.endswith(f"Pulumi.yaml': {expected}") and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("decl", "expected"),
+    [
+        (
+            "{type: string, value: x}",
+            "Configuration key 'aws:region' is not namespaced by the project and should not define a type",
+        ),
+        (
+            "{default: x}",
+            "Configuration key 'aws:region' is not namespaced by the project and should not define a default"
+            " value. Did you mean to use the 'value' attribute instead of 'default'?",
+        ),
+        (
+            "{description: the region}",
+            "Configuration key 'aws:region' is namespaced and must provide an attribute 'value'",
+        ),
+    ],
+)
+def test_keys_of_other_namespaces_may_only_carry_a_value(tmp_path: Path, decl: str, expected: str) -> None:
+    message = _error(tmp_path, f"  aws:region: {decl}\n", "")
+    assert message.endswith(f"Pulumi.yaml': {expected}")
+
+
+@pytest.mark.parametrize(
+    ("decl", "shown"),
+    [
+        ("{type: string, required: true}", "'required'"),
+        ("{type: number}", "'number'"),
+        ("{type: array, items: {}}", "items"),
+        ("{type: array, items: {type: array}}", "items"),
+        ("{secret: 'yes'}", "secret"),
+        ("null", "null"),
+        ("1.5", "1.5"),
+        ("{a: 1}", "'a'"),
+    ],
+)
+def test_what_the_project_schema_refuses_is_refused_in_one_line(
+    tmp_path: Path, decl: str, shown: str
+) -> None:
+    message = _error(tmp_path, f"  k: {decl}\n", "config:\n  demo:k: x\n")
+    assert "Pulumi.yaml'" in message and "config key 'k'" in message and shown in message
+    assert "\n" not in message
+
+
+def test_an_empty_declaration_is_a_required_key(tmp_path: Path) -> None:
+    assert _error(tmp_path, "  k: {}\n", "") == "Stack 's' is missing configuration value 'k'"
+
+
+def test_a_secret_key_filled_from_its_default_is_refused_too(tmp_path: Path) -> None:
+    message = _error(tmp_path, "  k: {type: string, secret: true, default: x}\n", "")
+    assert message == "Stack 's' with configuration key 'k' must be encrypted as it's secret"
+
+
+def test_a_secret_flag_without_a_type_is_not_checked_by_the_cli(tmp_path: Path) -> None:
+    cfg = load_stack_config(_project(tmp_path, "  k: {secret: true}\n", "config:\n  demo:k: plain\n"), "s")
+    assert cfg.values["demo:k"] == "plain"
+
+
+def test_a_bare_and_a_namespaced_stack_key_for_the_same_setting_are_refused(tmp_path: Path) -> None:
+    # The CLI namespaces `k` into a Go map beside `demo:k`: which value survives is left to chance.
+    message = _error(tmp_path, "  k: {default: x}\n", "config:\n  k: one\n  demo:k: two\n")
+    assert "'k' and 'demo:k'" in message and "\n" not in message
 
 
 def test_secret_key_with_a_plain_value_is_refused(tmp_path: Path) -> None:

@@ -42,6 +42,8 @@ import jwt
 from policy.rules import roles as role_table
 
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+ACCESS_GRANT = "certless:access:AccessGrant"
+FUNCTION_BINDING = "certless:compute:FunctionAppBinding"
 _CONTAINERS = "Microsoft.Storage/storageAccounts/blobServices/containers"
 _BLOBS = f"{_CONTAINERS}/blobs"
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"})
@@ -77,18 +79,47 @@ _ACCOUNT_PREFIX = re.compile(
 )
 
 
-def granted_storage_account(plan: Mapping[str, Any]) -> str | None:
-    """The storage account the plan's workload grants name (the one Azurite stands in for), or None."""
+def _ancestor_types(by_urn: Mapping[str, Mapping[str, Any]], res: Mapping[str, Any]) -> list[str]:
+    """Types of the resource's parents, nearest first (from the plan's ``parent`` links, not URN text)."""
+    types: list[str] = []
+    parent = by_urn.get(str(res.get("parent")))
+    while parent is not None and len(types) < 64:
+        types.append(str(parent.get("type")))
+        parent = by_urn.get(str(parent.get("parent")))
+    return types
+
+
+def _granted_accounts(plan: Mapping[str, Any], *, host_of: str | None) -> list[str]:
     found: set[str] = set()
+    by_urn = {str(r.get("urn")): r for r in plan.get("resources") or []}
     for res in plan.get("resources") or []:
-        if res.get("type") != ROLE_ASSIGNMENT or "certless:access:AccessGrant$" not in str(
-            res.get("urn", "")
-        ):
+        if res.get("type") != ROLE_ASSIGNMENT:
+            continue
+        ancestors = _ancestor_types(by_urn, res)
+        if not ancestors or ancestors[0] != ACCESS_GRANT:
+            continue
+        hosts = len(ancestors) > 1 and ancestors[1] == FUNCTION_BINDING
+        if hosts != (host_of is not None) or (host_of and not str(res.get("name")).startswith(f"{host_of}-")):
             continue
         scope = str({**(res.get("inputs") or {}), **(res.get("outputs") or {})}.get("scope") or "")
         if (match := _ACCOUNT_PREFIX.match(scope)) is not None:
             found.add(match.group(1))
-    return sorted(found)[0] if found else None
+    return sorted(found)
+
+
+def granted_storage_account(plan: Mapping[str, Any]) -> str | None:
+    """The storage account the plan's workload grants name (the one Azurite stands in for), or None.
+
+    A Function App host's own grants (the AccessGrant under its binding) are not workload grants: see
+    ``host_storage_account``."""
+    found = _granted_accounts(plan, host_of=None)
+    return found[0] if found else None
+
+
+def host_storage_account(plan: Mapping[str, Any], binding: str) -> str | None:
+    """The storage account a Function App binding's host grants name (its ``AzureWebJobsStorage``)."""
+    found = _granted_accounts(plan, host_of=binding)
+    return found[0] if found else None
 
 
 @dataclass(frozen=True)

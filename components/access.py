@@ -62,6 +62,10 @@ class RoleGrant:
     """The built-in role's name, for outputs and descriptions; None for a custom role."""
     key: str | None = None
     """Stable part of the child's resource name; needed when ``scope`` is not known as text yet."""
+    moved_from: pulumi.Alias | None = None
+    """Where an earlier version declared this assignment (name, parent). The existing assignment is kept
+    as it is: same URN through the alias, and its generated ``roleAssignmentName`` (create-only) is not
+    replaced by the deterministic one, which would fail with 409 RoleAssignmentExists."""
 
     def child_key(self) -> str:
         if self.key is not None:
@@ -120,14 +124,19 @@ class AccessGrant(pulumi.ComponentResource):
                     functools.partial(_name_of, grant.role_guid)
                 ),
                 description=args.description or None,
-                opts=child,
+                opts=child
+                if grant.moved_from is None
+                else pulumi.ResourceOptions.merge(
+                    child,
+                    pulumi.ResourceOptions(aliases=[grant.moved_from], ignore_changes=["roleAssignmentName"]),
+                ),
             )
             self.role_assignments.append(assignment)
             records.append(_role_record(grant, principal, args.principal))
         self.app_role_assignments: list[azuread.AppRoleAssignment] = []
         for app_grant in args.app_roles:
             assigned = azuread.AppRoleAssignment(
-                f"{name}-{_slug(app_grant.api)}-{_slug(app_grant.value)}",
+                f"{name}-{slug(app_grant.api)}-{slug(app_grant.value)}",
                 app_role_id=app_grant.app_role_id,
                 principal_object_id=principal,
                 resource_object_id=app_grant.resource_object_id,
@@ -202,12 +211,12 @@ def grant_to_identity(
         AccessGrantArgs(
             principal_object_id=identity_principal_id,
             principal="identity",
-            roles=[RoleGrant(found.guid, scope, found.name, key=_slug(found.name))],
+            roles=[RoleGrant(found.guid, scope, found.name, key=slug(found.name))],
             description=f"certless: {found.name} for the managed identity",
         ),
         opts,
     )
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "x"

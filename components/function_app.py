@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import authorization, storage, web
+from pulumi_azure_native import storage, web
 
+from components.access import AccessGrant, AccessGrantArgs, RoleGrant, slug
 from components.azure_ad import FROM_MANAGED_IDENTITY, AzureAdTarget, azure_ad_env, env_output
 from components.clouds import Cloud
 from components.handles import IdentityOutputs
@@ -42,14 +43,6 @@ def host_storage_settings(cloud: Cloud, account: str, client_id: str) -> dict[st
         f"{HOST_STORAGE}__credential": "managedidentity",
         f"{HOST_STORAGE}__clientId": client_id,
     }
-
-
-def _role_definition(role_id: str) -> Callable[[str], str]:
-    def at(scope: str) -> str:
-        subscription = scope.split("/")[2]
-        return f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
-
-    return at
 
 
 def _pick(name: str) -> Callable[[dict[str, str]], str]:
@@ -116,18 +109,29 @@ class FunctionAppBinding(pulumi.ComponentResource):
             account_rg = args.storage_account_id.split("/")[4]
         self.storage_account_id = pulumi.Output.from_input(account_id)
 
-        grants = [
-            authorization.RoleAssignment(
-                f"{name}-host-{role_id[:8]}",
-                principal_id=identity.principal_id,
-                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
-                scope=account_id,
-                role_definition_id=self.storage_account_id.apply(_role_definition(role_id)),
-                description=f"Functions host storage of {args.app_name}: {role}",
-                opts=child,
-            )
-            for role, role_id in HOST_STORAGE_ROLES.items()
-        ]
+        # The host's own data roles, for the identity it runs as (not the app's: the host never uses the
+        # app registration). Earlier versions declared them directly under the binding: kept as they are.
+        self.host_grant = AccessGrant(
+            f"{name}-host",
+            AccessGrantArgs(
+                principal_object_id=identity.principal_id,
+                principal="identity",
+                roles=[
+                    RoleGrant(
+                        role_id,
+                        account_id,
+                        role,
+                        key=slug(role),
+                        moved_from=pulumi.Alias(name=f"{name}-host-{role_id[:8]}", parent=self),
+                    )
+                    for role, role_id in HOST_STORAGE_ROLES.items()
+                ],
+                description=f"certless: Functions host storage of {args.app_name}",
+            ),
+            # Protected with the identity: losing them stops the host as surely as losing the identity.
+            opts=pulumi.ResourceOptions(parent=self, protect=identity.protected),
+        )
+        grants = self.host_grant.role_assignments
 
         container = storage.BlobContainer(
             f"{name}-deployment",

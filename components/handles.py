@@ -39,6 +39,8 @@ class IdentityOutputs:
     provider: pulumi.ProviderResource | None = None
     """The azure-native provider that writes to the identity (its FICs) when the stack's default provider
     targets another subscription; None: the default provider."""
+    protected: bool = False
+    """The identity is protected (production): what the platform needs granted to it is protected too."""
 
 
 @dataclass

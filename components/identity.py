@@ -69,6 +69,7 @@ class ManagedIdentity(pulumi.ComponentResource):
             resource_id=uami.id,
             name=uami.name,
             resource_group_name=resource_group,
+            protected=bool(opts is not None and opts.protect),
         )
         self.register_outputs(
             {

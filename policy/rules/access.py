@@ -28,6 +28,7 @@ ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 APP_ROLE_ASSIGNMENT = "azuread:index/appRoleAssignment:AppRoleAssignment"
 SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
 FUNCTION_BINDING = "certless:compute:FunctionAppBinding"
+ACCESS_GRANT = "certless:access:AccessGrant"
 
 GRANT_ON_FIC_IDENTITY = "certless-grant-on-app-not-fic-identity"
 LEAST_PRIVILEGE = "certless-grant-least-privilege"
@@ -88,7 +89,11 @@ def _platform_grant(node: _stack.Node, guid: str | None, uses: set[str], view: _
 
 
 def _host_grant(node: _stack.Node, view: _stack.StackView) -> bool:
+    """Declared by a Function App binding for its host: directly under it (earlier versions), or by the
+    binding's own AccessGrant."""
     parent = view.by_urn.get(node.resource.parent.urn) if node.resource.parent else None
+    if parent is not None and parent.type == ACCESS_GRANT and parent.resource.parent is not None:
+        parent = view.by_urn.get(parent.resource.parent.urn)
     return parent is not None and parent.type == FUNCTION_BINDING
 
 

@@ -44,6 +44,9 @@ class Registration:
     protect: bool
     provider: str
     read: bool = False
+    aliases: list[tuple[str, str]] = field(default_factory=list)
+    """(name, parent URN) of each alias spec the SDK sent; empty parts mean "unchanged"."""
+    ignore_changes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -254,6 +257,8 @@ class RecordingMonitor(MockMonitor):
                 protect=bool(getattr(request, "protect", False)),
                 provider=request.provider,
                 read=read,
+                aliases=[(a.spec.name, a.spec.parentUrn) for a in getattr(request, "aliases", [])],
+                ignore_changes=list(getattr(request, "ignoreChanges", [])),
             )
         )
 

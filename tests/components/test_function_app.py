@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from main_runner import run_main, shipped
 
+from components.access import assignment_name
+
 WEB_APP = "azure-native:web:WebApp"
 ROLE = "azure-native:authorization:RoleAssignment"
 
@@ -63,6 +65,28 @@ def test_flex_function_app_uses_the_identity_for_host_and_deployment_storage() -
         out["workloads"]["orders-jobs"]["hostStorageEnv"]["AzureWebJobsStorage__credential"]
         == "managedidentity"
     )
+
+
+def test_host_roles_are_the_identity_s_access_grant_and_keep_their_earlier_assignments() -> None:
+    rec, _ = run_main("prod", shipped("prod"))
+    binding = rec.one("certless:compute:FunctionAppBinding")
+    grant = rec.one("certless:access:AccessGrant", f"{binding.name}-host")
+    assert grant.parent == binding.urn
+    identity = rec.one("azure-native:managedidentity:UserAssignedIdentity")
+    host = [g for g in rec.of_type(ROLE) if g.parent == grant.urn]
+    assert len(host) == 3
+    for g in host:
+        role_id = g.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
+        assert g.inputs["principalId"] == identity.outputs["principalId"]
+        assert g.inputs["principalType"] == "ServicePrincipal"
+        # Deterministic, so a re-run or a second stack never duplicates; differs per principal (colours).
+        assert g.inputs["roleAssignmentName"] == assignment_name(
+            g.inputs["scope"], role_id, identity.outputs["principalId"]
+        )
+        # Declared before directly under the binding: same URN through the alias, and the generated
+        # name of an existing assignment stays (a new name would replace it and hit RoleAssignmentExists).
+        assert (f"{binding.name}-host-{role_id[:8]}", binding.urn) in g.aliases
+        assert "roleAssignmentName" in g.ignore_changes
 
 
 def test_premium_plan_sets_the_worker_runtime_and_an_existing_account_is_not_created() -> None:

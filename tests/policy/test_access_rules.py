@@ -90,6 +90,35 @@ def test_the_functions_host_storage_roles_on_the_identity_are_allowed(plan: dict
     assert violations(result, LEAST_PRIVILEGE) == [], "Blob Data Owner is the host's documented minimum"
 
 
+def test_host_storage_roles_are_the_hosts_only_under_its_binding(plan: dict[str, Any]) -> None:
+    host = [r for r in plan["resources"] if r["type"] == ROLE_ASSIGNMENT and "-host-" in r["name"]]
+    by_urn = {r["urn"]: r for r in plan["resources"]}
+    grant = by_urn[host[0]["parent"]]
+    assert grant["type"] == "certless:access:AccessGrant"
+    binding = by_urn[grant["parent"]]
+    assert binding["type"] == "certless:compute:FunctionAppBinding"
+    assert all(r["protect"] for r in host), "protected with the identity in production"
+    assert violations(review(plan), GRANT_ON_FIC_IDENTITY) == []
+    # A plan of an earlier version had them directly under the binding: still the host's.
+    older = copy.deepcopy(plan)
+    for r in older["resources"]:
+        if r["urn"] in {h["urn"] for h in host}:
+            r["parent"] = binding["urn"]
+    assert violations(review(older), GRANT_ON_FIC_IDENTITY) == []
+    # The same roles on the identity declared anywhere else (a workload's own AccessGrant) are the
+    # classic mistake: the app never uses them.
+    elsewhere = next(
+        r for r in plan["resources"] if r["type"] == "certless:access:AccessGrant" and r is not grant
+    )
+    moved = copy.deepcopy(plan)
+    for r in moved["resources"]:
+        if r["urn"] in {h["urn"] for h in host}:
+            r["parent"] = elsewhere["urn"]
+    found = violations(review(moved), GRANT_ON_FIC_IDENTITY)
+    assert sorted(name for _, name, _ in found) == sorted(h["name"] for h in host)
+    assert {enforcement for enforcement, _, _ in found} == {"mandatory"}
+
+
 @pytest.mark.parametrize(
     ("role", "scope", "fragment"),
     [

@@ -19,11 +19,13 @@ program's checks without a real cluster:
 from __future__ import annotations
 
 import base64
+import copy
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
@@ -99,10 +101,29 @@ class Simulator(Mocks):
         )
         if not args.custom and not args.typ.startswith("pulumi:"):
             return None, {}  # components: their outputs are what they register themselves
-        if self.preview and not req.resource_id and not args.typ.startswith("pulumi:"):
-            return None, _preview_outputs(req.inputs)
         handler = _RESOURCES.get(args.typ) or self._fallback_handler(args.typ)
+        if self.preview and not req.resource_id and not args.typ.startswith("pulumi:"):
+            return None, _preview_outputs(req.inputs, self._computed_keys(handler, req))
         return handler(self, req)
+
+    def _computed_keys(self, handler: Handler, req: _Request) -> set[str]:
+        """The outputs a create would compute, which a provider's preview reports as unknown.
+
+        Found by running the handler on a throwaway copy of the simulator (so a preview leaves no state
+        behind) with every unknown input blanked; a handler that cannot answer then adds none.
+        """
+        shadow = copy.copy(self)
+        shadow._lock = threading.Lock()
+        with self._lock:
+            shadow._identities = dict(self._identities)
+            shadow._environment_domains = dict(self._environment_domains)
+        shadow.unmodelled_types, shadow.unmodelled_invokes = set(), set()
+        blanked = _Request(req.urn, req.type, req.name, _blank_unknowns(req.inputs), None)
+        try:
+            _, state = handler(shadow, blanked)
+        except Exception:  # a model that needs a value the preview does not know
+            return set()
+        return {k for k in state if k not in req.inputs}
 
     def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
         invoke = _INVOKES.get(args.token)
@@ -209,19 +230,33 @@ def _identities_exported_by(stack_outputs: Mapping[str, Mapping[str, Any]]) -> d
     return found
 
 
-def _preview_outputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """What a resource to be created reports in a preview: its inputs, in the output shape.
+def _blank_unknowns(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _blank_unknowns(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_blank_unknowns(v) for v in value]
+    return "" if isinstance(value, Unknown) else value
+
+
+def _preview_outputs(inputs: Mapping[str, Any], computed: set[str]) -> dict[str, Any]:
+    """What a resource to be created reports in a preview: its inputs, in the output shape, and every
+    other output unknown, as azure-native's preview of a create answers (inputs mapped to outputs,
+    unknowns for the rest).
 
     An identity's user-assigned identities are an input list of IDs but an output map keyed by ID; their
     client and principal IDs are unknown until the resource exists (absent here, so unknown).
     """
-    out = dict(inputs)
+    out: dict[str, Any] = dict(inputs)
+    out.update(dict.fromkeys(sorted(computed), rpc.UNKNOWN))
     identity = inputs.get("identity")
     if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
         attached = identity["userAssignedIdentities"]
         # An identity created in the same preview has no ID yet: the map's keys, so the map, are unknown.
         keyed: Any = {i: {} for i in attached} if all(isinstance(i, str) for i in attached) else rpc.UNKNOWN
         out["identity"] = {**identity, "userAssignedIdentities": keyed}
+    if isinstance(identity, dict) and "SystemAssigned" in str(identity.get("type") or ""):
+        # A system-assigned identity exists once the compute does.
+        out["identity"] = {**out["identity"], "principalId": rpc.UNKNOWN, "tenantId": rpc.UNKNOWN}
     return out
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import copy
+import functools
 import json
 import os
 import re
@@ -26,7 +28,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from google.protobuf import struct_pb2
@@ -38,7 +40,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from certless_ops.review.pack_config import PackConfig
 from policy.rules import ALL_POLICIES, PACK_NAME
-from policy.rules._props import STACK_CONFIG_KEYS
+from policy.rules._props import STACK_CONFIG_KEYS, UnknownRead, recording_unknown_reads
 
 PACK_DIR = Path(__file__).resolve().parents[2] / "policy"
 # How a plan records a value the engine left unknown (certless_ops.plan.monitor.UNKNOWN).
@@ -288,6 +290,38 @@ def _message(diagnostic: Any, descriptions: Mapping[str, str]) -> str:
     return text or description
 
 
+_Met = tuple[str, str | None, list[UnknownRead]]  # policy, URN validated (None: the stack), reads
+
+
+def _validate_recording(policy: Policy, met: list[_Met], args: Any, report: Any) -> Any:
+    with recording_unknown_reads() as reads:
+        result = cast(Any, policy).validate(args, report)
+    if reads:
+        met.append((policy.name, getattr(args, "urn", None), reads))
+    return result
+
+
+def _recording(policies: Sequence[Policy], met: list[_Met]) -> list[Policy]:
+    """The policies, each noting the unknown values its rule looked up (the pack's rules skip them).
+
+    Copies, so the pack's own policy objects stay untouched; the servicer calls ``policy.validate``.
+    """
+    recording = []
+    for policy in policies:
+        clone = copy.copy(policy)
+        vars(clone)["validate"] = functools.partial(_validate_recording, policy, met)
+        recording.append(clone)
+    return recording
+
+
+def _reason(paths: Sequence[str]) -> str:
+    shown = sorted({p for p in paths if p})
+    if not shown:
+        return "read a value known only after deploy"
+    more = f" and {len(shown) - 3} more" if len(shown) > 3 else ""
+    return f"read {', '.join(shown[:3])}{more}, known only after deploy"
+
+
 def review_plan(
     plan: Mapping[str, Any],
     config: PackConfig | None = None,
@@ -300,7 +334,9 @@ def review_plan(
     config = config or PackConfig()
     preview = is_preview_plan(plan)
     started = time.perf_counter()
-    servicer = _PolicyAnalyzerServicer(PACK_NAME, pack_version(), list(policies), EnforcementLevel.ADVISORY)
+    met: list[_Met] = []
+    served = _recording(policies, met) if preview else list(policies)
+    servicer = _PolicyAnalyzerServicer(PACK_NAME, pack_version(), served, EnforcementLevel.ADVISORY)
     descriptions = {p.name: p.description for p in policies}
     by_urn = {r["urn"]: r for r in plan["resources"]}
     stack = str(plan.get("stack") or "")
@@ -366,5 +402,30 @@ def review_plan(
                 message=_message(diagnostic, descriptions),
             )
         )
+    _add_met_unknowns(review, met, by_urn, stack_urn)
     review.seconds = time.perf_counter() - started
     return review
+
+
+def _add_met_unknowns(
+    review: Review, met: Sequence[_Met], by_urn: Mapping[str, Mapping[str, Any]], stack_urn: str
+) -> None:
+    """A rule that looked up an unknown value and reported nothing on that resource was skipped there."""
+    paths: dict[tuple[str, str], list[str]] = {}
+    for policy, validated, reads in met:
+        for owner, path in reads:
+            paths.setdefault((policy, owner or validated or stack_urn), []).append(path)
+    judged = {(v.policy, v.urn) for v in review.violations} | {(s.policy, s.urn) for s in review.skipped}
+    for (policy, urn), read in sorted(paths.items()):
+        if (policy, urn) in judged:
+            continue
+        resource = by_urn.get(urn, {})
+        review.skipped.append(
+            Skipped(
+                policy=policy,
+                urn=urn,
+                resource_type=str(resource.get("type", "")),
+                resource_name=str(resource.get("name", "")) or "(stack)",
+                reason=_reason(read),
+            )
+        )

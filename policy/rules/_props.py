@@ -10,12 +10,14 @@ instead of failing the whole policy (the engine reports a raised ``UnknownValueE
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import json
 import os
 import re
 import shlex
 from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -41,19 +43,108 @@ UNKNOWN: Final = _Unknown()
 """A value the engine does not know yet (preview). Rules never report on it."""
 
 
-def plain(value: Any) -> Any:
-    """Props (possibly pulumi_policy proxies) as plain dicts/lists; unknown values become UNKNOWN."""
+class PlainDict(dict[str, Any]):
+    """Props as a plain dict that notes a rule looking up one of its unknown values (see below).
+
+    ``owner`` is the URN of the resource the props belong to (a stack policy reads many); ``path`` is
+    where this dict sits in them. Iterating reads nothing; ``[key]`` and ``get`` do.
+    """
+
+    __slots__ = ("owner", "path")
+
+    def __init__(self, values: Mapping[str, Any], owner: str | None, path: tuple[str, ...]) -> None:
+        super().__init__(values)
+        self.owner = owner
+        self.path = path
+
+    def __getitem__(self, key: str) -> Any:
+        value = super().__getitem__(key)
+        if value is UNKNOWN:
+            _read_unknown(self.owner, (*self.path, str(key)))
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            return default
+        return self[key]
+
+
+def plain(value: Any, owner: str | None = None, _path: tuple[str, ...] = ()) -> Any:
+    """Props (possibly pulumi_policy proxies) as plain dicts/lists; unknown values become UNKNOWN.
+
+    ``owner``: the URN of the resource they belong to, when a stack policy reads them.
+    """
     if isinstance(value, _DictProxy):
-        return {k: plain(v) for k, v in value["__target"].items()}
-    if isinstance(value, _ListProxy):
-        return [plain(v) for v in value["__target"]]
+        value = value["__target"]
+    elif isinstance(value, _ListProxy):
+        value = list(value["__target"])
     if isinstance(value, Mapping):
-        return {k: plain(v) for k, v in value.items()}
+        return PlainDict({k: plain(v, owner, (*_path, str(k))) for k, v in value.items()}, owner, _path)
     if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
+        return [plain(v, owner, (*_path, str(i))) for i, v in enumerate(value)]
     if _is_unknown(value):
         return UNKNOWN
     return value
+
+
+UnknownRead = tuple[str | None, str]
+"""(URN of the resource whose props were read, or None for the one being validated; the path read)."""
+
+_UNKNOWN_READS: ContextVar[list[UnknownRead] | None] = ContextVar("certless_unknown_reads", default=None)
+
+
+@contextlib.contextmanager
+def recording_unknown_reads() -> Iterator[list[UnknownRead]]:
+    """Collect, while active, the unknown values a rule looks up in its props (``props[key]``,
+    ``props.get``, ``dig``), tests with ``known`` or meets with ``met_unknown``.
+
+    The offline review wraps each rule in it during a preview to list the rules that met a value known
+    only after deploy; under the Pulumi CLI nothing records and the helpers behave the same.
+    """
+    reads: list[UnknownRead] = []
+    token = _UNKNOWN_READS.set(reads)
+    try:
+        yield reads
+    finally:
+        _UNKNOWN_READS.reset(token)
+
+
+@contextlib.contextmanager
+def not_recording() -> Iterator[None]:
+    """Reads made on a rule's behalf but not by its judgement (e.g. building the stack view)."""
+    token = _UNKNOWN_READS.set(None)
+    try:
+        yield
+    finally:
+        _UNKNOWN_READS.reset(token)
+
+
+def _read_unknown(owner: str | None, path: Sequence[str]) -> None:
+    reads = _UNKNOWN_READS.get()
+    if reads is not None:
+        reads.append((owner, ".".join(path)))
+
+
+def _where(value: Any) -> tuple[str | None, tuple[str, ...]]:
+    return (value.owner, value.path) if isinstance(value, PlainDict) else (None, ())
+
+
+def note_unknown(props: Any, what: str) -> None:
+    """The rule skips a resource for a value known only after deploy; ``props``: that resource's
+    props (``Node.props`` in a stack policy), ``what``: the value, as a path in them."""
+    owner, path = _where(props)
+    _read_unknown(owner, (*path, what) if what else path)
+
+
+def met_unknown(value: Any, props: Any = None, what: str = "") -> bool:
+    """True when ``value`` is unknown, which the rule then cannot judge (noted as ``note_unknown``).
+
+    For values taken from props beforehand, such as the stack view's.
+    """
+    if value is UNKNOWN:
+        note_unknown(props, what)
+        return True
+    return False
 
 
 def dig(value: Any, *path: str | int) -> Any:
@@ -68,18 +159,26 @@ def dig(value: Any, *path: str | int) -> Any:
         else:
             if not isinstance(value, dict) or step not in value:
                 return None
-            value = value[step]
+            value = value[step]  # a PlainDict notes an unknown value
     return value
+
+
+def _has_unknown(value: Any) -> bool:
+    if value is UNKNOWN:
+        return True
+    if isinstance(value, dict):
+        return any(_has_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_unknown(v) for v in value)
+    return False
 
 
 def known(value: Any) -> bool:
     """True when the value contains no unknown part."""
-    if value is UNKNOWN:
+    if _has_unknown(value):
+        owner, path = _where(value)
+        _read_unknown(owner, path)
         return False
-    if isinstance(value, dict):
-        return all(known(v) for v in value.values())
-    if isinstance(value, list):
-        return all(known(v) for v in value)
     return True
 
 
@@ -302,7 +401,15 @@ def _name_value_list(items: Any, where: str, value_key: str = "value") -> Iterat
 
 
 def settings_of(resource_type: str, props: dict[str, Any]) -> list[Setting]:
-    """Every app setting, env var and connection string a compute resource declares."""
+    """Every app setting, env var and connection string a compute resource declares.
+
+    An unknown value (one taken from another resource) is no literal; a rule that needs it says so.
+    """
+    with not_recording():
+        return _settings_of(resource_type, props)
+
+
+def _settings_of(resource_type: str, props: dict[str, Any]) -> list[Setting]:
     found: list[Setting] = []
     if resource_type in WEB_TYPES:
         found += _name_value_list(dig(props, "siteConfig", "appSettings"), "siteConfig.appSettings")

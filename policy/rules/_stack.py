@@ -21,6 +21,8 @@ from ._props import (
     UNKNOWN,
     WEB_TYPES,
     dig,
+    met_unknown,
+    not_recording,
     plain,
 )
 
@@ -34,7 +36,7 @@ class Node:
 
     @cached_property
     def props(self) -> dict[str, Any]:
-        value = plain(self.resource.props)
+        value = plain(self.resource.props, self.resource.urn)
         return value if isinstance(value, dict) else {}
 
     @property
@@ -131,6 +133,13 @@ def _exported_principals(value: Any, key: str = "") -> set[str]:
 
 
 def build(resources: Iterable[PolicyResource]) -> StackView:
+    """The view every stack policy starts from; its eager reads are no rule's judgement, so a value
+    they meet unknown counts only where a rule then skips on it (``met_unknown``)."""
+    with not_recording():
+        return _build(resources)
+
+
+def _build(resources: Iterable[PolicyResource]) -> StackView:
     view = StackView(nodes=[Node(r) for r in resources])
     view.by_urn = {n.urn: n for n in view.nodes}
     for node in view.nodes:
@@ -222,7 +231,7 @@ def attached_client_ids(node: Node, view: StackView) -> Any:
     for identity_id in ids:
         for identity in view.identities:
             if _same_identity(identity, identity_id):
-                if identity.client_id is UNKNOWN:
+                if met_unknown(identity.client_id, identity.node.props, "clientId"):
                     return UNKNOWN
                 if isinstance(identity.client_id, str):
                     clients.add(identity.client_id)

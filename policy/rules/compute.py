@@ -28,6 +28,7 @@ from ._props import (
     as_list,
     client_credentials,
     dig,
+    met_unknown,
     normalized_setting_name,
     plain,
     pod_template,
@@ -109,7 +110,7 @@ def _client_id(args: StackValidationArgs, report: ReportViolation) -> None:
                 continue
             key = f"AzureAd__ClientCredentials__{index}__ManagedIdentityClientId"
             value = fields.get("managedidentityclientid")
-            if value is UNKNOWN:
+            if met_unknown(value, node.props, key):
                 continue
             if not value:
                 continue  # certless-compute-sets-identity-client-id reports it, from the inputs

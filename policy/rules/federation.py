@@ -33,6 +33,9 @@ from ._props import (
     entra_issuer,
     is_entra_issuer,
     known,
+    met_unknown,
+    not_recording,
+    note_unknown,
     plain,
     resolve_cloud,
     stack_config,
@@ -170,18 +173,21 @@ def _issuer(args: StackValidationArgs, report: ReportViolation) -> None:
             tenants.add("")  # some tenant unknown: cannot judge Entra issuers
     # An unknown cluster issuer (typical during a preview) leaves the cluster FICs unjudgeable, not
     # the FICs that trust Entra itself.
-    clusters_known = known(view.cluster_issuers)
+    with not_recording():  # matters only for the FICs skipped below
+        clusters_known = known(view.cluster_issuers)
     allowed = {entra_issuer(cloud, t) for t in tenants if t}
     allowed |= {i for i in view.cluster_issuers if isinstance(i, str)}
     allowed |= {str(i) for i in config.get("allowedIssuers") or []}
     for fic in view.fics:
         issuer = fic.issuer
-        if not isinstance(issuer, str) or issuer in allowed:
+        if met_unknown(issuer, fic.node.props, "issuer") or not isinstance(issuer, str) or issuer in allowed:
             continue
         match = ENTRA_ISSUER_RE.match(issuer)
         if not clusters_known and not match:
+            note_unknown(fic.node.props, "issuer (an AKS cluster's OIDC issuer is unknown)")
             continue
         if match and "" in tenants and match.group("host").lower() in cloud.login_hosts:
+            note_unknown(fic.node.props, "issuer (an identity's tenant is unknown)")
             continue
         if match and issuer.endswith("/") and issuer.rstrip("/") in allowed:
             reason = "has a trailing slash; the Entra issuer is .../v2.0 with none, and matching is exact"
@@ -225,6 +231,8 @@ def _subject_is_identity(args: StackValidationArgs, report: ReportViolation) -> 
     some_unknown = any(i.principal_id is UNKNOWN or i.client_id is UNKNOWN for i in view.identities)
     for fic in _entra_app_fics(view):
         subject = fic.subject
+        if met_unknown(subject, fic.node.props, "subject"):
+            continue
         if not isinstance(subject, str) or subject in principals or subject in view.system_principals:
             continue
         if subject in view.referenced_principals:
@@ -244,11 +252,15 @@ def _subject_is_identity(args: StackValidationArgs, report: ReportViolation) -> 
                 "user-assigned identity declared or adopted in this stack.",
                 fic.node.urn,
             )
+        else:
+            note_unknown(fic.node.props, "subject (an identity's principal ID is unknown)")
 
 
 def _system_assigned(args: StackValidationArgs, report: ReportViolation) -> None:
     view = _stack.build(args.resources)
     for fic in _entra_app_fics(view):
+        if met_unknown(fic.subject, fic.node.props, "subject"):
+            continue
         owner = view.system_principals.get(fic.subject) if isinstance(fic.subject, str) else None
         if owner is not None:
             report(
@@ -267,6 +279,8 @@ def _limits(args: StackValidationArgs, report: ReportViolation) -> None:
     limit = int(args.get_config().get("maxPerParent") or MAX_FICS_PER_PARENT)
     groups: dict[str, list[_stack.Fic]] = defaultdict(list)
     for fic in view.fics:
+        if met_unknown(fic.parent_key, fic.node.props, "parent"):
+            continue
         if isinstance(fic.parent_key, str):
             groups[fic.parent_key].append(fic)
     for fics in groups.values():
@@ -280,7 +294,8 @@ def _limits(args: StackValidationArgs, report: ReportViolation) -> None:
             )
         seen: dict[tuple[str, str], _stack.Fic] = {}
         for fic in fics:
-            if not isinstance(fic.issuer, str) or not isinstance(fic.subject, str):
+            unknown = [k for k in ("issuer", "subject") if met_unknown(getattr(fic, k), fic.node.props, k)]
+            if unknown or not isinstance(fic.issuer, str) or not isinstance(fic.subject, str):
                 continue
             key = (fic.issuer, fic.subject)
             if key in seen:
@@ -300,6 +315,8 @@ def _serialized(args: StackValidationArgs, report: ReportViolation) -> None:
     view = _stack.build(args.resources)
     groups: dict[str, list[_stack.Fic]] = defaultdict(list)
     for fic in view.fics:
+        if fic.on == "identity" and met_unknown(fic.parent_key, fic.node.props, "resourceName"):
+            continue
         if fic.on == "identity" and isinstance(fic.parent_key, str):
             groups[fic.parent_key].append(fic)
     memo: dict[str, set[str]] = {}

@@ -33,8 +33,11 @@ def test_shipped_and_e2e_stacks_pass_a_preview_with_the_same_resources(stack: st
     assert preview["simulation"]["preview"] is True and plan["simulation"]["preview"] is False
     assert [r["urn"] for r in preview["resources"]] == [r["urn"] for r in plan["resources"]]
     # Computed values really were unknown: a new identity's IDs, a created resource's ID.
-    for identity in (r for r in preview["resources"] if r["type"] == UAMI):
-        assert identity["id"] is None and "principalId" not in identity["outputs"]
+    # As azure-native previews a create: the inputs, and every output the create computes unknown.
+    for identity in (r for r in preview["resources"] if r["type"] == UAMI and not r["read"]):
+        assert identity["id"] is None
+        computed = {k: identity["outputs"][k] for k in ("principalId", "clientId", "tenantId", "id")}
+        assert computed == dict.fromkeys(computed, UNKNOWN)
     assert UNKNOWN in str(preview["outputs"]["workloads"])
     assert UNKNOWN not in str(plan["outputs"])
 

@@ -47,6 +47,8 @@ class Registration:
     aliases: list[tuple[str, str]] = field(default_factory=list)
     """(name, parent URN) of each alias spec the SDK sent; empty parts mean "unchanged"."""
     ignore_changes: list[str] = field(default_factory=list)
+    alias_specs: list[dict[str, Any]] = field(default_factory=list)
+    """The alias specs (or URNs) the SDK sent; the engine, not the SDK, resolves them into URNs."""
 
 
 @dataclass
@@ -259,8 +261,24 @@ class RecordingMonitor(MockMonitor):
                 read=read,
                 aliases=[(a.spec.name, a.spec.parentUrn) for a in getattr(request, "aliases", [])],
                 ignore_changes=list(getattr(request, "ignoreChanges", [])),
+                alias_specs=[_alias(a) for a in getattr(request, "aliases", [])] if not read else [],
             )
         )
+
+
+def _alias(alias: Any) -> dict[str, Any]:
+    if alias.HasField("spec"):
+        spec = alias.spec
+        parent = spec.WhichOneof("parent")
+        return {
+            "name": spec.name,
+            "type": spec.type,
+            "stack": spec.stack,
+            "project": spec.project,
+            "parentUrn": spec.parentUrn if parent == "parentUrn" else "",
+            "noParent": bool(spec.noParent) if parent == "noParent" else False,
+        }
+    return {"urn": alias.urn}
 
 
 class _WarningCapture(logging.Handler):

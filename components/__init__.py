@@ -21,6 +21,8 @@ from components.federated_credential import FederatedCredential, FederatedCreden
 from components.function_app import FunctionAppBinding, FunctionAppBindingArgs
 from components.handles import AppOutputs, FicWriteQueue, IdentityOutputs
 from components.identity import ManagedIdentity, ManagedIdentityArgs
+from components.identity_layer import IdentityLayer, IdentityLayerArgs
+from components.referenced_identity_layer import ReferencedIdentityLayer, ReferencedIdentityLayerArgs
 from components.virtual_machine import VirtualMachineBinding, VirtualMachineBindingArgs, VmImage
 from components.workload import (
     AksOptions,
@@ -60,10 +62,14 @@ __all__ = [
     "FunctionAppBinding",
     "FunctionAppBindingArgs",
     "FunctionAppOptions",
+    "IdentityLayer",
+    "IdentityLayerArgs",
     "IdentityOutputs",
     "ManagedIdentity",
     "ManagedIdentityArgs",
     "PermissionScope",
+    "ReferencedIdentityLayer",
+    "ReferencedIdentityLayerArgs",
     "RoleGrant",
     "VirtualMachineBinding",
     "VirtualMachineBindingArgs",

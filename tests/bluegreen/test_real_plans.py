@@ -1,6 +1,6 @@
 """The blue-green tools on plans of the real program (planned offline), in a scratch project.
 
-The scratch project links the real ``__main__.py``, ``stackconfig/``, ``components/`` and
+The scratch project links the real ``__main__.py``, ``program/``, ``stackconfig/``, ``components/`` and
 ``Pulumi.yaml`` and holds its own stack files, so each test can shape the owner stack it needs.
 """
 
@@ -60,7 +60,7 @@ config:
 
 def scratch_project(tmp: Path, *, protect: bool = True, create_namespace: bool = False) -> Path:
     tmp.mkdir(parents=True, exist_ok=True)
-    for name in ("__main__.py", "stackconfig", "components", "Pulumi.yaml"):
+    for name in ("__main__.py", "program", "stackconfig", "components", "Pulumi.yaml"):
         (tmp / name).symlink_to(REPO / name)
     text = SHOP.format(protect=str(protect).lower(), create_namespace=str(create_namespace).lower())
     (tmp / "Pulumi.shop.yaml").write_text(text)
@@ -193,7 +193,7 @@ def test_duplicate_refuses_an_owner_that_does_not_export_the_shared_layer(tmp_pa
 
 
 def test_duplicate_of_the_shipped_prod_stack(tmp_path: Path) -> None:
-    for name in ("__main__.py", "stackconfig", "components", "Pulumi.yaml", "Pulumi.prod.yaml"):
+    for name in ("__main__.py", "program", "stackconfig", "components", "Pulumi.yaml", "Pulumi.prod.yaml"):
         (tmp_path / name).symlink_to(REPO / name)
     result = prepare(DuplicateRequest(tmp_path, "prod", "green", org="acme"), offline_planner(tmp_path))
     assert result.target == "prod-green"
@@ -278,7 +278,7 @@ def test_app_only_layer_with_system_assigned_and_aks_direct_workloads(tmp_path: 
 
 
 def test_checks_on_the_shipped_prod_and_its_green(tmp_path: Path) -> None:
-    for name in ("__main__.py", "stackconfig", "components", "Pulumi.yaml", "Pulumi.prod.yaml"):
+    for name in ("__main__.py", "program", "stackconfig", "components", "Pulumi.yaml", "Pulumi.prod.yaml"):
         (tmp_path / name).symlink_to(REPO / name)
     result = prepare(DuplicateRequest(tmp_path, "prod", "green", org="acme"), offline_planner(tmp_path))
     result.path.write_text(result.text)

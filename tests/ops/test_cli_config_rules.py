@@ -230,7 +230,7 @@ def test_identity_only_owner_stack_passes_the_shipped_project_file(tmp_path: Pat
     """The documented identity-only owner (docs/blue-green.md) leaves certless:workloads out."""
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(REPO / name, tmp_path / name)
-    for package in ("stackconfig", "components"):
+    for package in ("program", "stackconfig", "components"):
         shutil.copytree(REPO / package, tmp_path / package)
     (tmp_path / "Pulumi.prod-identity.yaml").write_text(
         "config:\n"

@@ -1,0 +1,175 @@
+"""ReferencedIdentityLayer: another stack's identity layer, read through its ``sharedIdentity`` output.
+
+The other colour of a blue-green pair declares no identity, app or FIC of its own: it reads what the
+owning stack's IdentityLayer exports (or takes the IDs given explicitly) and checks it once, so a gap
+in the owner's outputs is one message naming every missing value.
+
+The StackReference stays at the stack's root: it is a read, and a read carries no aliases
+(ReadResourceRequest has none), so parenting it here would give it a new URN in stacks that hold it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from components.handles import AppOutputs, IdentityOutputs
+from components.identity import resource_group_of
+from stackconfig.rules import GUID, IDENTITY_ID, shown
+
+SHARED_OUTPUT = "sharedIdentity"
+SHARED_IDENTITY_FIELDS = ("resourceId", "clientId", "principalId")
+SHARED_APP_FIELDS = ("clientId", "objectId")
+_GUID_OUTPUTS = frozenset({"clientId", "principalId", "objectId"})
+
+
+@dataclass(frozen=True)
+class IdentityRef:
+    resource_id: str
+    client_id: str
+    principal_id: str
+
+
+@dataclass(frozen=True)
+class AppRef:
+    client_id: str
+    object_id: str
+
+
+@dataclass(frozen=True)
+class ReferencedIdentityLayerArgs:
+    tenant_id: str
+    owner_stack: str | None = None
+    """``org/project/stack`` of the owner; None: the layer is given by ``identities`` and ``apps``."""
+    identity_keys: Sequence[str] = ()
+    """Identities the workloads name: each must be in the owner's export."""
+    app_keys: Sequence[str] = ()
+    identities: Mapping[str, IdentityRef] = field(default_factory=dict)
+    apps: Mapping[str, AppRef] = field(default_factory=dict)
+
+
+class ReferencedIdentityLayer(pulumi.ComponentResource):
+    """Outputs ``identities`` and ``apps`` as the owner holds them; nothing is declared here."""
+
+    def __init__(
+        self, name: str, args: ReferencedIdentityLayerArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("certless:identity:ReferencedIdentityLayer", name, None, opts)
+        if args.owner_stack is None:
+            self.identities = {
+                key: _identity_from_id(ref, args.tenant_id) for key, ref in args.identities.items()
+            }
+            self.apps = {
+                key: AppOutputs(pulumi.Output.from_input(a.client_id), pulumi.Output.from_input(a.object_id))
+                for key, a in args.apps.items()
+            }
+        else:
+            self.identities, self.apps = _from_stack(args, args.owner_stack)
+        # Names only: the values come through the owner's output, whose check may fail the run.
+        self.register_outputs(
+            {"ownerStack": args.owner_stack, "identities": sorted(self.identities), "apps": sorted(self.apps)}
+        )
+
+
+def _is_guid(value: Any) -> bool:
+    return isinstance(value, str) and GUID.fullmatch(value) is not None
+
+
+def _lookup(shared: Any, path: tuple[str, ...]) -> Any:
+    node = shared
+    for part in path:
+        if not isinstance(node, dict) or node.get(part) is None:
+            return None
+        node = node[part]
+    return node
+
+
+def _needed_paths(identity_keys: Sequence[str], app_keys: Sequence[str]) -> list[tuple[str, ...]]:
+    paths: list[tuple[str, ...]] = [("tenantId",)]
+    paths += [("identities", k, f) for k in sorted(identity_keys) for f in SHARED_IDENTITY_FIELDS]
+    paths += [("apps", k, f) for k in sorted(app_keys) for f in SHARED_APP_FIELDS]
+    return paths
+
+
+def _from_stack(
+    args: ReferencedIdentityLayerArgs, stack: str
+) -> tuple[dict[str, IdentityOutputs], dict[str, AppOutputs]]:
+    ref = pulumi.StackReference(stack)  # at the root: see the module docstring
+    needed = _needed_paths(args.identity_keys, args.app_keys)
+
+    def checked(shared: Any) -> Any:
+        # Everything is checked here, once, so a gap gives one message naming every missing output.
+        if shared is None:
+            raise pulumi.RunError(
+                f"stack {stack!r} has no output {SHARED_OUTPUT!r}; expected the stack that owns the identity"
+                " layer (certless:identities and certless:apps) to be deployed first"
+            )
+        tenant = _lookup(shared, ("tenantId",))
+        if tenant is not None and str(tenant).lower() != args.tenant_id:
+            raise pulumi.RunError(
+                f"stack {stack!r} exports tenant {tenant!r}, but certless:tenantId is {args.tenant_id!r};"
+                " expected the same tenant"
+            )
+        missing = [".".join((SHARED_OUTPUT, *p)) for p in needed if _lookup(shared, p) is None]
+        if missing:
+            raise pulumi.RunError(
+                f"stack {stack!r} does not export {', '.join(missing)}; expected the owning stack to hold"
+                " every identity and app this stack's workloads name (deploy the owner with them first)"
+            )
+        for key in sorted(args.identity_keys):
+            rid = _lookup(shared, ("identities", key, "resourceId"))
+            if not isinstance(rid, str) or IDENTITY_ID.match(rid) is None:
+                raise pulumi.RunError(
+                    f"stack {stack!r} exports {SHARED_OUTPUT}.identities.{key}.resourceId = {shown(rid)};"
+                    " expected /subscriptions/<guid>/resourceGroups/<rg>/providers/"
+                    "Microsoft.ManagedIdentity/userAssignedIdentities/<name>"
+                )
+        # An ID must arrive as GUID text: a number (12345, which the engine hands over as 12345.0)
+        # would otherwise become a FIC subject or role assignment principal that matches nothing.
+        for path in needed:
+            if path[-1] in _GUID_OUTPUTS and not _is_guid(_lookup(shared, path)):
+                value = _lookup(shared, path)
+                raise pulumi.RunError(
+                    f"stack {stack!r} exports {'.'.join((SHARED_OUTPUT, *path))} = {shown(value)}; expected"
+                    " a GUID like 00000000-0000-0000-0000-000000000000"
+                )
+        return shared
+
+    shared = ref.get_output(SHARED_OUTPUT).apply(checked)
+
+    def value(path: tuple[str, ...]) -> pulumi.Output[str]:
+        # Entra compares FIC subjects case-sensitively and emits IDs in lower case.
+        if path[-1] in _GUID_OUTPUTS:
+            return shared.apply(lambda s: str(_lookup(s, path)).lower())
+        return shared.apply(lambda s: str(_lookup(s, path)))
+
+    identities = {}
+    for key in sorted(args.identity_keys):
+        resource_id = value(("identities", key, "resourceId"))
+        identities[key] = IdentityOutputs(
+            client_id=value(("identities", key, "clientId")),
+            principal_id=value(("identities", key, "principalId")),
+            tenant_id=pulumi.Output.from_input(args.tenant_id),
+            resource_id=resource_id,
+            name=resource_id.apply(lambda rid: rid.rsplit("/", 1)[-1]),
+            resource_group_name=resource_id.apply(resource_group_of),
+        )
+    apps = {
+        key: AppOutputs(value(("apps", key, "clientId")), value(("apps", key, "objectId")))
+        for key in sorted(args.app_keys)
+    }
+    return identities, apps
+
+
+def _identity_from_id(ref: IdentityRef, tenant_id: str) -> IdentityOutputs:
+    return IdentityOutputs(
+        client_id=pulumi.Output.from_input(ref.client_id),
+        principal_id=pulumi.Output.from_input(ref.principal_id),
+        tenant_id=pulumi.Output.from_input(tenant_id),
+        resource_id=pulumi.Output.from_input(ref.resource_id),
+        name=pulumi.Output.from_input(ref.resource_id.rsplit("/", 1)[-1]),
+        resource_group_name=pulumi.Output.from_input(resource_group_of(ref.resource_id)),
+    )

@@ -1,7 +1,7 @@
 """Existing stacks keep every resource when the program's layout changes: no URN is lost to a re-parenting.
 
 ``urns_before_identity_layer.json`` holds, per stack, the URN the real engine gave each resource when
-``__main__.py`` still declared the identity layer itself (main at 654e6ec, produced by ``_write_expected``
+``__main__.py`` still declared the identity layer itself (main before 6ad24c4, by ``_write_expected``
 below on that layout). Each of those must now be claimed again, by the same type and name: under its own
 URN, or through an alias the program registers, as the engine resolves aliases (engine_urns.py). An
 unclaimed old URN is a delete plus a create in ``pulumi up``: a new identity, a new client ID, broken FICs.
@@ -42,13 +42,36 @@ def _stack_file(path: Path) -> dict[str, Any]:
     return merged
 
 
-def _green() -> dict[str, Any]:
+def _green(owner: dict[str, Any] | None = None) -> dict[str, Any]:
     cfg = copy.deepcopy(shipped("prod"))
     del cfg["certless:identities"], cfg["certless:apps"]
-    cfg["certless:identityOwner"] = {"stack": "org/certless/prod"}
+    cfg["certless:identityOwner"] = owner or {"stack": "org/certless/prod"}
     cfg["certless:color"] = "green"
     cfg["certless:workloads"]["orders-worker"]["aks"]["clusterName"] = "aks-certless-prod-green"
     return cfg
+
+
+def _identity_only() -> dict[str, Any]:
+    """docs/blue-green.md's identity-only owner: the layer, no workloads."""
+    cfg = copy.deepcopy(shipped("prod"))
+    del cfg["certless:workloads"]
+    cfg["certless:apps"]["orders"]["trustIdentities"] = ["shared"]
+    return cfg
+
+
+def _green_by_ids() -> dict[str, Any]:
+    """A colour given its owner's IDs explicitly: no StackReference."""
+    rid = (
+        "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-certless-prod/providers/"
+        "Microsoft.ManagedIdentity/userAssignedIdentities/id-certless-shared-prod"
+    )
+    guid = "aaaaaaaa-0000-4000-8000-00000000000"
+    return _green(
+        {
+            "identities": {"shared": {"resourceId": rid, "clientId": f"{guid}1", "principalId": f"{guid}2"}},
+            "apps": {"orders": {"clientId": f"{guid}3", "objectId": f"{guid}4"}},
+        }
+    )
 
 
 def _run_green() -> Recorder:
@@ -64,6 +87,8 @@ STACKS: dict[str, Callable[[], Recorder]] = {
     "usgov": lambda: run_main("usgov", _stack_file(E2E_STACKS / "Pulumi.usgov.yaml"))[0],
     # The other colour of a blue-green pair: it references the identity layer of prod.
     "prod-green": _run_green,
+    "prod-green-ids": lambda: run_main("prod-green-ids", _green_by_ids())[0],
+    "prod-identity": lambda: run_main("prod-identity", _identity_only())[0],
 }
 
 

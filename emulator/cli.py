@@ -84,6 +84,13 @@ def _serve_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="disable the identity endpoints' 20 requests/s and 5 concurrent limits",
     )
+    p.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a test user for the sign-in page (NAME@contoso.example); repeat for more",
+    )
     p.add_argument("--log", action="store_true", help="print one line per request (never a token value)")
     p.add_argument(
         "--no-token-cache",
@@ -113,6 +120,8 @@ def serve(argv: Sequence[str]) -> int:
     from emulator.records import Records
 
     records = Records.from_plan(args.plan) if args.plan else Records.from_file(args.records)
+    for name in args.user:
+        records.add_user(name)
     faults = FaultPlan()
     faults.apply_cli(args.fault, args.latency, args.token_lifetime)
     faults.fic_propagation(parse_duration(args.fic_propagation, "--fic-propagation"))
@@ -164,6 +173,8 @@ def serve(argv: Sequence[str]) -> int:
         print(f"State file:             {state_path}")
         print(f"Tenants:                {', '.join(records.tenants)}")
         print(f"Workloads:              {', '.join(w.name for w in records.workloads)}")
+        if records.users:
+            print(f"Test users:             {', '.join(u.upn for u in records.users)}")
         print("Press Ctrl-C to stop.", flush=True)
         stop.wait()
     finally:

@@ -194,6 +194,11 @@ class Emulator:
         (e.g. ``api://<api client id>/access_as_user``): what a web API gets in its Authorization header."""
         return self._services.entra.user_token(user, client_id, scope)
 
+    def revoke_sign_in_sessions(self, user: str, tenant_id: str | None = None) -> None:
+        """As Graph's revokeSignInSessions: the user's refresh tokens issued so far fail (AADSTS50173)."""
+        tenant = tenant_id or (self.records.tenants[0] if self.records.tenants else "")
+        self._services.entra.revoke_sign_in_sessions(user, tenant)
+
     # ---- observation --------------------------------------------------------------------------------
 
     @property

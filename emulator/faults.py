@@ -14,7 +14,15 @@ from dataclasses import dataclass
 
 from emulator.errors import RecordsError
 
-ENDPOINTS = ("entra-discovery", "entra-keys", "entra-token", "imds", "appservice", "oidc")
+ENDPOINTS = (
+    "entra-discovery",
+    "entra-keys",
+    "entra-token",
+    "entra-authorize",
+    "imds",
+    "appservice",
+    "oidc",
+)
 FAULT_STATUSES = (404, 410, 429, 500, 502, 503, 504)
 # Broken HTTP-200 answers (content type JSON unless the body says otherwise): what a half-written
 # response, a captive portal or a confused proxy in front of an identity endpoint may send.

@@ -17,6 +17,7 @@ from emulator.records import (
     PLAN_SCHEMA,
     App,
     Cluster,
+    DelegatedGrant,
     ExternalApi,
     FederatedCredential,
     Identity,
@@ -31,6 +32,9 @@ UAMI = "azure-native:managedidentity:UserAssignedIdentity"
 UAMI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
 AKS = "azure-native:containerservice:ManagedCluster"
 APP_ROLE_ASSIGNMENT = "azuread:index/appRoleAssignment:AppRoleAssignment"
+DELEGATED_GRANT = (
+    "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant"
+)
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 
 
@@ -70,6 +74,7 @@ def records_from_plan(plan: Mapping[str, Any]) -> Records:
 
     apps: dict[str, App] = {}  # by object ID
     assignments: list[tuple[str, str, str]] = []
+    grants: list[DelegatedGrant] = []
     sp_by_client: dict[str, str] = {}
     identities: list[Identity] = []
     clusters: dict[str, Cluster] = {}
@@ -92,12 +97,28 @@ def records_from_plan(plan: Mapping[str, Any]) -> Records:
                     for r in props.get("appRoles") or []
                     if isinstance(r, Mapping) and r.get("id") and r.get("value") and r.get("enabled", True)
                 },
+                redirect_uris=_redirect_uris(props),
+                api_scopes=_api_scopes(api if isinstance(api, Mapping) else {}),
             )
             apps[app.object_id] = app
         elif kind == APP_ROLE_ASSIGNMENT:
             ids = tuple(props.get(k) for k in ("principalObjectId", "resourceObjectId", "appRoleId"))
             if all(isinstance(v, str) for v in ids):
                 assignments.append((str(ids[0]), str(ids[1]), str(ids[2])))
+        elif kind == DELEGATED_GRANT:
+            client_sp = props.get("servicePrincipalObjectId")
+            resource_sp = props.get("resourceServicePrincipalObjectId")
+            values = props.get("claimValues")
+            if isinstance(client_sp, str) and isinstance(resource_sp, str) and isinstance(values, list):
+                user = props.get("userObjectId")
+                grants.append(
+                    DelegatedGrant(
+                        client_sp,
+                        resource_sp,
+                        tuple(str(v) for v in values if isinstance(v, str)),
+                        user if isinstance(user, str) else "",
+                    )
+                )
         elif kind == SERVICE_PRINCIPAL:
             client_id, object_id = props.get("clientId"), props.get("objectId")
             if isinstance(client_id, str) and isinstance(object_id, str):
@@ -231,7 +252,27 @@ def records_from_plan(plan: Mapping[str, Any]) -> Records:
         cloud=cloud.name,
         app_role_assignments=assignments,
         external_apis=list(external.values()),
+        delegated_grants=grants,
     )
+
+
+def _redirect_uris(props: Mapping[str, Any]) -> list[str]:
+    """The web platform's redirect URIs (``web.redirectUris``), where a confidential client gets codes."""
+    web = props.get("web")
+    uris = web.get("redirectUris") if isinstance(web, Mapping) else None
+    return [u for u in uris if isinstance(u, str)] if isinstance(uris, list) else []
+
+
+def _api_scopes(api: Mapping[str, Any]) -> list[str]:
+    """Enabled ``api.oauth2PermissionScopes`` values: the delegated permissions the app exposes."""
+    scopes = api.get("oauth2PermissionScopes")
+    if not isinstance(scopes, list):
+        return []
+    return [
+        str(s["value"])
+        for s in scopes
+        if isinstance(s, Mapping) and isinstance(s.get("value"), str) and s.get("enabled", True)
+    ]
 
 
 def _external_apis(workload: Mapping[str, Any], path: str, into: dict[str, ExternalApi]) -> None:

@@ -30,6 +30,8 @@ TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 # token-exchange audience and treats the URI and the GUID as one audience when matching FICs.
 TOKEN_EXCHANGE_APP_ID = PUBLIC_TOKEN_EXCHANGE_APP_ID
 _SP_NAMESPACE = uuid.UUID("6f1c2b52-54b8-4c33-9a37-1a1f4c2d0e11")
+_USERS = uuid.UUID("6c0d4a1e-2b7f-4a53-9d8e-5f1a2b3c4d5e")
+USER_DOMAIN = "contoso.example"
 
 
 def _b64url(data: bytes) -> str:
@@ -85,6 +87,11 @@ class App:
     app_roles: dict[str, str] = field(default_factory=dict)
     """App roles this app exposes as an API: role ID -> value (the ``roles`` claim)."""
     secret_digests: list[bytes] = field(default_factory=list, repr=False)
+    redirect_uris: list[str] = field(default_factory=list)
+    """The web platform's redirect URIs: where the sign-in page may send a code (exact match)."""
+    api_scopes: list[str] = field(default_factory=list)
+    """Delegated permissions this app exposes as an API (``api.oauth2PermissionScopes`` values). Empty
+    means the records do not say, and any scope name is taken as exposed (consent still decides)."""
 
     def __post_init__(self) -> None:
         if not self.object_id:
@@ -111,6 +118,42 @@ class Identity:
     resource_id: str = ""
     system_assigned: bool = False
     federated_credentials: list[FederatedCredential] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class User:
+    """A test user who can sign in on the emulated sign-in page (and whom user tokens stand for)."""
+
+    name: str
+    tenant_id: str
+    object_id: str = ""
+    display_name: str = ""
+    upn: str = ""
+
+    def __post_init__(self) -> None:
+        # Derived IDs are stable per (tenant, name), so tokens minted by helpers name the same user.
+        if not self.object_id:
+            object.__setattr__(self, "object_id", str(uuid.uuid5(_USERS, f"{self.tenant_id}/{self.name}")))
+        if not self.upn:
+            object.__setattr__(self, "upn", f"{self.name}@{USER_DOMAIN}")
+        if not self.display_name:
+            object.__setattr__(self, "display_name", self.name)
+
+    def pairwise_sub(self, client_id: str) -> str:
+        """Entra's ``sub``: a pairwise identifier per (user, application)."""
+        return str(uuid.uuid5(_USERS, f"{self.object_id}/{client_id.lower()}"))
+
+
+@dataclass(frozen=True)
+class DelegatedGrant:
+    """A consented delegated permission grant (Graph's oAuth2PermissionGrant): the client's service
+    principal may call the resource's service principal for these scopes, on behalf of one user or,
+    with ``user_object_id`` empty, of every user (admin consent)."""
+
+    client_sp_id: str
+    resource_sp_id: str
+    scopes: tuple[str, ...]
+    user_object_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,6 +201,9 @@ class Records:
     app_role_assignments: list[tuple[str, str, str]] = field(default_factory=list)
     """(principal object ID, resource service principal object ID, app role ID), as in the plan."""
     external_apis: list[ExternalApi] = field(default_factory=list)
+    users: list[User] = field(default_factory=list)
+    """Test users the sign-in page lists; declared in a records file or added with ``--user``."""
+    delegated_grants: list[DelegatedGrant] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         cloud_named(self.cloud)  # an unknown cloud is refused now, not at the first token request
@@ -186,6 +232,41 @@ class Records:
             and sp.lower() == resource.service_principal_id.lower()
             and role_id in resource.app_roles
         )
+
+    def consented_scopes(self, client: App, resource_sp_id: str, user_object_id: str) -> set[str]:
+        """The delegated scopes consented for ``client`` to call the resource service principal on
+        behalf of the user: admin-consented grants (every user) plus the user's own."""
+        out: set[str] = set()
+        for grant in self.delegated_grants:
+            if grant.client_sp_id.lower() != client.service_principal_id.lower():
+                continue
+            if grant.resource_sp_id.lower() != resource_sp_id.lower():
+                continue
+            if grant.user_object_id and grant.user_object_id.lower() != user_object_id.lower():
+                continue
+            out.update(grant.scopes)
+        return out
+
+    def user(self, name: str, tenant_id: str) -> User | None:
+        """A declared test user by name or UPN (case-insensitive, as Entra matches sign-in names)."""
+        wanted = name.strip().lower()
+        return next(
+            (u for u in self.users if u.tenant_id == tenant_id and wanted in (u.name.lower(), u.upn.lower())),
+            None,
+        )
+
+    def add_user(self, name: str, tenant_id: str = "") -> User:
+        tenant = tenant_id or (self.tenants[0] if self.tenants else "")
+        if not tenant:
+            raise RecordsError("user", name, "records with a tenant to add the user to")
+        if not name or any(c.isspace() for c in name) or len(name) > 64:
+            raise RecordsError("user", repr(name)[:80], "a user name without spaces, up to 64 characters")
+        existing = self.user(name, tenant)
+        if existing is not None:
+            return existing
+        user = User(name, tenant)
+        self.users.append(user)
+        return user
 
     def app(self, client_id: str) -> App | None:
         # Entra parses client IDs as GUIDs: letter case does not matter (unlike FIC subjects).

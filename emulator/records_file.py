@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,9 +14,11 @@ from emulator.records import (
     App,
     CertificateCredential,
     Cluster,
+    DelegatedGrant,
     FederatedCredential,
     Identity,
     Records,
+    User,
     Workload,
 )
 
@@ -54,6 +57,8 @@ def records_from_document(doc: Mapping[str, Any]) -> Records:
             certificates=[CertificateCredential.from_pem(c) for c in strings(a, "certificates", p)],
             identifier_uris=strings(a, "identifierUris", p),
             access_token_version=version,
+            redirect_uris=strings(a, "redirectUris", p),
+            api_scopes=strings(obj(a.get("api") or {}, f"{p}.api"), "scopes", f"{p}.api"),
         )
         for secret in strings(a, "clientSecrets", p):
             app.add_secret(secret)
@@ -100,7 +105,7 @@ def records_from_document(doc: Mapping[str, Any]) -> Records:
                 azure_ad_env={str(k): str(v) for k, v in env.items()},
             )
         )
-    return Records(
+    records = Records(
         tenants=strings(doc, "tenants", "records"),
         apps=apps,
         identities=identities,
@@ -108,3 +113,55 @@ def records_from_document(doc: Mapping[str, Any]) -> Records:
         workloads=workloads,
         cloud=cloud.name,
     )
+    for i, raw in enumerate(items(doc, "apps", "records")):
+        _delegated_permissions(obj(raw, f"apps[{i}]"), f"apps[{i}]", apps[i], records)
+    for i, raw in enumerate(items(doc, "users", "records")):
+        _user(obj(raw, f"users[{i}]"), f"users[{i}]", records)
+    return records
+
+
+def _api_app(records: Records, key: str, path: str) -> App:
+    app = records.app(key) or next(
+        (a for a in records.apps if key.rstrip("/") in (u.rstrip("/") for u in a.identifier_uris)), None
+    )
+    if app is None:
+        raise RecordsError(path, key, "the client ID or an identifier URI of an app in the records")
+    return app
+
+
+def _delegated_permissions(doc: Mapping[str, Any], path: str, client: App, records: Records) -> None:
+    """``delegatedPermissions``: admin-consented delegated grants of this app to APIs of the records."""
+    for i, raw in enumerate(items(doc, "delegatedPermissions", path)):
+        p = f"{path}.delegatedPermissions[{i}]"
+        d = obj(raw, p)
+        api = _api_app(records, text(d, "api", p), f"{p}.api")
+        scopes = strings(d, "scopes", p)
+        if not scopes:
+            raise RecordsError(f"{p}.scopes", "[]", "at least one scope name, e.g. access_as_user")
+        records.delegated_grants.append(
+            DelegatedGrant(client.service_principal_id, api.service_principal_id, tuple(scopes))
+        )
+
+
+def _user(doc: Mapping[str, Any], path: str, records: Records) -> None:
+    tenant = text(doc, "tenantId", path, required=False) or (records.tenants[0] if records.tenants else "")
+    if not tenant:
+        raise RecordsError(f"{path}.tenantId", "None", "a tenant (the records declare none)")
+    user = User(
+        text(doc, "name", path),
+        tenant,
+        object_id=text(doc, "objectId", path, required=False),
+        display_name=text(doc, "displayName", path, required=False),
+        upn=text(doc, "userPrincipalName", path, required=False),
+    )
+    records.users.append(user)
+    for i, raw in enumerate(items(doc, "appRoles", path)):
+        p = f"{path}.appRoles[{i}]"
+        r = obj(raw, p)
+        app = _api_app(records, text(r, "app", p), f"{p}.app")
+        value = text(r, "role", p)
+        role_id = next((k for k, v in app.app_roles.items() if v == value), "") or str(
+            uuid.uuid5(uuid.NAMESPACE_URL, f"{app.client_id}/roles/{value}")
+        )
+        app.app_roles[role_id] = value
+        records.app_role_assignments.append((user.object_id, app.service_principal_id, role_id))

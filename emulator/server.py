@@ -34,7 +34,8 @@ from emulator.ratelimit import IdentityLimits, Limiter
 from emulator.wire_errors import AppServiceError, EntraError, ImdsError
 
 log = logging.getLogger("emulator")
-Handler = Callable[[web.Request, dict[str, Any]], Awaitable[dict[str, Any]]]
+# A handler answers a JSON body, or (the sign-in pages) a response of its own.
+Handler = Callable[[web.Request, dict[str, Any]], Awaitable[dict[str, Any] | web.StreamResponse]]
 _MAX_LOG = 10_000
 
 
@@ -105,6 +106,8 @@ class Services:
                 entry["fault"] = fault.kind if fault.kind != "status" else str(fault.status)
                 return self._finish(entry, await self._apply_fault(request, shape, fault, entry))
             body = await handler(request, entry)
+            if isinstance(body, web.StreamResponse):
+                return self._finish(entry, body)
             return self._finish(entry, web.json_response(body))
         except web.HTTPException as exc:  # e.g. 413 from aiohttp's body size limit
             entry["error_code"] = exc.status

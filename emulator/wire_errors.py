@@ -30,6 +30,20 @@ _ENTRA_CODES: dict[int, tuple[int, str]] = {
     900144: (400, "invalid_request"),
     900561: (400, "invalid_request"),
     50196: (429, "temporarily_unavailable"),
+    # The user flows (authorization code, refresh token, consent).
+    50011: (400, "invalid_request"),
+    50148: (400, "invalid_grant"),
+    50173: (400, "invalid_grant"),
+    54005: (400, "invalid_grant"),
+    65001: (400, "invalid_grant"),
+    650053: (400, "invalid_client"),
+    70000: (400, "invalid_grant"),
+    70008: (400, "invalid_grant"),
+    700005: (400, "invalid_grant"),
+    700022: (400, "invalid_scope"),
+    700082: (400, "invalid_grant"),
+    501481: (400, "invalid_grant"),
+    9002313: (400, "invalid_grant"),
     90033: (503, "temporarily_unavailable"),
     90100: (500, "server_error"),
 }
@@ -42,6 +56,7 @@ class EntraError(Exception):
     code: int
     message: str
     correlation_id: str = ""
+    suberror: str = ""  # e.g. consent_required, which MSAL surfaces next to `error`
 
     @property
     def status(self) -> int:
@@ -51,7 +66,8 @@ class EntraError(Exception):
     def error(self) -> str:
         return _ENTRA_CODES.get(self.code, (400, "invalid_request"))[1]
 
-    def body(self, now: float) -> dict[str, Any]:
+    def description(self, now: float) -> tuple[str, str, str, str]:
+        """(error_description, trace ID, correlation ID, timestamp) as Entra writes them."""
         trace_id = str(uuid.uuid4())
         correlation_id = self.correlation_id or str(uuid.uuid4())
         when = dt.datetime.fromtimestamp(now, dt.UTC)
@@ -60,7 +76,11 @@ class EntraError(Exception):
             f"AADSTS{self.code}: {self.message}\r\nTrace ID: {trace_id}\r\n"
             f"Correlation ID: {correlation_id}\r\nTimestamp: {stamp}"
         )
-        return {
+        return description, trace_id, correlation_id, stamp
+
+    def body(self, now: float) -> dict[str, Any]:
+        description, trace_id, correlation_id, stamp = self.description(now)
+        body: dict[str, Any] = {
             "error": self.error,
             "error_description": description,
             "error_codes": [self.code],
@@ -69,6 +89,9 @@ class EntraError(Exception):
             "correlation_id": correlation_id,
             "error_uri": f"https://login.microsoftonline.com/error?code={self.code}",
         }
+        if self.suberror:
+            body["suberror"] = self.suberror
+        return body
 
 
 @dataclass

@@ -15,6 +15,7 @@ from emulator.clouds import EntraCloud, cloud_named
 from emulator.directory import Clock, Directory
 from emulator.entra import app_flows, user_flows
 from emulator.entra.app_flows import ENTRA_TOKEN_LIFETIME
+from emulator.entra.sign_in import SignInState
 from emulator.entra.tokens import app_token_claims, resolve_resource
 from emulator.entra.user_tokens import User, delegated_scopes, user_token_claims
 from emulator.faults import FaultPlan
@@ -38,6 +39,7 @@ class Entra:
         self.signing_key = signing_key
         self.cluster_keys = dict(cluster_keys)  # issuer URL -> key
         self.base_url = ""  # set once the HTTPS listener is bound
+        self.sign_in = SignInState()  # sign-in pages shown, codes and refresh tokens issued
 
     @property
     def cloud(self) -> EntraCloud:
@@ -74,13 +76,20 @@ class Entra:
         log["scope"] = form["scope"]
         grant = form["grant_type"]
         on_behalf_of = grant == user_flows.OBO_GRANT and form.get("requested_token_use") == "on_behalf_of"
-        if grant != "client_credentials" and not on_behalf_of:
+        user_grants = {
+            user_flows.AUTHORIZATION_CODE: user_flows.authorization_code,
+            user_flows.REFRESH_TOKEN: user_flows.refresh_token,
+        }
+        if grant != "client_credentials" and not on_behalf_of and grant not in user_grants:
             raise EntraError(70003, f"The app requested an unsupported grant type '{form['grant_type']}'.")
         auth = app_flows.authenticate(self, tenant, segment, form)
         log["credential"] = auth.via
         if on_behalf_of:
             log["grant"] = "on_behalf_of"
             return user_flows.on_behalf_of(self, tenant, auth, form, log)
+        if grant in user_grants:
+            log["grant"] = grant
+            return user_grants[grant](self, tenant, auth, form, log)
         return app_flows.client_credentials(self, tenant, auth, form)
 
     # ---- helpers for tests, the CLI and the managed-identity endpoints ------------------------------
@@ -93,18 +102,27 @@ class Entra:
                 700016, f"Application with identifier '{client_id}' was not found in the directory."
             )
         tenant = client.tenant_id
-        resource, scopes = delegated_scopes(scope, tenant, self.directory.records)
+        records = self.directory.records
+        resource, scopes = delegated_scopes(scope, tenant, records)
+        user = records.user(user_name, tenant) or User(user_name, tenant)
         now = int(self.clock.now())
         claims = user_token_claims(
-            user=User(user_name, tenant),
+            user=user,
             resource=resource,
             scopes=scopes,
             client_id=client_id,
             now=now,
             lifetime=ENTRA_TOKEN_LIFETIME,
             cloud=self.cloud,
+            roles=records.roles_for(user.object_id, resource.app_id),
         )
         return self.signing_key.sign(claims)
+
+    def revoke_sign_in_sessions(self, user_name: str, tenant: str) -> None:
+        """What Graph's revokeSignInSessions does: the user's refresh tokens issued so far stop working."""
+        user = self.directory.records.user(user_name, tenant) or User(user_name, tenant)
+        with self.sign_in.lock:
+            self.sign_in.revoked_before[user.object_id] = self.clock.now()
 
     def identity_token(self, ident: Identity, resource_name: str, lifetime: int) -> tuple[str, int, int]:
         """A token as the managed-identity backend issues it; returns (token, iat, exp)."""

@@ -9,30 +9,16 @@ token for Microsoft first-party resources such as Storage (``iss`` sts.windows.n
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from emulator import jws
 from emulator.clouds import EntraCloud
 from emulator.entra.tokens import Resource, resolve_resource
-from emulator.records import Records
+from emulator.records import Records, User
 from emulator.wire_errors import EntraError
 
-_USERS = uuid.UUID("6c0d4a1e-2b7f-4a53-9d8e-5f1a2b3c4d5e")
-
-
-@dataclass(frozen=True)
-class User:
-    name: str
-    tenant_id: str
-
-    @property
-    def object_id(self) -> str:
-        return str(uuid.uuid5(_USERS, f"{self.tenant_id}/{self.name}"))
-
-    @property
-    def upn(self) -> str:
-        return f"{self.name}@contoso.example"
+__all__ = ["User", "delegated_scopes", "incoming_user", "user_token_claims"]
 
 
 def delegated_scopes(scope: str, tenant_id: str, records: Records) -> tuple[Resource, list[str]]:
@@ -66,6 +52,7 @@ def user_token_claims(
     now: int,
     lifetime: int,
     cloud: EntraCloud,
+    roles: Sequence[str] = (),
 ) -> dict[str, Any]:
     tid = user.tenant_id
     claims: dict[str, Any] = {
@@ -74,11 +61,11 @@ def user_token_claims(
         "iat": now,
         "nbf": now,
         "exp": now + lifetime,
-        "name": user.name,
+        "name": user.display_name,
         "oid": user.object_id,
         "preferred_username": user.upn,
         "scp": " ".join(scopes),
-        "sub": str(uuid.uuid5(_USERS, f"{user.object_id}/{client_id}")),  # pairwise per client
+        "sub": user.pairwise_sub(client_id),
         "tid": tid,
         "uti": uuid.uuid4().hex[:22],
         "ver": "2.0" if resource.version == 2 else "1.0",
@@ -87,6 +74,8 @@ def user_token_claims(
         claims.update(azp=client_id, azpacr="2")
     else:
         claims.update(appid=client_id, appidacr="2", upn=user.upn, idp=cloud.v1_issuer(tid))
+    if roles:  # app roles assigned to the user on the resource; Entra omits the claim when none
+        claims["roles"] = list(roles)
     return claims
 
 
@@ -112,5 +101,10 @@ def incoming_user(
         )
     if claims.get("tid") != tenant_id:
         raise EntraError(50013, "Assertion is not valid: it was issued in another tenant.")
-    name = claims.get("name")
-    return User(str(name) if isinstance(name, str) else str(claims.get("oid")), tenant_id)
+    name, oid, upn = claims.get("name"), claims.get("oid"), claims.get("preferred_username")
+    return User(
+        str(name) if isinstance(name, str) else str(oid),
+        tenant_id,
+        object_id=str(oid) if isinstance(oid, str) else "",
+        upn=str(upn) if isinstance(upn, str) else "",
+    )

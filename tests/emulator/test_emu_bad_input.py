@@ -107,7 +107,7 @@ def test_alg_none_forgery_of_an_entra_issued_token_is_rejected(emu, records, ten
         ("GET", "/%ff%fe/v2.0/.well-known/openid-configuration"),
         ("PUT", "/{tid}/oauth2/v2.0/token"),
         ("DELETE", "/{tid}/discovery/v2.0/keys"),
-        ("GET", "/{tid}/oauth2/v2.0/authorize"),
+        ("PUT", "/{tid}/oauth2/v2.0/authorize"),  # served for GET: the sign-in page
     ],
 )
 def test_entra_unknown_paths_and_methods(emu, tenant, method, path):

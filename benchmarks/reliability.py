@@ -6,7 +6,7 @@ need real time (held connections, FIC propagation) take it for real. Bounded: th
 few minutes on a laptop. Exit status 1 when a target is missed.
 
     .venv/bin/python benchmarks/reliability.py [--generated 300] [--threads 16] [--calls 1000]
-                                               [--processes 8,24] [--skip processes,plan]
+                                               [--processes 8,24,64] [--skip processes,plan]
 """
 
 from __future__ import annotations
@@ -647,7 +647,7 @@ def main() -> None:
     parser.add_argument("--generated", type=int, default=300, help="generated bad inputs per surface")
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--calls", type=int, default=1000, help="get_token calls per thread")
-    parser.add_argument("--processes", default="8,24", help="process counts for the one-host table")
+    parser.add_argument("--processes", default="8,24,64", help="process counts for the one-host table")
     parser.add_argument("--skip", default="", help="comma-separated: processes, plan, demo")
     args = parser.parse_args()
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}

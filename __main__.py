@@ -14,7 +14,8 @@ from typing import Any
 import pulumi
 
 from components import CertificatelessWorkload
-from program.grants import ResolvedApi, declare_access, registry_pull, resolved_apis
+from components.grants import RegistryPulls
+from program.grants import ResolvedApi, declare_access, resolved_apis
 from program.layer import SHARED_OUTPUT, declare_layer
 from program.workloads import workload_args, workload_output
 from stackconfig import ConfigError, StackConfig, load, read_pulumi_config
@@ -23,7 +24,7 @@ from stackconfig import ConfigError, StackConfig, load, read_pulumi_config
 def declare(config: StackConfig, apis: dict[str, ResolvedApi]) -> None:
     layer = declare_layer(config)
     workloads: dict[str, Any] = {}
-    pull_grants: dict[tuple[str, str], pulumi.Resource | None] = {}
+    registry_pulls = RegistryPulls(owns_identity_layer=config.owns_identity_layer)
     for name, w in config.workloads.items():
         identity = layer.identities[w.identity] if w.identity is not None and w.uses_identity_trust else None
         args = workload_args(config, w, layer.apps[w.app], identity)
@@ -32,7 +33,7 @@ def declare(config: StackConfig, apis: dict[str, ResolvedApi]) -> None:
             args = dataclasses.replace(args, chain_credentials=[trust])
         if args.container_app is not None and args.container_app.registry is not None:
             assert w.identity is not None and identity is not None  # checked with the config
-            grant = registry_pull(config, pull_grants, w.identity, identity, args.container_app.registry)
+            grant = registry_pulls.grant(w.identity, identity, args.container_app.registry)
             args = dataclasses.replace(
                 args,
                 container_app=dataclasses.replace(

@@ -32,6 +32,7 @@ UAMI = "azure-native:managedidentity:UserAssignedIdentity"
 UAMI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
 AKS = "azure-native:containerservice:ManagedCluster"
 APP_ROLE_ASSIGNMENT = "azuread:index/appRoleAssignment:AppRoleAssignment"
+PRE_AUTHORIZED = "azuread:index/applicationPreAuthorized:ApplicationPreAuthorized"
 DELEGATED_GRANT = (
     "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant"
 )
@@ -75,6 +76,8 @@ def records_from_plan(plan: Mapping[str, Any]) -> Records:
     apps: dict[str, App] = {}  # by object ID
     assignments: list[tuple[str, str, str]] = []
     grants: list[DelegatedGrant] = []
+    scope_ids: dict[str, dict[str, str]] = {}  # app object ID -> scope ID -> value
+    pre_authorized: list[tuple[str, str, list[str]]] = []  # (API object ID, client ID, scope IDs)
     sp_by_client: dict[str, str] = {}
     identities: list[Identity] = []
     clusters: dict[str, Cluster] = {}
@@ -101,6 +104,15 @@ def records_from_plan(plan: Mapping[str, Any]) -> Records:
                 api_scopes=_api_scopes(api if isinstance(api, Mapping) else {}),
             )
             apps[app.object_id] = app
+            scope_ids[app.object_id] = _scope_ids(api if isinstance(api, Mapping) else {})
+        elif kind == PRE_AUTHORIZED:
+            owner, client, ids = (
+                props.get(k) for k in ("applicationId", "authorizedClientId", "permissionIds")
+            )
+            if isinstance(owner, str) and isinstance(client, str) and isinstance(ids, list):
+                pre_authorized.append(
+                    (owner.removeprefix("/applications/"), client, [i for i in ids if isinstance(i, str)])
+                )
         elif kind == APP_ROLE_ASSIGNMENT:
             ids = tuple(props.get(k) for k in ("principalObjectId", "resourceObjectId", "appRoleId"))
             if all(isinstance(v, str) for v in ids):
@@ -146,6 +158,17 @@ def records_from_plan(plan: Mapping[str, Any]) -> Records:
     for app in apps.values():
         if app.client_id in sp_by_client:
             app.service_principal_id = sp_by_client[app.client_id]
+    by_client = {a.client_id.lower(): a for a in apps.values()}
+    for api_object_id, client_id, ids in pre_authorized:
+        # A pre-authorized client gets these scopes without a consent prompt: consent for every user.
+        api_app, client_app = apps.get(api_object_id), by_client.get(client_id.lower())
+        if api_app is None or client_app is None:
+            continue
+        values = tuple(scope_ids[api_object_id][i] for i in ids if i in scope_ids[api_object_id])
+        if values:
+            grants.append(
+                DelegatedGrant(client_app.service_principal_id, api_app.service_principal_id, values)
+            )
 
     for i, res in enumerate(resources):
         path = f"plan.resources[{i}] ({res.get('type')} {res.get('name')})"
@@ -261,6 +284,15 @@ def _redirect_uris(props: Mapping[str, Any]) -> list[str]:
     web = props.get("web")
     uris = web.get("redirectUris") if isinstance(web, Mapping) else None
     return [u for u in uris if isinstance(u, str)] if isinstance(uris, list) else []
+
+
+def _scope_ids(api: Mapping[str, Any]) -> dict[str, str]:
+    scopes = api.get("oauth2PermissionScopes")
+    return {
+        str(s["id"]): str(s["value"])
+        for s in scopes or []
+        if isinstance(s, Mapping) and isinstance(s.get("id"), str) and isinstance(s.get("value"), str)
+    }
 
 
 def _api_scopes(api: Mapping[str, Any]) -> list[str]:

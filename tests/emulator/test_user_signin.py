@@ -8,6 +8,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -564,3 +565,92 @@ def test_cli_user_flag_refuses_a_bad_name_in_one_line(capsys: pytest.CaptureFixt
     assert main(["--plan", str(PLAN), "--user", "has space"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "user: got 'has space'" in err and "Traceback" not in err
+
+
+# ---- the real program's plan: web platform, exposed API, pre-authorized client ------------------
+
+WEB_REDIRECT = "https://certless-orders-web-dev.azurewebsites.net/signin-oidc"
+
+
+@pytest.fixture(scope="module")
+def web_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """certless_ops plan of the dev stack with a web platform on orders and a billing API that
+    pre-authorizes orders for one of its two scopes."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    doc = yaml.safe_load((root / "Pulumi.dev.yaml").read_text())
+    apps = doc["config"]["certless:apps"]
+    apps["orders"]["web"] = {"redirectUris": [WEB_REDIRECT]}
+    apps["billing"] = {
+        "displayName": "certless-billing-dev",
+        "api": {
+            "requestedAccessTokenVersion": 2,
+            "scopes": [{"value": "access_as_user"}, {"value": "Invoices.Write"}],
+            "preAuthorizedClients": [{"app": "orders", "scopes": ["access_as_user"]}],
+        },
+    }
+    folder = tmp_path_factory.mktemp("web-plan")
+    config, plan = folder / "Pulumi.dev.yaml", folder / "plan.json"
+    config.write_text(yaml.safe_dump(doc))
+    command = [sys.executable, "-m", "certless_ops", "plan", "--stack", "dev", "--config-file", str(config)]
+    result = subprocess.run(
+        [*command, "--json", str(plan), "--quiet"],
+        check=False,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"certless_ops plan failed:\n{result.stderr[-2000:]}")
+    return plan
+
+
+def test_a_user_signs_in_to_the_real_programs_web_app_and_gets_its_pre_authorized_scope(
+    web_plan: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recs = Records.from_plan(web_plan)
+    recs.add_user("alice")
+    web_id = recs.workload("orders-web").app_client_id
+    billing = next(a for a in recs.apps if a.display_name == "certless-billing-dev")
+    scope = f"api://{billing.client_id}/access_as_user"
+    with Emulator(recs) as emu, requests.Session() as browser:
+        browser.verify = emu.ca_bundle_path
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", emu.ca_bundle_path)
+        for key, value in emu.host_env("appservice", "orders-web").items():
+            monkeypatch.setenv(key, value)
+        certless.clear_process_caches()
+        app = msal.ConfidentialClientApplication(
+            web_id,
+            client_credential=certless.client_credential(certless.load_settings()),
+            authority=emu.authority(recs.tenants[0]),
+            instance_discovery=False,
+            http_client=requests.Session(),
+        )
+        flow = app.initiate_auth_code_flow([scope], redirect_uri=WEB_REDIRECT)
+        _, params = _sign_in(browser, flow["auth_uri"])
+        result = app.acquire_token_by_auth_code_flow(flow, params)
+        at = claims(result["access_token"])
+        assert (at["aud"], at["scp"], at["azp"], at["ver"]) == (
+            billing.client_id,
+            "access_as_user",
+            web_id,
+            "2.0",
+        )
+
+        other = app.initiate_auth_code_flow(
+            [f"api://{billing.client_id}/Invoices.Write"], redirect_uri=WEB_REDIRECT
+        )
+        _, params = _sign_in(browser, other["auth_uri"])
+        assert params["error"] == "consent_required" and _aadsts(params["error_description"]) == 65001
+
+        wrong = app.initiate_auth_code_flow(
+            [scope], redirect_uri="https://certless-orders-web-dev.azurewebsites.net/"
+        )
+        page = browser.get(wrong["auth_uri"], allow_redirects=False, timeout=10)
+        assert page.status_code == 400 and _aadsts(page.text) == 50011
+        assert emu.internal_errors == []

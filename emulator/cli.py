@@ -3,6 +3,7 @@
 python -m emulator --plan plan.json [--fault imds=429,429,200] [--latency entra-token=20ms]
                    [--fic-propagation 30s] [--token-lifetime imds=120s] [--state PATH]
 python -m emulator env --host appservice --workload NAME [--state PATH] [--format export|json]
+python -m emulator user-token --user NAME --client APP --scope SCOPE [--state PATH]
 """
 
 from __future__ import annotations
@@ -113,6 +114,19 @@ def _env_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _user_token_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m emulator user-token",
+        description="Print a signed-in user's access token from the running emulator, as the client app "
+        "receives it for SCOPE: what a web API gets in its Authorization header. Only the token is printed.",
+    )
+    p.add_argument("--user", required=True, help="the user's name, e.g. alice (alice@contoso.example)")
+    p.add_argument("--client", required=True, help="the client app: its client ID or a workload name")
+    p.add_argument("--scope", required=True, help="e.g. api://<API client ID>/access_as_user")
+    p.add_argument("--state", type=Path, default=None, help="the running emulator's state file")
+    return p
+
+
 def serve(argv: Sequence[str]) -> int:
     args = _serve_parser().parse_args(argv)
     bind = check_loopback(args.host)
@@ -161,6 +175,7 @@ def serve(argv: Sequence[str]) -> int:
             "imds_url": emu.imds_url,
             "identity_endpoint": emu.identity_endpoint,
             "ca_bundle_path": emu.ca_bundle_path,
+            "control_secret": emu.control_secret,
             "env": envs,
         }
         _write_private(state_path, json.dumps(state, indent=2))
@@ -224,9 +239,9 @@ def _write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
-def env(argv: Sequence[str]) -> int:
-    args = _env_parser().parse_args(argv)
-    state_path = args.state or default_state_path()
+def _running_state(state_arg: Path | None) -> dict[str, Any]:
+    """The state file of a running emulator, or a one-line error saying how to start one."""
+    state_path = state_arg or default_state_path()
     try:
         state = json.loads(state_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
@@ -242,6 +257,12 @@ def env(argv: Sequence[str]) -> int:
         raise EmulatorError(
             f"the emulator that wrote {state_path} (pid {state.get('pid')}) is no longer running"
         )
+    return state
+
+
+def env(argv: Sequence[str]) -> int:
+    args = _env_parser().parse_args(argv)
+    state = _running_state(args.state)
     if args.plan is not None and str(args.plan.resolve()) != state.get("source"):
         raise RecordsError(
             "--plan", str(args.plan), f"the plan the running emulator serves ({state.get('source')})"
@@ -262,6 +283,43 @@ def env(argv: Sequence[str]) -> int:
     return 0
 
 
+def user_token(argv: Sequence[str]) -> int:
+    """Asks the running emulator (its keys live in that process only) through its control endpoint."""
+    import ssl
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from emulator.control import CONTROL_HEADER, USER_TOKEN_PATH
+
+    args = _user_token_parser().parse_args(argv)
+    state = _running_state(args.state)
+    secret = state.get("control_secret")
+    if not isinstance(secret, str) or not secret:
+        raise EmulatorError("the running emulator has no control endpoint: restart it with this version")
+    tls = ssl.create_default_context(cafile=str(state.get("ca_bundle_path", "")))
+    body = urllib.parse.urlencode({"user": args.user, "client": args.client, "scope": args.scope}).encode()
+    base = str(state.get("entra_url", ""))
+    if not base.startswith(("https://127.0.0.1:", "https://localhost:")):
+        raise RecordsError("state file entra_url", base[:80], "the emulator's https loopback address")
+    request = urllib.request.Request(  # noqa: S310 - https on loopback, checked above
+        f"{base}{USER_TOKEN_PATH}", data=body, headers={CONTROL_HEADER: secret}
+    )
+    try:
+        with urllib.request.urlopen(request, context=tls, timeout=30) as answer:  # noqa: S310
+            token = json.loads(answer.read())["access_token"]
+    except urllib.error.HTTPError as exc:
+        try:
+            reason = str(json.loads(exc.read()).get("error", exc.reason))
+        except (ValueError, AttributeError):
+            reason = str(exc.reason)
+        raise EmulatorError(f"user-token refused ({exc.code}): {reason.splitlines()[0][:300]}") from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise EmulatorError(f"cannot reach the running emulator at {state.get('entra_url')}: {exc}") from None
+    print(token)
+    return 0
+
+
 def _alive(pid: int) -> bool:
     if pid <= 0:
         return False
@@ -279,6 +337,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args and args[0] == "env":
             return env(args[1:])
+        if args and args[0] == "user-token":
+            return user_token(args[1:])
         return serve(args)
     except EmulatorError as exc:
         print(f"emulator: error: {exc}", file=sys.stderr)

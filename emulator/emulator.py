@@ -178,6 +178,11 @@ class Emulator:
         return self._directory.host(DEFAULT_HOST).identity_header
 
     @property
+    def control_secret(self) -> str:
+        """The secret of this run's control endpoint (``python -m emulator user-token``); never logged."""
+        return self._services.control_secret
+
+    @property
     def ca_bundle_path(self) -> str:
         return str(process_tls().ca_bundle_path)
 

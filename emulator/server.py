@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 import socket
 import struct
 import threading
@@ -21,6 +22,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
+from emulator import control
 from emulator.aks import issuer as aks_issuer
 from emulator.bodies import BodyTimeout
 from emulator.directory import Clock, Directory, Host
@@ -67,6 +69,8 @@ class Services:
         self.internal_errors: list[str] = []
         self.on_request: Callable[[dict[str, Any]], None] | None = None
         self._stopping = asyncio.Event()
+        # The control endpoint's secret for this run; `python -m emulator user-token` reads it from the state.
+        self.control_secret = secrets.token_urlsafe(32)
 
     # ---- the wrapper ----------------------------------------------------------------------------------
 
@@ -209,6 +213,7 @@ class Services:
         app = web.Application(middlewares=[self._shape_middleware("entra")])
         entra_routes.add_routes(app.router, self)
         aks_issuer.add_routes(app.router, self)
+        control.add_routes(app.router, self, self.control_secret)
         return app
 
     def imds_app(self) -> web.Application:

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import jwt
 import pytest
 import requests
 from emu_helpers import PLAN, claims
@@ -34,7 +35,19 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 def served(tmp_path) -> Iterator[tuple[subprocess.Popen[str], Path, list[str]]]:
     state = tmp_path / "state.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--plan", str(PLAN), "--state", str(state), "--fault", "imds=429"],
+        [
+            sys.executable,
+            "-m",
+            "emulator",
+            "--plan",
+            str(PLAN),
+            "--state",
+            str(state),
+            "--fault",
+            "imds=429",
+            "--user",
+            "alice",
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -226,3 +239,75 @@ def test_cli_fic_propagation_and_token_lifetime(tmp_path):
     assert "imds             GET  200 /hosts/orders/metadata/identity/oauth2/token host=orders" in logged
     assert "entra-token      POST 400" in logged and "error_code=70021" in logged
     assert mi["access_token"] not in logged
+
+
+def test_user_token_prints_only_a_token_the_running_emulator_signed(served, tmp_path):
+    _proc, state, lines = served
+    doc = json.loads(state.read_text())
+    secret = doc["control_secret"]
+    assert "Test users:             alice@contoso.example" in lines
+    assert not any(secret in line for line in lines)  # never printed by the server
+    plan = json.loads(PLAN.read_text())
+    client = plan["outputs"]["workloads"]["orders"]["appClientId"]
+    api = plan["outputs"]["workloads"]["billing"]["appClientId"]
+    tenant = plan["outputs"]["tenantId"]
+    for client_arg in (client, "orders"):  # a client ID or a workload name
+        done = run_cli(
+            "user-token",
+            "--user",
+            "alice",
+            "--client",
+            client_arg,
+            "--scope",
+            f"api://{api}/access_as_user",
+            "--state",
+            str(state),
+        )
+        assert done.returncode == 0, done.stderr
+        token = done.stdout.strip()
+        assert done.stdout == token + "\n" and done.stderr == ""
+        jwks = requests.get(
+            f"{doc['entra_url']}/{tenant}/discovery/v2.0/keys", verify=doc["ca_bundle_path"], timeout=10
+        )
+        key = jwt.PyJWKSet.from_dict(jwks.json()).keys[0].key
+        decoded = jwt.decode(token, key, algorithms=["RS256"], audience=f"api://{api}")
+        assert decoded["appid"] == client  # billing takes v1 tokens in the fixture plan
+        assert decoded["scp"] == "access_as_user" and decoded["name"] == "alice"
+
+    refused = run_cli(
+        "user-token",
+        "--user",
+        "alice",
+        "--client",
+        client,
+        "--scope",
+        "api://nowhere/x",
+        "--state",
+        str(state),
+    )
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1 and "AADSTS500011" in refused.stderr
+    forged = requests.post(
+        f"{doc['entra_url']}/_emulator/user-token",
+        data={"user": "alice", "client": client, "scope": f"api://{api}/access_as_user"},
+        headers={"X-Emulator-Control": "guess"},
+        verify=doc["ca_bundle_path"],
+        timeout=10,
+    )
+    assert forged.status_code == 403 and "access_token" not in forged.text
+
+
+def test_user_token_without_a_running_emulator_is_one_line(tmp_path):
+    done = run_cli(
+        "user-token",
+        "--user",
+        "alice",
+        "--client",
+        "x",
+        "--scope",
+        "api://x/y",
+        "--state",
+        str(tmp_path / "none.json"),
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "no running emulator found" in done.stderr

@@ -442,6 +442,26 @@ def test_missing_managed_identity_client_id_with_a_user_assigned_identity(plan: 
     ]
 
 
+@pytest.mark.parametrize(
+    ("identity_type", "fires"),
+    [
+        ("SystemAssigned, UserAssigned", True),  # the system-assigned one would answer: no FIC trusts it
+        ("SystemAssigned,UserAssigned", True),
+        ("userassigned", True),
+        ("SystemAssigned", False),  # the only identity: nothing to choose
+    ],
+)
+def test_missing_client_id_is_flagged_whenever_a_user_assigned_identity_is_attached(
+    plan: dict[str, Any], identity_type: str, fires: bool
+) -> None:
+    web = find(plan, "orders-web", "WebApp")
+    for side in ("inputs", "outputs"):
+        web[side]["siteConfig"]["appSettings"] = web[side]["siteConfig"]["appSettings"][:4]
+    set_prop(web, "identity.type", identity_type)
+    found = only(review(plan), "certless-compute-sets-identity-client-id")
+    assert [(level, name) for level, name, _ in found] == ([("mandatory", "orders-web")] if fires else [])
+
+
 def test_aks_pod_client_id_must_match_its_service_account(plan: dict[str, Any]) -> None:
     deployment = find(plan, "billing", "Deployment")
     set_prop(deployment, "spec.template.spec.containers.0.env.4.value", IDS["orders"][1])

@@ -103,11 +103,12 @@ class Outcome:
 class SignInState:
     """The emulated Entra's session state: shown sign-in pages, codes, refresh tokens, revocations."""
 
-    pending: dict[str, AuthorizeRequest] = field(default_factory=dict)
-    codes: dict[str, AuthCode] = field(default_factory=dict)
-    refresh: dict[str, RefreshGrant] = field(default_factory=dict)
+    # Codes and sign-in page contexts are bearer values: kept out of reprs.
+    pending: dict[str, AuthorizeRequest] = field(default_factory=dict, repr=False)
+    codes: dict[str, AuthCode] = field(default_factory=dict, repr=False)
+    refresh: dict[str, RefreshGrant] = field(default_factory=dict, repr=False)
     revoked_before: dict[str, float] = field(default_factory=dict)  # user object ID -> time
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def remember(self, table: dict[str, object], key: str, value: object) -> None:
         with self.lock:

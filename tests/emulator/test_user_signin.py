@@ -187,6 +187,10 @@ def test_msal_signs_a_user_in_and_refreshes_with_the_certless_credential(
         ("authorization_code", "federated", 200),
         ("refresh_token", "federated", 200),
     ]
+    # Neither the log nor the emulator's state shows a code or a token.
+    secrets_seen = [params["code"], result["refresh_token"], again["refresh_token"], result["access_token"]]
+    shown = repr(emu.requests) + repr(emu._services.entra.sign_in)
+    assert not any(s in shown for s in secrets_seen)
 
 
 def test_form_post_answers_an_auto_submitting_form_with_code_and_state(

@@ -128,3 +128,62 @@ def test_expired_certificate_assertion_gives_700024(emu, app_with_cert, cert_and
     emu.clock_skew(60 + 301)
     resp = exchange(emu, w.tenant_id, w.app_client_id, assertion, STORAGE_SCOPE)
     assert (resp.status_code, aadsts(resp)) == (401, 700024)
+
+
+def _cert_exchange(emu, w, key, der, aud: str, headers: dict[str, str], segment: str | None = None):
+    assertion = _assertion(key, w.app_client_id, aud, headers)
+    return exchange(emu, segment or w.tenant_id, w.app_client_id, assertion, STORAGE_SCOPE)
+
+
+@pytest.mark.parametrize(
+    "aud",
+    [
+        "{entra}/{segment}/oauth2/v2.0/token",  # the URL the client posted to, as it spelt the tenant
+        "{entra}/{tid}/oauth2/v2.0/token",
+        "https://login.microsoftonline.com/{tid}/oauth2/v2.0/token",
+        "https://login.microsoftonline.com/{tid}/v2.0",  # the tenant's issuer
+    ],
+)
+def test_each_audience_entra_accepts_for_a_certificate_assertion(emu, app_with_cert, cert_and_key, aud):
+    key, _pem, der = cert_and_key
+    w = app_with_cert
+    segment = w.tenant_id.upper()  # a tenant GUID in another letter case is the same tenant
+    value = aud.format(entra=emu.entra_url, segment=segment, tid=w.tenant_id)
+    resp = _cert_exchange(emu, w, key, der, value, {"x5t": _thumb(der, "sha1")}, segment=segment)
+    assert resp.status_code == 200, resp.text
+
+
+@pytest.mark.parametrize("spelling", ["padded", "standard-alphabet"])
+@pytest.mark.parametrize("header", ["x5t", "x5t#S256"])
+def test_a_thumbprint_is_found_padded_or_in_the_standard_base64_alphabet(
+    emu, app_with_cert, cert_and_key, spelling, header
+):
+    # azure-identity pads its x5t; other clients use the standard alphabet: Entra finds the key either way.
+    key, _pem, der = cert_and_key
+    w = app_with_cert
+    digest = hashlib.sha256(der).digest() if header == "x5t#S256" else hashlib.sha1(der).digest()
+    if spelling == "padded":
+        thumb = base64.urlsafe_b64encode(digest).decode()
+    else:
+        thumb = base64.b64encode(digest).rstrip(b"=").decode()
+    aud = f"{emu.entra_url}/{w.tenant_id}/oauth2/v2.0/token"
+    resp = _cert_exchange(emu, w, key, der, aud, {header: thumb})
+    assert resp.status_code == 200, resp.text
+
+
+def test_a_wrong_audience_is_shown_in_the_refusal(emu, app_with_cert, cert_and_key):
+    key, _pem, der = cert_and_key
+    resp = _cert_exchange(
+        emu, app_with_cert, key, der, "https://example.org/token", {"x5t": _thumb(der, "sha1")}
+    )
+    assert aadsts(resp) == 700023
+    assert "Assertion audience: 'https://example.org/token'." in resp.json()["error_description"]
+
+
+def test_an_assertion_without_a_thumbprint_is_refused_as_no_key_found(emu, app_with_cert, cert_and_key):
+    key, _pem, der = cert_and_key
+    aud = f"{emu.entra_url}/{app_with_cert.tenant_id}/oauth2/v2.0/token"
+    resp = _cert_exchange(emu, app_with_cert, key, der, aud, {})
+    assert (resp.status_code, aadsts(resp)) == (401, 700027)
+    assert "The key was not found." in resp.json()["error_description"]
+    assert f"app Id '{app_with_cert.app_client_id}'" in resp.json()["error_description"]

@@ -244,3 +244,40 @@ def test_guids_in_the_request_are_case_insensitive_but_fic_subjects_are_not(emu,
     resp = exchange(emu, tenant.upper(), w.app_client_id.upper(), assertion, STORAGE_SCOPE)
     assert resp.status_code == 200, resp.text
     assert claims(resp.json()["access_token"])["appid"] == w.app_client_id
+
+
+def test_a_fic_mismatch_shows_the_assertions_issuer_subject_and_audience(emu, records, tenant):
+    # What a user compares with the app's FICs to find the wrong field.
+    ident = records.identity(records.workload("orders").identity_client_id)
+    replace_app_fic(emu, records, "orders", subject="00000000-0000-0000-0000-000000000000")
+    resp = app_exchange(emu, records, "orders", mi_token(emu, records, "orders"))
+    text = resp.json()["error_description"]
+    assert (resp.status_code, resp.json()["error"], aadsts(resp)) == (400, "invalid_request", 70021)
+    assert (
+        f"Assertion Issuer: 'https://login.microsoftonline.com/{tenant}/v2.0'. "
+        f"Assertion Subject: '{ident.principal_id}'. Assertion Audience: '{EXCHANGE}'." in text
+    )
+
+
+def test_an_app_without_fics_is_named_with_its_display_name(emu, records, tenant):
+    client = "9a1c51f0-9a2d-4c53-8d1a-6a1f4a0e0b77"
+    records.apps.append(App(client_id=client, tenant_id=tenant, display_name="new-app"))
+    resp = exchange(emu, tenant, client, mi_token(emu, records, "orders"), STORAGE_SCOPE)
+    assert aadsts(resp) == 70025
+    assert (
+        f"The client '{client}'(new-app) has no configured federated identity credentials."
+        in (resp.json()["error_description"])
+    )
+
+
+def test_a_matching_fic_for_an_issuer_whose_keys_cannot_be_fetched_gives_90061(emu, records):
+    # The FIC matches, but Entra cannot reach the issuer's keys: it says so rather than 70021.
+    w = records.workload("orders")
+    payload = {**claims(mi_token(emu, records, "orders")), "iss": "https://issuer.example/unreachable"}
+    token = jwt.encode(
+        payload, rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm="RS256"
+    )
+    replace_app_fic(emu, records, "orders", issuer="https://issuer.example/unreachable")
+    resp = exchange(emu, w.tenant_id, w.app_client_id, token, STORAGE_SCOPE)
+    assert aadsts(resp) == 90061
+    assert "'https://issuer.example/unreachable' could not be reached" in resp.json()["error_description"]

@@ -250,12 +250,15 @@ def test_a_fic_mismatch_shows_the_assertions_issuer_subject_and_audience(emu, re
     # What a user compares with the app's FICs to find the wrong field.
     ident = records.identity(records.workload("orders").identity_client_id)
     replace_app_fic(emu, records, "orders", subject="00000000-0000-0000-0000-000000000000")
-    resp = app_exchange(emu, records, "orders", mi_token(emu, records, "orders"))
+    assertion = mi_token(emu, records, "orders")
+    sent = claims(assertion)
+    assert sent["sub"] == ident.principal_id
+    resp = app_exchange(emu, records, "orders", assertion)
     text = resp.json()["error_description"]
     assert (resp.status_code, resp.json()["error"], aadsts(resp)) == (400, "invalid_request", 70021)
     assert (
-        f"Assertion Issuer: 'https://login.microsoftonline.com/{tenant}/v2.0'. "
-        f"Assertion Subject: '{ident.principal_id}'. Assertion Audience: '{EXCHANGE}'." in text
+        f"Assertion Issuer: '{sent['iss']}'. Assertion Subject: '{ident.principal_id}'. "
+        f"Assertion Audience: '{sent['aud']}'." in text
     )
 
 

@@ -52,7 +52,13 @@ def on_behalf_of(
     user = incoming_user(
         token, api_client_id=api.client_id, api_uris=tuple(api.identifier_uris), tenant_id=tenant
     )
-    resource, scopes = delegated_scopes(form["scope"], tenant, entra.directory.records)
+    records = entra.directory.records
+    resource, scopes = delegated_scopes(form["scope"], tenant, records)
+    if records.app(resource.app_id) is not None:
+        # An API of the stack downstream: the calling API needs consent for it, for this user
+        # (AADSTS65001 consent_required otherwise, the error OBO callers relay to their clients).
+        (grant,) = granted_scopes(form["scope"], tenant=tenant, client=api, user=user, records=records)
+        scopes = list(grant.names)
     log["user"] = user.name
     now = int(entra.clock.now())
     lifetime = entra.faults.lifetime_for("entra-token") or ENTRA_TOKEN_LIFETIME

@@ -658,3 +658,41 @@ def test_a_user_signs_in_to_the_real_programs_web_app_and_gets_its_pre_authorize
         page = browser.get(wrong["auth_uri"], allow_redirects=False, timeout=10)
         assert page.status_code == 400 and _aadsts(page.text) == 50011
         assert emu.internal_errors == []
+
+
+# ---- the signed-in user's token, on to a downstream API (on-behalf-of) -------------------------
+
+
+def test_the_api_trades_the_signed_in_users_token_on_behalf_of_and_needs_consent_downstream(
+    emu: Emulator,
+    records: Records,
+    web_app: msal.ConfidentialClientApplication,
+    browser: requests.Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    flow = _flow(web_app, [_api_scope(records)])
+    _, params = _sign_in(browser, flow["auth_uri"])
+    user_token = web_app.acquire_token_by_auth_code_flow(flow, params)["access_token"]
+
+    # Now the API (billing, a Container App) acting for alice with its own certless credential.
+    for key, value in emu.host_env("containerapp", API).items():
+        monkeypatch.setenv(key, value)
+    certless.clear_process_caches()
+    storage = certless.OnBehalfOfCredential(user_token).get_token(
+        "https://storage.azure.com/user_impersonation"
+    )
+    assert claims(storage.token)["oid"] == claims(user_token)["oid"]
+
+    reports = _app(records, "reports")
+    downstream = f"api://{reports.client_id}/access_as_user"
+    with pytest.raises(certless.TokenRequestError) as refused:
+        certless.OnBehalfOfCredential(user_token).get_token(downstream)
+    assert "AADSTS65001" in str(refused.value)
+    records.delegated_grants.append(
+        DelegatedGrant(
+            _app(records, API).service_principal_id, reports.service_principal_id, ("access_as_user",)
+        )
+    )
+    certless.clear_process_caches()
+    granted = claims(certless.OnBehalfOfCredential(user_token).get_token(downstream).token)
+    assert granted["scp"] == "access_as_user" and granted["oid"] == claims(user_token)["oid"]

@@ -88,8 +88,12 @@ def _names(resources: Iterable[Mapping[str, Any]]) -> tuple[dict[str, str], dict
 def mermaid(plan: Mapping[str, Any]) -> str:
     identities, apps = _names(plan.get("resources") or [])
     g = _Graph()
-    for name, w in sorted((plan.get("outputs") or {}).get("workloads", {}).items()):
-        _workload(g, name, w, identities, apps)
+    workloads = (plan.get("outputs") or {}).get("workloads", {})
+    for name, w in sorted(workloads.items() if isinstance(workloads, Mapping) else []):
+        if isinstance(w, Mapping):
+            _workload(g, name, w, identities, apps)
+        else:  # a preview plan: the workload's record depends on outputs known only after deploy
+            g.node(_id("compute", name), f"{name}: chain known only after deploy")
     return g.render()
 
 

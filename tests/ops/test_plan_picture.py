@@ -131,3 +131,12 @@ def test_review_markdown_has_the_verdict_the_violations_and_the_picture(
     both = ops("review", "--plan", str(path), "--format", "markdown", "--json", str(report))
     assert both.returncode == 1 and both.stdout.startswith("### :x: certless policy review")
     assert json.loads(report.read_text())["summary"]["passed"] is False
+
+
+def test_a_preview_plan_draws_each_workload_whose_chain_is_known_only_after_deploy() -> None:
+    """In a preview a workload's record holds unknowns (its identity's IDs): drawn, never a traceback."""
+    result = run_cli("--stack", "prod", "--preview", "--format", "mermaid")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("flowchart LR\n") and "Traceback" not in result.stderr
+    for workload in ("orders-api", "orders-worker"):
+        assert f'"{workload}: chain known only after deploy"' in result.stdout

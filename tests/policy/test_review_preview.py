@@ -25,7 +25,7 @@ from rich.console import Console
 from certless_ops.__main__ import main
 from certless_ops.review import review_plan
 from certless_ops.review.analyzer import analyze_requests, analyze_stack_request
-from certless_ops.review.report import print_json, print_table
+from certless_ops.review.report import print_json, print_markdown, print_table
 from policy.rules import ALL_POLICIES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -209,6 +209,10 @@ def test_the_report_counts_the_rules_and_resources_skipped(plans: dict[str, Path
     document = json.loads(machine.getvalue())
     assert [s["resourceName"] for s in document["skippedInPreview"]] == [f["name"] for f in fics]
     assert document["summary"]["skippedInPreview"] == {"rules": 1, "resources": len(fics)}
+    summary = io.StringIO()
+    print_markdown(review, preview, summary, None)
+    assert f"Reviewed as `pulumi preview` runs the pack; {expected}." in summary.getvalue()
+    assert "| `test-reads-subject` |" in summary.getvalue()
     whole = review_plan(preview)
     assert f"{len({s.policy for s in whole.skipped})} rule(s) on " in whole.skipped_summary
 

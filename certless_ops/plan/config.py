@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -66,17 +68,46 @@ def _contains_secure(value: Any) -> bool:
     return False
 
 
+def _go_float(number: float) -> str:
+    """A float as Go's encoding/json writes it: shortest digits, exponent only below 1e-6 or from 1e21."""
+    if not math.isfinite(number):
+        raise ValueError(f"{number} has no JSON form")
+    if number == 0:
+        return "-0" if math.copysign(1, number) < 0 else "0"
+    if 1e-6 <= abs(number) < 1e21:
+        text = format(Decimal(repr(number)), "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    mantissa, _, exponent = repr(number).partition("e")
+    return f"{mantissa.removesuffix('.0')}e{exponent[0]}{exponent[1:].lstrip('0') or '0'}"
+
+
+def _go_json(value: Any) -> str:
+    """JSON as Go writes a decoded YAML value: sorted keys, Go's numbers, no spaces."""
+    if isinstance(value, dict):
+        items = ",".join(
+            f"{json.dumps(str(k))}:{_go_json(v)}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))
+        )
+        return "{" + items + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_go_json(v) for v in value) + "]"
+    if isinstance(value, float):
+        return _go_float(value)
+    return json.dumps(value)
+
+
 def _to_wire(value: Any) -> str:
-    """The string the CLI would put in PULUMI_CONFIG for this YAML value."""
+    """The string the CLI would put in PULUMI_CONFIG for this YAML value (ValueError: no JSON form)."""
     if isinstance(value, str):
         return value
     if value is None:
         return ""  # `key: null` leaves the key unset, never the text "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
         return str(value)
-    return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, float):
+        return _go_float(value)
+    return _go_json(value)
 
 
 def available_stacks(project_dir: Path) -> list[str]:
@@ -150,6 +181,7 @@ def load_stack_config(project_dir: Path, stack: str | None, config_file: Path | 
                 f" {full!r}; the Pulumi CLI keeps one of them at random, expected it once"
             )
         seen[full] = str(key)
+        _wire_of(full, value, config_file)
         values[full] = value
         as_checked[full] = _as_cli_sees(value)
 
@@ -176,10 +208,24 @@ def load_stack_config(project_dir: Path, stack: str | None, config_file: Path | 
         stack=stack,
         project_dir=project_dir,
         main=main,
-        wire={k: _to_wire(v) for k, v in ordered.items()},
+        wire={k: _wire_of(k, v, project_file) for k, v in ordered.items()},
         values=ordered,
         secret_keys=tuple(sorted(set(secret_keys))),
     )
+
+
+def _wire_of(key: str, value: Any, source: Path) -> str:
+    try:
+        return _to_wire(value)
+    except ValueError:
+        raise UserError(
+            f"config key {key!r} in {str(source)!r} holds {_to_wire_safe(value)}, which the Pulumi CLI cannot"
+            " write as JSON; expected a finite number"
+        ) from None
+
+
+def _to_wire_safe(value: Any) -> str:
+    return repr(value)[:80]
 
 
 def _as_cli_sees(value: Any) -> Any:

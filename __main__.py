@@ -15,6 +15,7 @@ import pulumi
 
 from components import CertificatelessWorkload
 from components.grants import RegistryPulls
+from program.delegations import declare_delegations
 from program.grants import ResolvedApi, declare_access, resolved_apis
 from program.layer import SHARED_OUTPUT, declare_layer
 from program.workloads import workload_args, workload_output
@@ -47,6 +48,10 @@ def declare(config: StackConfig, apis: dict[str, ResolvedApi]) -> None:
                 workloads[name],
                 declare_access(config, name, w, apps=layer.apps, apis=apis, workload=workload),
             ).apply(lambda v: {**v[0], "access": v[1]})
+        if w.delegated_permissions:
+            workloads[name] = pulumi.Output.all(
+                workloads[name], declare_delegations(config, name, w, apps=layer.apps, apis=apis)
+            ).apply(lambda v: {**v[0], "delegatedPermissions": v[1]})
     pulumi.export("tenantId", config.tenant_id)
     pulumi.export("cloud", config.cloud.name)
     pulumi.export("instance", config.cloud.instance)

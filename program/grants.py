@@ -4,7 +4,7 @@ identity, and the APIs outside the stack read from Entra first (components/grant
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -30,6 +30,7 @@ class ResolvedApi:
 
     object_id: str
     app_role_ids: dict[str, str]
+    scope_ids: dict[str, str] = field(default_factory=dict)
 
 
 def resolved_apis(config: StackConfig) -> dict[str, ResolvedApi]:
@@ -51,6 +52,25 @@ def resolved_apis(config: StackConfig) -> dict[str, ResolvedApi]:
                         f"{shown(value)}; expected an application permission that {permission.api} exposes"
                         f" ({', '.join(sorted(exposed)[:8]) or 'it exposes none'}"
                         f"{', ...' if len(exposed) > 8 else ''})"
+                    )
+        for index, delegated in enumerate(w.delegated_permissions):
+            if delegated.kind == "app":
+                continue
+            if delegated.api not in found:
+                sp = azuread.get_service_principal(
+                    client_id=GRAPH_APP_ID if delegated.kind == "graph" else delegated.api
+                )
+                found[delegated.api] = ResolvedApi(
+                    sp.object_id, dict(sp.app_role_ids or {}), dict(sp.oauth2_permission_scope_ids or {})
+                )
+            scopes = found[delegated.api].scope_ids
+            for i, value in enumerate(delegated.scopes):
+                if value not in scopes:
+                    raise ConfigError(
+                        f"config certless:workloads.{name}.delegatedPermissions[{index}].scopes[{i}]: got"
+                        f" {shown(value)}, expected a delegated permission that {delegated.api} exposes"
+                        f" ({', '.join(sorted(scopes)[:8]) or 'it exposes none'}"
+                        f"{', ...' if len(scopes) > 8 else ''})"
                     )
     return found
 

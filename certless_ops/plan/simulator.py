@@ -31,7 +31,7 @@ from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
 from certless_ops.errors import UserError
 from certless_ops.plan import ids
-from certless_ops.plan.graph import GRAPH_APP_ID, GRAPH_APP_ROLES
+from certless_ops.plan.graph import GRAPH_APP_ID, GRAPH_APP_ROLES, GRAPH_DELEGATED_SCOPES
 
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 _MISSING = "MISSING"
@@ -782,11 +782,14 @@ def _get_service_principal(sim: Simulator, args: dict[str, Any]) -> dict[str, An
     client_id = str(args.get("clientId") or _MISSING).lower()
     if client_id == GRAPH_APP_ID:
         object_id, roles, name = ids.guid(sim.env.tenant_id, "graph-sp"), GRAPH_APP_ROLES, "Microsoft Graph"
+        scopes = dict(GRAPH_DELEGATED_SCOPES)
     else:
         exported = _exported_app(sim.env.stack_outputs, client_id) or {}
         object_id = str(exported.get("servicePrincipalObjectId") or ids.guid(client_id, "servicePrincipal"))
         raw = exported.get("appRoleIds")
         roles = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, Mapping) else {}
+        raw_scopes = exported.get("scopeIds")
+        scopes = {str(k): str(v) for k, v in raw_scopes.items()} if isinstance(raw_scopes, Mapping) else {}
         name = str(exported.get("displayName") or client_id)
     return {
         "id": object_id,
@@ -795,6 +798,7 @@ def _get_service_principal(sim: Simulator, args: dict[str, Any]) -> dict[str, An
         "displayName": name,
         "applicationTenantId": sim.env.tenant_id,
         "appRoleIds": dict(roles),
+        "oauth2PermissionScopeIds": scopes,
         "appRoles": [
             {"id": rid, "value": value, "allowedMemberTypes": ["Application"], "enabled": True}
             for value, rid in roles.items()

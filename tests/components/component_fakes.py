@@ -19,7 +19,7 @@ import pulumi
 import yaml
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
-from certless_ops.plan.graph import GRAPH_APP_ID, GRAPH_APP_ROLES
+from certless_ops.plan.graph import GRAPH_APP_ID, GRAPH_APP_ROLES, GRAPH_DELEGATED_SCOPES
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMESPACE = uuid.UUID("3b9b3f0e-1d0c-4f0e-9c55-1f3a1c0de000")
@@ -82,6 +82,7 @@ class FakeAzure(Mocks):
         self.api_roles: dict[
             str, dict[str, str]
         ] = {}  # appId -> app role value -> ID, for getServicePrincipal
+        self.api_scopes: dict[str, dict[str, str]] = {}  # appId -> scope value -> ID, likewise
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         t, name, inputs = args.typ, args.name, dict(args.inputs)
@@ -196,7 +197,15 @@ class FakeAzure(Mocks):
         if args.token == "azuread:index/getServicePrincipal:getServicePrincipal":
             client_id = str(args.args.get("clientId"))
             roles = GRAPH_APP_ROLES if client_id == GRAPH_APP_ID else self.api_roles.get(client_id, {})
-            return {"objectId": guid("sp-of", client_id), "clientId": client_id, "appRoleIds": dict(roles)}
+            scopes = (
+                GRAPH_DELEGATED_SCOPES if client_id == GRAPH_APP_ID else self.api_scopes.get(client_id, {})
+            )
+            return {
+                "objectId": guid("sp-of", client_id),
+                "clientId": client_id,
+                "appRoleIds": dict(roles),
+                "oauth2PermissionScopeIds": dict(scopes),
+            }
         if args.token in (
             "azure-native:containerservice:listManagedClusterUserCredentials",
             "azure-native:containerservice:listManagedClusterAdminCredentials",

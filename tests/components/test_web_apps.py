@@ -241,3 +241,269 @@ def test_the_editor_schema_knows_the_web_block() -> None:
     assert {"redirectUris", "callbackPath", "logoutUrl", "homepageUrl", "idTokens"} <= set(web)
     assert defs["WebBlock"]["required"] == ["redirectUris"]
     assert "web" in defs["AppEntry"]["properties"]
+
+
+# --- the web API and the pair ----------------------------------------------------------------------
+
+API_HOST = "https://orders-api.example.com"
+
+
+def pair(**api: Any) -> dict[str, Any]:
+    """dev with a web app (orders) calling a web API (orders-api, its own app) as the signed-in user."""
+    cfg = dev(redirectUris=[f"{WEB_HOST}/signin-oidc"])
+    cfg["certless:apps"]["orders-api"] = {
+        "api": api
+        or {
+            "scopes": [
+                {"value": "access_as_user", "adminConsentDisplayName": "Call the orders API"},
+                {"value": "Orders.Write", "description": "Write orders as the signed-in user"},
+            ],
+            "knownClients": ["orders"],
+            "preAuthorizedClients": [{"app": "orders", "scopes": ["access_as_user"]}],
+        }
+    }
+    cfg["certless:workloads"]["orders-api"] = {
+        "kind": "containerapp",
+        "app": "orders-api",
+        "identity": "web",
+        "containerApp": {"image": "mcr.microsoft.com/azuredocs/containerapps-helloworld:latest"},
+    }
+    cfg["certless:workloads"]["orders-web"]["delegatedPermissions"] = [
+        {"api": "graph", "scopes": ["User.Read"]},
+        {"api": "orders-api", "scopes": ["access_as_user"]},
+    ]
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def deployed_pair() -> tuple[Recorder, dict[str, Any]]:
+    return run_main("dev", pair())
+
+
+def test_the_api_exposes_its_scopes_under_api_client_id(
+    deployed_pair: tuple[Recorder, dict[str, Any]],
+) -> None:
+    rec, _ = deployed_pair
+    api_app = rec.one(APP, "orders-api")
+    api = api_app.inputs["api"]
+    assert api["requestedAccessTokenVersion"] == 2
+    scopes = {s["value"]: s for s in api["oauth2PermissionScopes"]}
+    assert set(scopes) == {"access_as_user", "Orders.Write"}
+    assert scopes["access_as_user"]["adminConsentDisplayName"] == "Call the orders API"
+    assert scopes["Orders.Write"]["adminConsentDescription"] == "Write orders as the signed-in user"
+    assert all(s["enabled"] and s["type"] == "User" for s in scopes.values())
+    assert len({s["id"] for s in scopes.values()}) == 2
+    # Consent bundling names the web app's client ID.
+    assert api["knownClientApplications"] == [rec.one(APP, "orders").outputs["clientId"]]
+    uri = rec.one("azuread:index/applicationIdentifierUri:ApplicationIdentifierUri", "orders-api")
+    assert uri.inputs["identifierUri"] == f"api://{api_app.outputs['clientId']}"
+    assert "api" not in rec.one(APP, "orders").inputs
+
+
+def test_the_web_app_is_pre_authorized_for_the_scopes_it_gets(
+    deployed_pair: tuple[Recorder, dict[str, Any]],
+) -> None:
+    rec, _ = deployed_pair
+    pre = rec.one("azuread:index/applicationPreAuthorized:ApplicationPreAuthorized")
+    api_app = rec.one(APP, "orders-api")
+    assert pre.inputs["applicationId"] == f"/applications/{api_app.outputs['objectId']}"
+    assert pre.inputs["authorizedClientId"] == rec.one(APP, "orders").outputs["clientId"]
+    (scope,) = [s for s in api_app.inputs["api"]["oauth2PermissionScopes"] if s["value"] == "access_as_user"]
+    assert pre.inputs["permissionIds"] == [scope["id"]]
+
+
+def test_delegated_permissions_are_admin_consented_from_the_web_apps_principal(
+    deployed_pair: tuple[Recorder, dict[str, Any]],
+) -> None:
+    rec, out = deployed_pair
+    grants = {
+        g.name: g.inputs
+        for g in rec.of_type(
+            "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant"
+        )
+    }
+    web_sp = rec.one(SP, "orders").outputs["objectId"]
+    api_sp = rec.one(SP, "orders-api").outputs["objectId"]
+    assert grants["orders-web-consent-orders-api"] == {
+        "servicePrincipalObjectId": web_sp,
+        "resourceServicePrincipalObjectId": api_sp,
+        "claimValues": ["access_as_user"],
+    }
+    graph = grants["orders-web-consent-graph"]
+    assert graph["claimValues"] == ["User.Read"] and graph["servicePrincipalObjectId"] == web_sp
+    assert "userObjectId" not in graph  # every user: consent type AllPrincipals
+    recorded = out["workloads"]["orders-web"]["delegatedPermissions"]
+    assert [(r["api"], r["scopes"], r["declaredBy"]) for r in recorded] == [
+        ("graph", ["User.Read"], "this stack"),
+        ("orders-api", ["access_as_user"], "this stack"),
+    ]
+    assert recorded[1]["resourceServicePrincipalId"] == api_sp
+
+
+def test_the_api_workload_is_told_its_audience_and_scopes(
+    deployed_pair: tuple[Recorder, dict[str, Any]],
+) -> None:
+    rec, out = deployed_pair
+    env = env_of(out, "orders-api")
+    # v2 access tokens carry the API's client ID as aud; Microsoft.Identity.Web accepts it as Audience.
+    assert env["AzureAd__Audience"] == rec.one(APP, "orders-api").outputs["clientId"]
+    assert env["AzureAd__Scopes"] == "access_as_user Orders.Write"
+    assert "AzureAd__CallbackPath" not in env
+    section = json.loads(out["workloads"]["orders-api"]["appsettingsJson"])["AzureAd"]
+    assert (section["Audience"], section["Scopes"]) == (env["AzureAd__Audience"], env["AzureAd__Scopes"])
+    web_env = env_of(out, "orders-web")
+    assert web_env["AzureAd__CallbackPath"] == "/signin-oidc" and "AzureAd__Audience" not in web_env
+
+
+def test_a_v1_api_is_told_the_app_id_uri_its_tokens_carry() -> None:
+    rec, out = run_main("dev", pair(scopes=[{"value": "access_as_user"}], requestedAccessTokenVersion=1))
+    client_id = rec.one(APP, "orders-api").outputs["clientId"]
+    assert env_of(out, "orders-api")["AzureAd__Audience"] == f"api://{client_id}"
+    assert rec.one(APP, "orders-api").inputs["api"]["requestedAccessTokenVersion"] == 1
+
+
+def test_scope_ids_are_stable_and_a_given_id_is_kept() -> None:
+    given = "8c5f3c4e-1b2a-4d6e-9f70-0a1b2c3d4e5f"
+    first = load(
+        pair(scopes=[{"value": "access_as_user"}, {"value": "b", "id": given.upper()}]), set(), "dev"
+    )
+    second = load(pair(scopes=[{"value": "access_as_user"}, {"value": "b", "id": given}]), set(), "dev")
+    api_first, api_second = first.apps["orders-api"].api, second.apps["orders-api"].api
+    assert api_first is not None and api_second is not None
+    assert api_first.scopes == api_second.scopes
+    assert api_first.scopes[1].id == given
+
+
+def with_api(api: dict[str, Any]) -> dict[str, Any]:
+    cfg = pair()
+    cfg["certless:apps"]["orders-api"]["api"] = api
+    cfg["certless:workloads"]["orders-web"]["delegatedPermissions"] = [
+        {"api": "graph", "scopes": ["User.Read"]}
+    ]
+    return cfg
+
+
+@pytest.mark.parametrize(
+    ("api", "fragments"),
+    [
+        (
+            {"scopes": [{"value": "access as user"}]},
+            ["api.scopes[0].value: got 'access as user'", "no spaces"],
+        ),
+        ({"scopes": [{"value": ".hidden"}]}, ["api.scopes[0].value", "not starting with '.'"]),
+        ({"scopes": [{"value": "x" * 121}]}, ["api.scopes[0].value", "at most 120"]),
+        ({"scopes": [{"value": "openid"}]}, ["api.scopes[0].value: got 'openid'", "OpenID Connect scope"]),
+        (
+            {"scopes": [{"value": "a"}, {"value": "a"}]},
+            ["api.scopes[1].value: got 'a'", "each scope value once"],
+        ),
+        ({"scopes": [{"value": "a", "id": "nope"}]}, ["api.scopes[0].id: got 'nope'", "GUID"]),
+        ({"scopes": [{"value": "a", "displayName": "A"}]}, ["api.scopes[0].displayName: unknown field"]),
+        ({"scopes": "access_as_user"}, ["api.scopes: got 'access_as_user'"]),
+        ({"requestedAccessTokenVersion": 3}, ["api.requestedAccessTokenVersion: got 3", "1 to 2"]),
+        (
+            {"knownClients": ["nope"]},
+            ["api.knownClients[0]: got 'nope'", "another app in certless:apps (orders)"],
+        ),
+        ({"knownClients": ["orders-api"]}, ["api.knownClients[0]: got 'orders-api'", "another app"]),
+        ({"knownClients": ["orders", "orders"]}, ["api.knownClients[1]", "each known client once"]),
+        (
+            {"scopes": [{"value": "a"}], "preAuthorizedClients": [{"app": "orders", "scopes": ["b"]}]},
+            ["api.preAuthorizedClients[0].scopes[0]: got 'b'", "a scope this app exposes", "(a)"],
+        ),
+        (
+            {"scopes": [{"value": "a"}], "preAuthorizedClients": [{"app": "ghost", "scopes": ["a"]}]},
+            ["api.preAuthorizedClients[0].app: got 'ghost'"],
+        ),
+        ({"preAuthorizedClients": [{"app": "orders"}]}, ["api.preAuthorizedClients[0].scopes: missing"]),
+        ({"oauth2PermissionScopes": []}, ["api.oauth2PermissionScopes: unknown field"]),
+    ],
+)
+def test_api_mistakes_are_one_line_naming_key_value_and_expectation(
+    api: dict[str, Any], fragments: list[str]
+) -> None:
+    message = refused(with_api(api))
+    assert message.startswith("config certless:apps.orders-api.api"), message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_a_scope_may_not_reuse_an_app_role_value() -> None:
+    cfg = with_api({"scopes": [{"value": "Orders.Read"}]})
+    cfg["certless:apps"]["orders-api"]["appRoles"] = ["Orders.Read"]
+    assert "one namespace" in refused(cfg)
+
+
+def test_apps_naming_each_other_as_known_clients_are_refused() -> None:
+    cfg = with_api({"knownClients": ["orders"]})
+    cfg["certless:apps"]["orders"]["api"] = {"knownClients": ["orders-api"]}
+    message = refused(cfg)
+    assert message.startswith("config certless:apps.orders-api.api.knownClients: apps name each other")
+    assert "(orders -> orders-api -> orders)" in message, message
+
+
+@pytest.mark.parametrize(
+    ("delegated", "fragments"),
+    [
+        (
+            [{"api": "orders-api", "scopes": ["Orders.Delete"]}],
+            ["delegatedPermissions[0].scopes[0]: got 'Orders.Delete'", "(access_as_user, Orders.Write)"],
+        ),
+        ([{"api": "orders", "scopes": ["x"]}], ["delegatedPermissions[0].scopes[0]", "it exposes none"]),
+        (
+            [{"api": "billing", "scopes": ["x"]}],
+            ["delegatedPermissions[0].api: got 'billing'", "graph, the key"],
+        ),
+        ([{"api": "graph", "scopes": []}], ["delegatedPermissions[0].scopes: got '[]'", "non-empty list"]),
+        ([{"api": "graph", "scopes": ["User Read"]}], ["delegatedPermissions[0].scopes[0]: got 'User Read'"]),
+        (
+            [{"api": "graph", "scopes": ["User.Read", "User.Read"]}],
+            ["delegatedPermissions[0].scopes[1]", "each scope of graph once"],
+        ),
+        (
+            [{"api": "graph", "scopes": ["User.Read"]}, {"api": "graph", "scopes": ["openid"]}],
+            ["delegatedPermissions[1].api: got 'graph'", "each api once"],
+        ),
+        ([{"api": "graph", "appRoles": ["x"]}], ["delegatedPermissions[0].appRoles: unknown field"]),
+        ({"api": "graph"}, ["delegatedPermissions: got", "a list of {api, scopes}"]),
+    ],
+)
+def test_delegated_permission_mistakes_are_one_line(delegated: Any, fragments: list[str]) -> None:
+    cfg = pair()
+    cfg["certless:workloads"]["orders-web"]["delegatedPermissions"] = delegated
+    message = refused(cfg)
+    assert message.startswith("config certless:workloads.orders-web.delegatedPermissions"), message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_a_graph_scope_graph_does_not_expose_stops_before_any_resource() -> None:
+    cfg = pair()
+    cfg["certless:workloads"]["orders-web"]["delegatedPermissions"] = [
+        {"api": "graph", "scopes": ["User.Read", "User.Read.Everything"]}
+    ]
+    with pytest.raises(
+        pulumi.RunError,
+        match=r"delegatedPermissions\[0\]\.scopes\[1\]: got 'User.Read.Everything', expected a delegated"
+        r" permission that graph exposes \(",
+    ):
+        run_main("dev", cfg)
+
+
+def test_two_workloads_of_one_app_consent_to_an_api_once() -> None:
+    cfg = pair()
+    cfg["certless:workloads"]["orders-web-2"] = copy.deepcopy(cfg["certless:workloads"]["orders-web"])
+    cfg["certless:workloads"]["orders-web-2"]["appService"]["name"] = "certless-orders-web2-dev"
+    cfg["certless:workloads"]["orders-web-2"]["appService"]["planName"] = "plan-certless-dev-2"
+    cfg["certless:workloads"]["orders-web-2"].pop("access")
+    message = refused(cfg)
+    assert "workloads.orders-web-2.delegatedPermissions[0].api: got 'graph'" in message
+    assert "already granted by workload orders-web" in message
+
+
+def test_the_editor_schema_knows_the_api_block_and_delegated_permissions() -> None:
+    defs = stack_file_schema()["$defs"]
+    api = defs["ApiBlock"]["properties"]
+    assert {"scopes", "requestedAccessTokenVersion", "knownClients", "preAuthorizedClients"} <= set(api)
+    assert set(defs["ScopeEntry"]["properties"]) == {"value", "adminConsentDisplayName", "description", "id"}
+    assert "delegatedPermissions" in defs["WorkloadEntry"]["properties"]

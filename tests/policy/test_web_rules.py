@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -101,3 +102,32 @@ def test_a_separate_redirect_uris_resource_is_checked_too() -> None:
 def test_public_client_redirect_uris_may_use_custom_schemes() -> None:
     plan = with_web({"redirectUris": ["msauth.com.example.orders://auth"]}, "publicClient")
     assert found(review(plan)) == []
+
+
+@pytest.fixture(scope="module")
+def web_pair_plan() -> dict[str, Any]:
+    from pathlib import Path
+
+    from certless_ops.plan.config import load_stack_config
+    from certless_ops.plan.runner import run_plan
+
+    repo = Path(__file__).resolve().parents[2]
+    return run_plan(load_stack_config(repo, None, repo / "tests" / "e2e" / "stacks" / "Pulumi.web.yaml"))
+
+
+def test_the_programs_web_app_and_api_pass_every_policy(web_pair_plan: dict[str, Any]) -> None:
+    types = {r["type"] for r in web_pair_plan["resources"]}
+    assert "azuread:index/applicationPreAuthorized:ApplicationPreAuthorized" in types
+    assert (
+        "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant"
+        in types
+    )
+    assert found(review(web_pair_plan)) == []
+
+
+def test_the_program_plan_breaks_the_rules_when_its_app_is_edited(web_pair_plan: dict[str, Any]) -> None:
+    plan = copy.deepcopy(web_pair_plan)
+    app = find(plan, "orders-web", APP)
+    set_prop(app, "web.implicitGrant.accessTokenIssuanceEnabled", True)
+    set_prop(app, "web.redirectUris.1", "http://localhost.evil.com/signin-oidc")
+    assert sorted(p for p, *_ in found(review(plan))) == [NO_IMPLICIT_ACCESS_TOKENS, REDIRECT_URIS_HTTPS]

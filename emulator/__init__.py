@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from emulator.errors import EmulatorError, RecordsError
 from emulator.faults import ENDPOINTS, Fault, FaultPlan
 from emulator.hosts import HOST_KINDS
-from emulator.ratelimit import IdentityLimits
+from emulator.managed_identity.limits import IdentityLimits
 
 if TYPE_CHECKING:
     from emulator.emulator import Emulator

@@ -23,7 +23,7 @@ from typing import Any
 from emulator.errors import EmulatorError, RecordsError
 from emulator.faults import ENDPOINTS, FaultPlan, parse_duration
 from emulator.hosts import HOST_KINDS, check_loopback
-from emulator.ratelimit import IdentityLimits
+from emulator.managed_identity.limits import IdentityLimits
 
 STATE_SCHEMA = "certless.emulator-state/v1"
 

@@ -17,13 +17,13 @@ from urllib.parse import quote
 from aiohttp import web
 
 from emulator.aks.projector import ServiceAccountTokenProjector
-from emulator.clouds import EntraCloud, cloud_named
 from emulator.directory import DEFAULT_HOST, Clock, Directory
+from emulator.entra.clouds import EntraCloud, cloud_named
 from emulator.errors import EmulatorError, RecordsError
 from emulator.faults import FaultPlan
 from emulator.hosts import HOST_KINDS, LOOPBACK, check_loopback
 from emulator.keys import SigningKey, cluster_signing_key, entra_signing_key, process_tls
-from emulator.ratelimit import IdentityLimits
+from emulator.managed_identity.limits import IdentityLimits
 from emulator.records import FederatedCredential, Records
 from emulator.server import Services, shape_protocol_errors
 

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from emulator.clouds import PUBLIC, cloud_named
+from emulator.entra.clouds import PUBLIC, cloud_named
 from emulator.errors import RecordsError
 from emulator.fields import items, obj, strings, text
 from emulator.records import (

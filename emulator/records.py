@@ -20,7 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from emulator.clouds import PUBLIC_TOKEN_EXCHANGE_APP_ID, cloud_named
+from emulator.entra.clouds import PUBLIC_TOKEN_EXCHANGE_APP_ID, cloud_named
 from emulator.errors import RecordsError
 
 PLAN_SCHEMA = "certless.plan/v1"

@@ -32,7 +32,7 @@ from emulator.faults import ENDPOINTS, MALFORMED_BODIES, Fault, FaultPlan
 from emulator.keys import SigningKey
 from emulator.managed_identity import routes as mi_routes
 from emulator.managed_identity.endpoints import ManagedIdentityEndpoints
-from emulator.ratelimit import IdentityLimits, Limiter
+from emulator.managed_identity.limits import IdentityLimits, Limiter
 from emulator.wire_errors import AppServiceError, EntraError, ImdsError
 
 log = logging.getLogger("emulator")

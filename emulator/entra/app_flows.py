@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from emulator import jws
-from emulator.clouds import PUBLIC, EntraCloud
+from emulator.entra.clouds import PUBLIC, EntraCloud
 from emulator.entra.tokens import app_token_claims, resource_for_scope
 from emulator.records import App, FederatedCredential, Identity
 from emulator.wire_errors import EntraError

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from emulator.clouds import EntraCloud, cloud_named
 from emulator.directory import Clock, Directory
 from emulator.entra import app_flows, user_flows
 from emulator.entra.app_flows import ENTRA_TOKEN_LIFETIME
+from emulator.entra.clouds import EntraCloud, cloud_named
 from emulator.entra.sign_in import SignInState
 from emulator.entra.tokens import app_token_claims, resolve_resource
 from emulator.entra.user_tokens import User, delegated_scopes, user_token_claims

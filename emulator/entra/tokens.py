@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.clouds import PUBLIC, EntraCloud, cloud_named
+from emulator.entra.clouds import PUBLIC, EntraCloud, cloud_named
 from emulator.records import App, Records
 from emulator.wire_errors import EntraError
 

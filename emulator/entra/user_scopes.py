@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emulator.clouds import cloud_named
+from emulator.entra.clouds import cloud_named
 from emulator.entra.tokens import Resource, resolve_resource
 from emulator.records import App, ExternalApi, Records, User
 from emulator.wire_errors import EntraError

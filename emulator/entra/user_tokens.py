@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from emulator import jws
-from emulator.clouds import EntraCloud
+from emulator.entra.clouds import EntraCloud
 from emulator.entra.tokens import Resource, resolve_resource
 from emulator.records import Records, User
 from emulator.wire_errors import EntraError

@@ -16,7 +16,7 @@ import pytest
 from certless_ops.azurite import Azurite
 from certless_ops.demo import chain
 from emulator import CertificateCredential, Emulator, Records
-from emulator.certificates import pem_pair, self_signed_certificate
+from emulator.entra.certificates import pem_pair, self_signed_certificate
 
 from .support import Chain, Plan
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from emu_helpers import aadsts, claims, exchange
 
 from emulator import CertificateCredential
-from emulator.certificates import self_signed_certificate
+from emulator.entra.certificates import self_signed_certificate
 
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 

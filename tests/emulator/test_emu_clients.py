@@ -20,7 +20,7 @@ from emu_helpers import claims
 
 from emulator import TOKEN_EXCHANGE_APP_ID, Emulator, Records
 from emulator import CertificateCredential as CertRecord
-from emulator.certificates import pem_pair, self_signed_certificate
+from emulator.entra.certificates import pem_pair, self_signed_certificate
 
 EXCHANGE = "api://AzureADTokenExchange"
 STORAGE = "https://storage.azure.com"

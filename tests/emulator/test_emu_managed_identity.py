@@ -12,7 +12,7 @@ import requests
 from emu_helpers import PLAN, appservice, claims, imds
 
 from emulator import Emulator, IdentityLimits, Records
-from emulator.ratelimit import Limiter
+from emulator.managed_identity.limits import Limiter
 
 EXCHANGE = "api://AzureADTokenExchange"
 

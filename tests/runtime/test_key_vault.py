@@ -27,7 +27,7 @@ from certless.errors import (
     SettingsError,
 )
 from emulator import CertificateCredential, Emulator
-from emulator.certificates import self_signed_certificate
+from emulator.entra.certificates import self_signed_certificate
 
 from .support import IDS, STORAGE, TENANT, FakeVault
 

@@ -24,7 +24,7 @@ from certless.errors import (
     TokenRequestError,
 )
 from emulator import CertificateCredential, Emulator
-from emulator.certificates import self_signed_certificate
+from emulator.entra.certificates import self_signed_certificate
 
 from .support import IDS, STORAGE, FakeClock, FakeVault
 

@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--owner",
         metavar="STACK",
-        help="the stack owning the shared identity layer, when neither colour does",
+        help="the stack owning the shared identity layer, when neither colour does (default: the stack "
+        "the colours reference in certless:identityOwner, when its Pulumi.<owner>.yaml is in the project)",
     )
     parser.add_argument("--plan-blue", metavar="FILE", type=Path, help="plan JSON of the blue stack")
     parser.add_argument("--plan-green", metavar="FILE", type=Path, help="plan JSON of the green stack")
@@ -77,6 +78,24 @@ def _plan(
         ) from None
 
 
+def _local_owner(project_dir: Path, choices: dict[str, tuple[str | None, Path | None]]) -> str | None:
+    """The owner stack both colours reference, when neither colour is it and its file is in the project:
+    planned first, as `--owner` would have it (`plan` does the same for a single colour stack)."""
+    from certless_ops.plan.config import load_stack_config
+    from certless_ops.plan.owners import local_stack_name, referenced_stack
+
+    colours = {stack for stack, _ in (choices["blue"], choices["green"]) if stack}
+    for stack, _plan_file in (choices["blue"], choices["green"]):
+        if stack is None:
+            continue
+        cfg = load_stack_config(project_dir, stack)
+        reference = referenced_stack(cfg)
+        owner = local_stack_name(reference, cfg.project) if reference else None
+        if owner and owner not in colours and (cfg.project_dir / f"Pulumi.{owner}.yaml").is_file():
+            return owner
+    return None
+
+
 def _label(document: dict[str, Any]) -> str:
     """How messages name a stack: ``prod``, ``prod-green (green)``."""
     colour = (document.get("config") or {}).get("certless:color")
@@ -90,6 +109,8 @@ def load_release(args: argparse.Namespace) -> Release:
     from certless_ops.plan.file import load_plan
 
     choices = {role: _pick(args, role, role != "owner") for role in ("owner", "blue", "green")}
+    if choices["owner"] == (None, None):
+        choices["owner"] = (_local_owner(args.project_dir, choices), None)
     documents: dict[str, dict[str, Any]] = {}
     # Owner first, then blue, then green: each later stack's StackReferences are answered with the
     # outputs of the stacks planned before it, as `pulumi up` in that order would see them.

@@ -47,7 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         help="outputs for a StackReference: a plan JSON of that stack or a JSON object of its outputs "
-        "(repeatable)",
+        "(repeatable); wins over planning it here. An owner stack (certless:identityOwner) whose "
+        "Pulumi.<owner>.yaml is in the project is planned offline first without it",
     )
     parser.add_argument(
         "--preview",
@@ -107,11 +108,13 @@ def run(args: argparse.Namespace) -> int:
     # A failed program leaves un-awaited coroutines that Python reports at exit; the failure itself is
     # reported once, as a one-line error.
     warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+    from certless_ops.plan.owners import with_owner_outputs
     from certless_ops.plan.runner import ProgramError, run_plan, run_preview
     from certless_ops.plan.writer import write_plan
 
+    planned_outputs = with_owner_outputs(cfg, stack_outputs, run_plan)
     try:
-        plan = run_preview(cfg, stack_outputs) if args.preview else run_plan(cfg, stack_outputs)
+        plan = run_preview(cfg, planned_outputs) if args.preview else run_plan(cfg, planned_outputs)
     except ProgramError as exc:
         if args.traceback and exc.cause is not None:
             traceback.print_exception(exc.cause, file=sys.stderr)

@@ -211,7 +211,7 @@ def test_duplicate_of_the_shipped_prod_stack(tmp_path: Path) -> None:
     )
 
 
-def test_check_names_the_missing_owner_when_neither_colour_owns(
+def test_check_plans_the_owner_both_colours_reference_and_names_it_when_absent(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     project = scratch_project(tmp_path)
@@ -219,14 +219,16 @@ def test_check_names_the_missing_owner_when_neither_colour_owns(
     blue = prepare(DuplicateRequest(project, "shop-green", "blue"), offline_planner(project))
     blue.path.write_text(blue.text)
     args = ["bluegreen-check", "--blue", "shop-green", "--green", "shop-blue", "--project-dir", str(project)]
+    # Both colours reference acme/certless/shop, whose Pulumi.shop.yaml is here: planned as the owner.
+    assert main([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["owner"] == "shop" and report["passed"] is True
+    (project / "Pulumi.shop.yaml").rename(project / "shop.yaml.kept-elsewhere")
     assert main(args) == 2
     assert capsys.readouterr().err.strip() == (
         "error: the blue stack 'shop-green' references stack 'acme/certless/shop', which is not planned "
         "here; expected the owner of the shared identity layer as --owner shop (or --plan-owner FILE)"
     )
-    assert main([*args, "--owner", "shop", "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert report["owner"] == "shop" and report["passed"] is True
 
 
 SHOP_NO_SHARED_IDENTITY = """\

@@ -9,6 +9,7 @@ import pulumi
 from pulumi_azure_native import web
 
 from components.azure_ad import FROM_MANAGED_IDENTITY, AzureAdTarget, azure_ad_env, env_output
+from components.easy_auth import EasyAuth, declare_auth_settings, easy_auth_settings
 from components.errors import system_principal
 from components.handles import IdentityOutputs
 
@@ -27,12 +28,21 @@ class AppServiceBindingArgs:
     app_settings: Mapping[str, str] = field(default_factory=dict)
     chain_credentials: Sequence[pulumi.Resource] = ()
     """The FICs the app's token exchanges need: the web app is created only once they exist."""
+    authentication: EasyAuth | None = None
+    """App Service Authentication signing users in as the app, with the identity's token as assertion."""
+    issuer: str | None = None
+    """The tenant's v2.0 authority in the stack's cloud (needed with ``authentication``)."""
 
 
 class AppServiceBinding(pulumi.ComponentResource):
     """Outputs ``app_id``, ``default_host_name``, ``principal_id`` (the identity the app runs as)."""
 
     def __init__(self, name: str, args: AppServiceBindingArgs, opts: pulumi.ResourceOptions | None = None):
+        if args.authentication is not None and (args.identity is None or args.issuer is None):
+            raise ValueError(
+                f"AppServiceBinding {name!r}: authentication needs a user-assigned identity and the issuer"
+                f" (the platform's FIC override names a user-assigned identity's client ID)"
+            )
         super().__init__("certless:compute:AppServiceBinding", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         plan = web.AppServicePlan(
@@ -58,7 +68,11 @@ class AppServiceBinding(pulumi.ComponentResource):
             key_vault_identity = "SystemAssigned"
             mi_client_id = None
         self.env = azure_ad_env(args.azure_ad, FROM_MANAGED_IDENTITY, mi_client_id)
-        settings = [*self.env, *sorted(args.app_settings.items())]
+        settings = [
+            *self.env,
+            *easy_auth_settings(args.authentication, mi_client_id),
+            *sorted(args.app_settings.items()),
+        ]
         app = web.WebApp(
             name,
             name=args.app_name,
@@ -82,6 +96,18 @@ class AppServiceBinding(pulumi.ComponentResource):
         )
         self.plan = plan
         self.web_app = app
+        self.auth_settings: pulumi.CustomResource | None = None
+        if args.authentication is not None:
+            assert args.issuer is not None
+            self.auth_settings, _ = declare_auth_settings(
+                name,
+                site_name=app.name,
+                resource_group_name=args.resource_group_name,
+                client_id=args.azure_ad.client_id,
+                issuer=args.issuer,
+                auth=args.authentication,
+                opts=child,
+            )
         self.app_id = app.id
         self.default_host_name = app.default_host_name
         # Principal of the identity the app runs as: the compute's own identity when system-assigned.

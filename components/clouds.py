@@ -12,6 +12,11 @@ class Cloud:
     token_exchange_audience: str
     storage_suffix: str = "core.windows.net"
     """DNS suffix of storage endpoints (``<account>.blob.<suffix>``)."""
+    app_service_suffix: str = "azurewebsites.net"
+    """DNS suffix of an App Service or Function App's default host name (``<site>.<suffix>``)."""
+
+    def site_host(self, site: str) -> str:
+        return f"{site}.{self.app_service_suffix}"
 
     def storage_uri(self, account: str, service: str) -> str:
         return f"https://{account}.{service}.{self.storage_suffix}"
@@ -40,12 +45,14 @@ CLOUDS: dict[str, Cloud] = {
             "login.microsoftonline.us",
             "api://AzureADTokenExchangeUSGov",
             "core.usgovcloudapi.net",
+            "azurewebsites.us",
         ),
         Cloud(
             "AzureChina",
             "login.partner.microsoftonline.cn",
             "api://AzureADTokenExchangeChina",
             "core.chinacloudapi.cn",
+            "chinacloudsites.cn",
         ),
     )
 }

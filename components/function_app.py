@@ -19,6 +19,7 @@ from pulumi_azure_native import storage, web
 from components.access import AccessGrant, AccessGrantArgs, RoleGrant, slug
 from components.azure_ad import FROM_MANAGED_IDENTITY, AzureAdTarget, azure_ad_env, env_output
 from components.clouds import Cloud
+from components.easy_auth import EasyAuth, declare_auth_settings, easy_auth_settings
 from components.handles import IdentityOutputs
 
 FLEX_SKU = "FC1"
@@ -69,6 +70,8 @@ class FunctionAppBindingArgs:
     app_settings: Mapping[str, str] = field(default_factory=dict)
     chain_credentials: Sequence[pulumi.Resource] = ()
     """The FICs the app's token exchanges need: the function app is created only once they exist."""
+    authentication: EasyAuth | None = None
+    """App Service Authentication in front of the functions, with the identity's token as assertion."""
 
 
 class FunctionAppBinding(pulumi.ComponentResource):
@@ -169,6 +172,7 @@ class FunctionAppBinding(pulumi.ComponentResource):
             *self.env,
             *[(n, host.apply(_pick(n))) for n in host_names],
             *runtime_settings,
+            *easy_auth_settings(args.authentication, identity.client_id),
             *sorted(args.app_settings.items()),
         ]
         function_app_config = None
@@ -223,6 +227,17 @@ class FunctionAppBinding(pulumi.ComponentResource):
         )
         self.plan = plan
         self.web_app = app
+        self.auth_settings: pulumi.CustomResource | None = None
+        if args.authentication is not None:
+            self.auth_settings, _ = declare_auth_settings(
+                name,
+                site_name=app.name,
+                resource_group_name=args.resource_group_name,
+                client_id=args.azure_ad.client_id,
+                issuer=args.cloud.issuer(args.azure_ad.tenant_id),
+                auth=args.authentication,
+                opts=child,
+            )
         self.storage_grants = grants
         self.deployment_container = container
         self.app_id = app.id

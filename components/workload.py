@@ -15,6 +15,7 @@ from components.app_service import AppServiceBinding, AppServiceBindingArgs
 from components.azure_ad import AzureAdTarget, appsettings_json
 from components.clouds import Cloud
 from components.container_app import ContainerAppBinding, ContainerAppBindingArgs
+from components.easy_auth import EasyAuth
 from components.federated_credential import FederatedCredential, FederatedCredentialArgs
 from components.function_app import FLEX_SKU, FunctionAppBinding, FunctionAppBindingArgs
 from components.handles import AppOutputs, IdentityOutputs
@@ -46,6 +47,8 @@ class AppServiceOptions:
     sku: str = "B1"
     linux_fx_version: str = "PYTHON|3.12"
     app_settings: Mapping[str, str] = field(default_factory=dict)
+    authentication: EasyAuth | None = None
+    """App Service Authentication with the FIC instead of a secret (needs a user-assigned identity)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ class FunctionAppOptions:
     instance_memory_mb: int = 2048
     maximum_instance_count: int = 100
     app_settings: Mapping[str, str] = field(default_factory=dict)
+    authentication: EasyAuth | None = None
+    """App Service Authentication in front of the functions, with the FIC instead of a secret."""
 
 
 @dataclass(frozen=True)
@@ -289,6 +294,7 @@ class CertificatelessWorkload(pulumi.ComponentResource):
                     maximum_instance_count=f.maximum_instance_count,
                     app_settings=f.app_settings,
                     chain_credentials=chain,
+                    authentication=f.authentication,
                 ),
                 opts=child,
             )
@@ -307,6 +313,8 @@ class CertificatelessWorkload(pulumi.ComponentResource):
                     linux_fx_version=o.linux_fx_version,
                     app_settings=o.app_settings,
                     chain_credentials=chain,
+                    authentication=o.authentication,
+                    issuer=entra_issuer,
                 ),
                 opts=child,
             )

@@ -21,8 +21,10 @@ from components import (
     VmImage,
     VmOptions,
 )
+from components.easy_auth import FIC_OVERRIDE_SETTING, EasyAuth
 from components.registry import RegistryPull
 from stackconfig import StackConfig, WorkloadSpec, identity_trust_fic_name
+from stackconfig.model import EasyAuthSpec
 
 
 def workload_args(
@@ -61,6 +63,7 @@ def workload_args(
             instance_memory_mb=f.instance_memory_mb,
             maximum_instance_count=f.maximum_instance_count,
             app_settings=f.app_settings,
+            authentication=easy_auth(f.authentication),
         )
     elif w.app_service is not None:
         s = w.app_service
@@ -72,6 +75,7 @@ def workload_args(
             sku=s.sku,
             linux_fx_version=s.linux_fx_version,
             app_settings=s.app_settings,
+            authentication=easy_auth(s.authentication),
         )
     elif w.container_app is not None:
         c = w.container_app
@@ -121,6 +125,20 @@ def workload_args(
         identity_trust_name=None,  # declared once per app and identity, by the identity layer
         system_trust_name=w.system_fic_name,
         **sign_in_settings(config, w.app),
+    )
+
+
+def easy_auth(spec: EasyAuthSpec | None) -> EasyAuth | None:
+    if spec is None:
+        return None
+    return EasyAuth(
+        require_authentication=spec.require_authentication,
+        unauthenticated_client_action=spec.unauthenticated_client_action,
+        allowed_audiences=spec.allowed_audiences,
+        allowed_applications=spec.allowed_applications,
+        excluded_paths=spec.excluded_paths,
+        token_store=spec.token_store,
+        login_parameters=spec.login_parameters,
     )
 
 
@@ -179,6 +197,13 @@ def workload_output(
     }
     if aks is not None:
         record["aks"] = aks
+    if w.easy_auth is not None:
+        # What the platform's sign-in uses: no secret, the identity's client ID in the override setting.
+        record["authentication"] = {
+            "callbackUri": w.easy_auth.callback_uri,
+            "issuer": config.cloud.issuer(config.tenant_id),
+            "clientSecretSettingName": FIC_OVERRIDE_SETTING,
+        }
     if isinstance(workload.compute, FunctionAppBinding):
         # Nothing secret: the host storage connection is identity-based (URIs, credential, client ID).
         record["hostStorageEnv"] = workload.compute.host_storage_env

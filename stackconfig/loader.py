@@ -11,7 +11,8 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any, cast
 
-from components.clouds import CLOUDS
+from components.clouds import CLOUDS, Cloud
+from components.easy_auth import callback_uri
 from components.naming import fic_name, with_color
 from stackconfig import access, web
 from stackconfig import rules as r
@@ -24,6 +25,7 @@ from stackconfig.model import (
     AppServiceSpec,
     AppSpec,
     ContainerAppSpec,
+    EasyAuthSpec,
     FunctionAppSpec,
     IdentityOwner,
     IdentitySpec,
@@ -97,9 +99,11 @@ def load(raw: Mapping[str, Any], secret_keys: Collection[str], stack: str) -> St
             identities=identities,
             apps=apps,
             owner=owner,
+            cloud=CLOUDS[settings.cloud],
         )
         for name, entry in (settings.workloads or {}).items()
     }
+    apps = web.register_easy_auth_callbacks(apps, workloads, _k("workloads"))
 
     check_registries(workloads, settings.cloud, _k("workloads"))
     trusts = _identity_trusts(workloads, apps)
@@ -192,6 +196,7 @@ def _workload(
     identities: Mapping[str, IdentitySpec],
     apps: Mapping[str, AppSpec],
     owner: IdentityOwner | None,
+    cloud: Cloud,
 ) -> WorkloadSpec:
     key = r.where(_k("workloads"), name)
     kind = entry.kind
@@ -207,7 +212,12 @@ def _workload(
     block_key = r.where(key, s.KIND_BLOCK[kind])
     if kind == "appservice":
         app_service = _app_service(
-            block_key, entry.app_service or s.AppServiceBlock.model_validate({}), name, stack, color
+            block_key,
+            entry.app_service or s.AppServiceBlock.model_validate({}),
+            name,
+            stack,
+            color,
+            cloud=cloud,
         )
         system_fic = fic_name("compute", app_service.name)
     elif kind == "containerapp":
@@ -216,7 +226,12 @@ def _workload(
         system_fic = fic_name("compute", container_app.name)
     elif kind == "functionapp":
         function_app = _function_app(
-            block_key, entry.function_app or s.FunctionAppBlock.model_validate({}), name, stack, color
+            block_key,
+            entry.function_app or s.FunctionAppBlock.model_validate({}),
+            name,
+            stack,
+            color,
+            cloud=cloud,
         )
     elif kind == "vm":
         vm = vm_block.vm(block_key, entry.vm, name, color, s.AZURE_AD_PREFIX)
@@ -265,12 +280,34 @@ def _colored(key: str, base: str, color: str | None, kind: str) -> str:
 
 
 def _app_service(
-    key: str, block: s.AppServiceBlock, workload: str, stack: str, color: str | None
+    key: str, block: s.AppServiceBlock, workload: str, stack: str, color: str | None, *, cloud: Cloud
 ) -> AppServiceSpec:
     # Web app names are global (<name>.azurewebsites.net): the default includes the stack name.
     name = _colored(r.where(key, "name"), block.name or f"{workload}-{stack}", color, "webapp")
     plan = _colored(r.where(key, "planName"), block.plan_name or f"plan-{workload}", color, "plan")
-    return AppServiceSpec(name, plan, block.sku, block.linux_fx_version, dict(block.app_settings))
+    return AppServiceSpec(
+        name,
+        plan,
+        block.sku,
+        block.linux_fx_version,
+        dict(block.app_settings),
+        _easy_auth(block.authentication, cloud.site_host(name)),
+    )
+
+
+def _easy_auth(block: s.AuthenticationBlock | None, host: str) -> EasyAuthSpec | None:
+    if block is None or not block.enabled:
+        return None
+    return EasyAuthSpec(
+        callback_uri=callback_uri(host),
+        require_authentication=block.require_authentication,
+        unauthenticated_client_action=block.unauthenticated_client_action,
+        allowed_audiences=tuple(dict.fromkeys(block.allowed_audiences)),
+        allowed_applications=tuple(dict.fromkeys(block.allowed_applications)),
+        excluded_paths=tuple(dict.fromkeys(block.excluded_paths)),
+        token_store=block.token_store,
+        login_parameters=tuple(block.login_parameters),
+    )
 
 
 def default_storage_account(workload: str, stack: str, color: str | None) -> str:
@@ -281,7 +318,7 @@ def default_storage_account(workload: str, stack: str, color: str | None) -> str
 
 
 def _function_app(
-    key: str, block: s.FunctionAppBlock, workload: str, stack: str, color: str | None
+    key: str, block: s.FunctionAppBlock, workload: str, stack: str, color: str | None, *, cloud: Cloud
 ) -> FunctionAppSpec:
     # Function app names are global (<name>.azurewebsites.net): the default includes the stack name.
     name = _colored(r.where(key, "name"), block.name or f"{workload}-{stack}", color, "webapp")
@@ -315,6 +352,7 @@ def _function_app(
         block.instance_memory_mb,
         block.maximum_instance_count,
         dict(block.app_settings),
+        _easy_auth(block.authentication, cloud.site_host(name)),
     )
 
 

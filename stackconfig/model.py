@@ -122,12 +122,28 @@ class IdentityOwner:
 
 
 @dataclass(frozen=True)
+class EasyAuthSpec:
+    """App Service Authentication with the Entra provider and the FIC override (enabled ones only)."""
+
+    callback_uri: str
+    """``https://<site host>/.auth/login/aad/callback``: a redirect URI the app registration must hold."""
+    require_authentication: bool = True
+    unauthenticated_client_action: str = "RedirectToLoginPage"
+    allowed_audiences: tuple[str, ...] = ()
+    allowed_applications: tuple[str, ...] = ()
+    excluded_paths: tuple[str, ...] = ()
+    token_store: bool = True
+    login_parameters: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class AppServiceSpec:
     name: str
     plan_name: str
     sku: str
     linux_fx_version: str
     app_settings: dict[str, str]
+    authentication: EasyAuthSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +159,7 @@ class FunctionAppSpec:
     instance_memory_mb: int
     maximum_instance_count: int
     app_settings: dict[str, str]
+    authentication: EasyAuthSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -243,6 +260,11 @@ class WorkloadSpec:
     access: tuple[GrantSpec, ...] = ()
     api_permissions: tuple[ApiPermissionSpec, ...] = ()
     delegated_permissions: tuple[DelegatedPermissionSpec, ...] = ()
+
+    @property
+    def easy_auth(self) -> EasyAuthSpec | None:
+        site = self.app_service or self.function_app
+        return site.authentication if site is not None else None
 
     @property
     def uses_identity_trust(self) -> bool:

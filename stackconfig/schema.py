@@ -30,6 +30,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from components.clouds import CLOUDS
+from components.easy_auth import FIC_OVERRIDE_SETTING, UNAUTHENTICATED_ACTIONS
 from policy.rules.redirect_uris import MAX_LENGTH as REDIRECT_URI_MAX
 from stackconfig import aks_credentials, web
 from stackconfig import rules as r
@@ -63,6 +64,14 @@ HOST_SETTINGS = (
     "DEPLOYMENT_STORAGE_CONNECTION_STRING",
 )
 CERTLESS_ERROR = "certless"
+EASY_AUTH_SETTINGS = {
+    FIC_OVERRIDE_SETTING: "no FIC override setting (certless sets it to the identity's client ID with"
+    " authentication)",
+    "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET": "no App Service Authentication client secret (authentication"
+    " uses the FIC instead)",
+}
+# Blocks of the computes that have no App Service Authentication.
+NO_EASY_AUTH = {"containerapp": "Container Apps", "aks": "AKS", "vm": "VM"}
 
 
 # --- errors -------------------------------------------------------------------------------------------
@@ -196,8 +205,16 @@ def _app_settings(key: str, value: Any) -> dict[str, str]:
     return r.string_map(key, value, AZURE_AD_PREFIX)
 
 
-def _function_settings(key: str, value: Any) -> dict[str, str]:
+def _site_settings(key: str, value: Any) -> dict[str, str]:
     settings = r.string_map(key, value, AZURE_AD_PREFIX)
+    for setting in settings:
+        if setting.upper() in EASY_AUTH_SETTINGS:
+            raise r.fail(r.where(key, setting), setting, EASY_AUTH_SETTINGS[setting.upper()])
+    return settings
+
+
+def _function_settings(key: str, value: Any) -> dict[str, str]:
+    settings = _site_settings(key, value)
     for setting in settings:
         if any(setting.lower().split("__")[0] == h.lower() for h in HOST_SETTINGS):
             raise r.fail(
@@ -457,6 +474,61 @@ class IdentityOwnerEntry(Block):
             )
 
 
+def _excluded_path(key: str, value: Any) -> str:
+    text = r.string(key, value)
+    if not text.startswith("/") or any(ch.isspace() for ch in text):
+        raise r.fail(key, value, "a URL path starting with '/', like /health")
+    return text
+
+
+def _login_parameter(key: str, value: Any) -> str:
+    text = r.string(key, value)
+    name, eq, _ = text.partition("=")
+    if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", name):
+        raise r.fail(key, value, "an authorize request parameter name=value, like scope=openid profile email")
+    if name.lower() in ("client_secret", "client_assertion", "redirect_uri", "response_type", "client_id"):
+        raise r.fail(key, value, "a parameter App Service Authentication leaves to you (scope, prompt…)")
+    return text
+
+
+class AuthenticationBlock(Block):
+    """App Service Authentication (Easy Auth) with the Entra provider, using the FIC instead of a secret."""
+
+    null_is_empty: ClassVar[bool] = True
+    enabled: Flag = True
+    require_authentication: Flag = Field(True, description="false: unauthenticated requests reach the app")
+    unauthenticated_client_action: Annotated[str, Rule.choice(UNAUTHENTICATED_ACTIONS)] = Field(
+        "RedirectToLoginPage", description="RedirectToLoginPage for sites, Return401 for APIs"
+    )
+    allowed_audiences: Annotated[tuple[Text, ...], Listed] = Field(
+        (), description="token audiences accepted beside api://<client id>"
+    )
+    allowed_applications: Annotated[tuple[Guid, ...], Listed] = Field(
+        (), description="client IDs of the only apps whose tokens are accepted"
+    )
+    excluded_paths: Annotated[
+        tuple[Annotated[str, Rule(_excluded_path, {"type": "string", "pattern": "^/"})], ...], Listed
+    ] = Field((), description="paths served without authentication, like /health")
+    token_store: Flag = Field(True, description="keep the users' tokens for the app (/.auth/me)")
+    login_parameters: Annotated[
+        tuple[Annotated[str, Rule(_login_parameter, {"type": "string", "pattern": "^[A-Za-z_].*="})], ...],
+        Listed,
+    ] = Field((), description="authorize request parameters, like scope=openid profile email offline_access")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AuthenticationBlock:
+        if self.require_authentication and self.unauthenticated_client_action == "AllowAnonymous":
+            raise anchored(
+                r.fail(
+                    ".unauthenticatedClientAction",
+                    self.unauthenticated_client_action,
+                    "RedirectToLoginPage, Return401 or Return403 (set requireAuthentication: false to let"
+                    " unauthenticated requests through)",
+                )
+            )
+        return self
+
+
 WebAppName = Annotated[str, Rule.physical("webapp")]
 PlanName = Annotated[str, Rule.physical("plan")]
 
@@ -466,7 +538,10 @@ class AppServiceBlock(Block):
     plan_name: PlanName | None = Field(None, description="default: plan-<workload>")
     sku: Annotated[str, Rule.matching(r.SKU, "an App Service SKU like B1, P1v3")] = "B1"
     linux_fx_version: Text = "PYTHON|3.12"
-    app_settings: Settings = Field(default_factory=dict)
+    app_settings: Annotated[dict[str, str], Rule.settings(_site_settings)] = Field(default_factory=dict)
+    authentication: AuthenticationBlock | None = Field(
+        None, description="App Service Authentication (Easy Auth) with the FIC instead of a client secret"
+    )
 
 
 class FunctionAppBlock(Block):
@@ -503,6 +578,9 @@ class FunctionAppBlock(Block):
     instance_memory_mb: Annotated[int, Rule.integer(512, 16384)] = Field(2048, alias="instanceMemoryMB")
     maximum_instance_count: Annotated[int, Rule.integer(40, 1000)] = 100
     app_settings: Annotated[dict[str, str], Rule.settings(_function_settings)] = Field(default_factory=dict)
+    authentication: AuthenticationBlock | None = Field(
+        None, description="App Service Authentication (Easy Auth) with the FIC instead of a client secret"
+    )
 
     @classmethod
     def check_raw(cls, obj: Mapping[str, Any]) -> None:
@@ -625,6 +703,16 @@ class WorkloadEntry(Block):
                     raise problem(
                         r.where("", other), f"set on a {kind} workload; expected only {KIND_BLOCK[kind]}"
                     )
+            block = obj.get(KIND_BLOCK[kind])
+            if kind in NO_EASY_AUTH and isinstance(block, dict) and "authentication" in block:
+                raise anchored(
+                    r.fail(
+                        r.where("", KIND_BLOCK[kind], "authentication"),
+                        block["authentication"],
+                        f"no authentication on {NO_EASY_AUTH[kind]} (App Service Authentication exists only"
+                        " on appservice and functionapp workloads)",
+                    )
+                )
 
     @model_validator(mode="after")
     def _kind_rules(self) -> WorkloadEntry:
@@ -641,6 +729,17 @@ class WorkloadEntry(Block):
                     ".identityType",
                     self.identity_type,
                     "UserAssigned for Function Apps (host and deployment storage authenticate with it)",
+                )
+            )
+        auth = self.app_service.authentication if self.app_service is not None else None
+        if system and auth is not None and auth.enabled:
+            raise anchored(
+                r.fail(
+                    ".identityType",
+                    self.identity_type,
+                    "UserAssigned with appService.authentication (the FIC override names a user-assigned"
+                    f" identity's client ID in {FIC_OVERRIDE_SETTING}; a system-assigned one cannot be"
+                    " the FIC subject)",
                 )
             )
         if self.kind == "vm" and system:

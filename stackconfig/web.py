@@ -6,6 +6,7 @@ app in view (other apps' keys, their scopes, cycles of known clients) is resolve
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from collections.abc import Mapping
@@ -319,3 +320,40 @@ def check_unique_delegations(workloads: Mapping[str, WorkloadSpec]) -> None:
                     " (one consent grant per app and API; declare its scopes once)",
                 )
             owner.setdefault(ident, name)
+
+
+def register_easy_auth_callbacks(
+    apps: Mapping[str, AppSpec], workloads: Mapping[str, WorkloadSpec], workloads_key: str
+) -> dict[str, AppSpec]:
+    """Each owned app gets the Easy Auth callback of every workload signing users in with it.
+
+    The callback is on the site's default host name, known from the site's name: the app registration
+    exists before the site, so no resource has to wait for the other. A referenced app (another stack
+    owns it) is left alone: the blue-green checks say whether its owner registered the callback.
+    """
+    out = dict(apps)
+    for name, w in workloads.items():
+        auth = w.easy_auth
+        if auth is None or w.app not in out:
+            continue
+        key = f"{workloads_key}.{name}.{'appService' if w.app_service is not None else 'functionApp'}"
+        app = out[w.app]
+        if app.web is None:
+            raise r.fail(
+                f"{key}.authentication",
+                "enabled",
+                f"a web platform on app {w.app} (add certless:apps.{w.app}.web; its redirect URIs get"
+                f" {auth.callback_uri})",
+            )
+        if auth.callback_uri in app.web.redirect_uris:
+            continue
+        if len(app.web.redirect_uris) >= MAX_REDIRECT_URIS:
+            raise r.fail(
+                f"certless:apps.{w.app}.web.redirectUris",
+                list(app.web.redirect_uris),
+                f"at most {MAX_REDIRECT_URIS - 1} URIs, leaving room for {auth.callback_uri}",
+            )
+        out[w.app] = dataclasses.replace(
+            app, web=dataclasses.replace(app.web, redirect_uris=(*app.web.redirect_uris, auth.callback_uri))
+        )
+    return out

@@ -302,6 +302,22 @@ def _web_app(sim: Simulator, req: _Request, rid: str, name: str) -> dict[str, An
 _WEB_APP_WRITE_ONLY = frozenset({"appSettings", "connectionStrings"})
 
 
+def _site_config(config_name: str) -> Handler:
+    """A site's config singleton (``.../sites/{name}/config/{config_name}``): ARM names it after the config,
+    not after the site, and gives it no location; its other properties are what was PUT (no secret is
+    set by the program, so the provider's WithoutSecrets read returns them all)."""
+
+    def handler(sim: Simulator, req: _Request) -> tuple[str, dict[str, Any]]:
+        site = str(req.inputs.get("name") or _MISSING)
+        rg = str(req.inputs.get("resourceGroupName") or _MISSING)
+        rid = req.resource_id or (
+            ids.arm_id(sim.env.subscription_id, rg, "Microsoft.Web/sites", site) + f"/config/{config_name}"
+        )
+        return rid, {**req.inputs, "id": rid, "name": config_name, "type": "Microsoft.Web/sites/config"}
+
+    return handler
+
+
 def _managed_environment(sim: Simulator, req: _Request, rid: str, name: str) -> dict[str, Any]:
     location = req.inputs.get("location") or sim.env.location
     domain = f"{name.lower()}-{ids.suffix(req.urn, 'domain')}.{location}.azurecontainerapps.io"
@@ -537,6 +553,10 @@ _RESOURCES: dict[str, Handler] = {
     ),
     "azure-native:web:AppServicePlan": _arm_handler(_Arm("Microsoft.Web/serverfarms", ("name",))),
     "azure-native:web:WebApp": _arm_handler(_Arm("Microsoft.Web/sites", ("name",), _web_app)),
+    # Two tokens for one PUT .../config/authsettingsV2 (the provider's old and current API versions).
+    "azure-native:web:WebAppAuthSettingsV2": _site_config("authsettingsV2"),
+    "azure-native:web:WebAppAuthSettingsV2WithoutSecrets": _site_config("authsettingsV2"),
+    "azure-native:web:WebAppSlotConfigurationNames": _site_config("slotConfigNames"),
     "azure-native:app:ManagedEnvironment": _arm_handler(
         _Arm("Microsoft.App/managedEnvironments", ("environmentName",), _managed_environment)
     ),

@@ -23,6 +23,7 @@ RULE_MODULES: tuple[str, ...] = (
     "vm",
     "access",
     "web",
+    "easy_auth",
 )
 
 

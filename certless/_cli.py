@@ -83,10 +83,14 @@ class _UsageError(Exception):
     pass
 
 
+def _prog() -> str:
+    """The name the usage shows: `certless` for the console script, `python -m certless` for the module."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return "python -m certless" if name in ("", "__main__.py", "-c") else name
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="python -m certless", description="Certificateless Entra tokens from the AzureAd settings."
-    )
+    parser = _Parser(prog=_prog(), description="Certificateless Entra tokens from the AzureAd settings.")
     parser.add_argument("--settings", metavar="PATH", help="appsettings.json or its folder (default: ./)")
     parser.add_argument("--section", default="AzureAd", help="configuration section (default: AzureAd)")
     parser.add_argument("--version", action="version", version=f"certless {_version()}")

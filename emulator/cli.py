@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from emulator.errors import EmulatorError, RecordsError
 from emulator.faults import ENDPOINTS, FaultPlan, parse_duration
@@ -26,6 +26,13 @@ from emulator.hosts import HOST_KINDS, check_loopback
 from emulator.managed_identity.limits import IdentityLimits
 
 STATE_SCHEMA = "certless.emulator-state/v1"
+
+
+class _Parser(argparse.ArgumentParser):
+    """A usage mistake is one line naming the option and what was expected (exit 2), as in certless-ops."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} ({self.prog} --help)\n")
 
 
 def default_state_path() -> Path:
@@ -36,7 +43,7 @@ def default_state_path() -> Path:
 
 
 def _serve_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m emulator",
         description="Local Entra (HTTPS), IMDS, App Service identity endpoint and AKS issuers on loopback. "
         "Use 'python -m emulator env ...' to print a host's environment for a running emulator.",
@@ -102,7 +109,7 @@ def _serve_parser() -> argparse.ArgumentParser:
 
 
 def _env_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m emulator env",
         description="Print the environment that makes a local process look like HOST running WORKLOAD.",
     )
@@ -115,7 +122,7 @@ def _env_parser() -> argparse.ArgumentParser:
 
 
 def _user_token_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m emulator user-token",
         description="Print a signed-in user's access token from the running emulator, as the client app "
         "receives it for SCOPE: what a web API gets in its Authorization header. Only the token is printed.",

@@ -10,7 +10,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from certless_ops.cli import add_json_option, human_stream
+from certless_ops.cli import add_json_option, json_to_stdout
 from certless_ops.errors import UserError
 
 HELP = (
@@ -56,13 +56,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run the program as `pulumi preview` does (computed outputs unknown, applies on them skipped) "
         "and check that it registers every resource the plan does",
     )
-    parser.add_argument("--quiet", action="store_true", help="do not print the tree")
+    parser.add_argument(
+        "--quiet", action="store_true", help="do not print the tree (nor the picture, unless --output)"
+    )
     parser.add_argument(
         "--format",
-        choices=("tree", "mermaid"),
+        choices=("tree", "mermaid", "svg", "png"),
         default="tree",
-        help="what to print: the wiring tree (default) or the trust chain as a Mermaid flowchart "
-        "(compute, identity, FIC, app, grants; broken links in red), which GitHub renders",
+        help="what to print: the wiring tree (default), or the trust chain (compute, identity, FIC, app, "
+        "grants; broken links in red) as a Mermaid flowchart, which GitHub renders, or as an SVG or PNG "
+        "image drawn by Graphviz's `dot` (install Graphviz for those)",
+    )
+    parser.add_argument(
+        "--output",
+        metavar="FILE",
+        default=None,
+        help="write the picture (--format mermaid, svg or png) to FILE instead of stdout; '-' is stdout",
     )
     parser.add_argument(
         "--traceback", action="store_true", help="on a program error, also print its traceback"
@@ -99,7 +108,9 @@ def parse_stack_outputs(specs: list[str]) -> dict[str, dict[str, Any]]:
 def run(args: argparse.Namespace) -> int:
     # Heavy imports (the Pulumi SDKs) only once the arguments are known to be usable.
     from certless_ops.plan.config import load_stack_config
+    from certless_ops.plan.picture_output import check_picture_args
 
+    check_picture_args(args.format, args.output, json_on_stdout=json_to_stdout(args))
     if not args.stack and args.config_file is None:
         raise UserError("no stack given; expected --stack NAME (e.g. --stack dev) or --config-file PATH")
     stack_outputs = parse_stack_outputs(args.stack_outputs)
@@ -121,10 +132,10 @@ def run(args: argparse.Namespace) -> int:
         raise
     if args.json:
         write_plan(plan, args.json)
-    if not args.quiet and args.format == "mermaid":
-        from certless_ops.plan.picture import mermaid
+    if args.format != "tree" and not (args.quiet and args.output is None):
+        from certless_ops.plan.picture_output import write_picture
 
-        human_stream(args).write(mermaid(plan))
+        write_picture(plan, args.format, args.output, json_on_stdout=json_to_stdout(args))
     elif not args.quiet:
         from certless_ops.console import make_console
         from certless_ops.plan.tree import render

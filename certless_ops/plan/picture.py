@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 APP = "azuread:index/application:Application"
@@ -37,40 +38,71 @@ def _short(value: Any) -> str:
     return f"{text[:8]}…" if re.fullmatch(r"[0-9a-f]{8}-[0-9a-f-]{27}", text) else text
 
 
-class _Graph:
+@dataclass(frozen=True)
+class Node:
+    id: str
+    label: str
+    shape: str  # rect (compute, service account, grant), round (app), hex (identity)
+
+
+@dataclass(frozen=True)
+class Edge:
+    a: str
+    b: str
+    label: str
+    broken: bool
+
+
+class TrustGraph:
+    """The picture's nodes and links in drawing order; each renderer (Mermaid, Graphviz) draws this."""
+
     def __init__(self) -> None:
-        self.lines: list[str] = ["flowchart LR"]
-        self.nodes: set[str] = set()
-        self.edges: set[tuple[str, str, str]] = set()
-        self.broken: list[int] = []
-        self._count = 0
+        self.items: list[Node | Edge] = []
+        self._nodes: set[str] = set()
+        self._edges: set[tuple[str, str, str]] = set()
+
+    @property
+    def nodes(self) -> list[Node]:
+        return [i for i in self.items if isinstance(i, Node)]
+
+    @property
+    def edges(self) -> list[Edge]:
+        return [i for i in self.items if isinstance(i, Edge)]
 
     def node(self, node_id: str, label: str, shape: str = "rect") -> str:
-        if node_id not in self.nodes:
-            self.nodes.add(node_id)
-            opening, closing = {"rect": ("[", "]"), "round": ("([", "])"), "hex": ("{{", "}}")}[shape]
-            self.lines.append(f'  {node_id}{opening}"{_text(label)}"{closing}')
+        if node_id not in self._nodes:
+            self._nodes.add(node_id)
+            self.items.append(Node(node_id, label, shape))
         return node_id
 
     def edge(self, a: str, b: str, label: str = "", *, broken: bool = False) -> None:
-        key = (a, b, label)
-        if key in self.edges:
-            return
-        self.edges.add(key)
-        arrow = "-.->" if broken else "-->"
-        self.lines.append(f'  {a} {arrow}|"{_text(label)}"| {b}' if label else f"  {a} {arrow} {b}")
-        if broken:
-            self.broken.append(self._count)
-        self._count += 1
+        if (a, b, label) not in self._edges:
+            self._edges.add((a, b, label))
+            self.items.append(Edge(a, b, label, broken))
 
-    def render(self) -> str:
-        lines = list(self.lines)
-        lines.append("  classDef broken stroke:#d00,color:#d00")
-        if self.broken:
-            lines.append(
-                f"  linkStyle {','.join(map(str, self.broken))} stroke:#d00,stroke-width:2px,color:#d00"
-            )
-        return "\n".join(lines) + "\n"
+
+_MERMAID_SHAPES = {"rect": ("[", "]"), "round": ("([", "])"), "hex": ("{{", "}}")}
+
+
+def render_mermaid(graph: TrustGraph) -> str:
+    lines = ["flowchart LR"]
+    broken: list[int] = []
+    count = 0  # Mermaid's linkStyle counts links in the order they are written
+    for item in graph.items:
+        if isinstance(item, Node):
+            opening, closing = _MERMAID_SHAPES[item.shape]
+            lines.append(f'  {item.id}{opening}"{_text(item.label)}"{closing}')
+            continue
+        arrow = "-.->" if item.broken else "-->"
+        label = f'|"{_text(item.label)}"|' if item.label else ""
+        lines.append(f"  {item.a} {arrow}{label} {item.b}")
+        if item.broken:
+            broken.append(count)
+        count += 1
+    lines.append("  classDef broken stroke:#d00,color:#d00")
+    if broken:
+        lines.append(f"  linkStyle {','.join(map(str, broken))} stroke:#d00,stroke-width:2px,color:#d00")
+    return "\n".join(lines) + "\n"
 
 
 def _names(resources: Iterable[Mapping[str, Any]]) -> tuple[dict[str, str], dict[str, str]]:
@@ -86,19 +118,25 @@ def _names(resources: Iterable[Mapping[str, Any]]) -> tuple[dict[str, str], dict
 
 
 def mermaid(plan: Mapping[str, Any]) -> str:
+    """The plan's trust chain as a Mermaid flowchart."""
+    return render_mermaid(trust_graph(plan))
+
+
+def trust_graph(plan: Mapping[str, Any]) -> TrustGraph:
+    """The plan's trust chain: one path per workload from its compute to its app and grants."""
     identities, apps = _names(plan.get("resources") or [])
-    g = _Graph()
+    g = TrustGraph()
     workloads = (plan.get("outputs") or {}).get("workloads", {})
     for name, w in sorted(workloads.items() if isinstance(workloads, Mapping) else []):
         if isinstance(w, Mapping):
             _workload(g, name, w, identities, apps)
         else:  # a preview plan: the workload's record depends on outputs known only after deploy
             g.node(_id("compute", name), f"{name}: chain known only after deploy")
-    return g.render()
+    return g
 
 
 def _workload(
-    g: _Graph, name: str, w: Mapping[str, Any], identities: Mapping[str, str], apps: Mapping[str, str]
+    g: TrustGraph, name: str, w: Mapping[str, Any], identities: Mapping[str, str], apps: Mapping[str, str]
 ) -> None:
     kind = str(w.get("kind"))
     compute = g.node(_id("compute", name), f"{KIND_LABEL.get(kind, kind)} {name}")
@@ -137,14 +175,14 @@ def _workload(
     _grants(g, app, w)
 
 
-def _trust(g: _Graph, a: str, b: str, fics: list[Mapping[str, Any]], missing: str) -> None:
+def _trust(g: TrustGraph, a: str, b: str, fics: list[Mapping[str, Any]], missing: str) -> None:
     if not fics:
         g.edge(a, b, missing, broken=True)
     for fic in fics:
         g.edge(a, b, f"FIC {fic.get('name')}")
 
 
-def _grants(g: _Graph, app: str, w: Mapping[str, Any]) -> None:
+def _grants(g: TrustGraph, app: str, w: Mapping[str, Any]) -> None:
     for grant in w.get("access") or []:
         if not isinstance(grant, Mapping):
             continue

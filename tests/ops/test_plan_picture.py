@@ -103,8 +103,8 @@ def test_the_cli_prints_the_picture() -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("flowchart LR\n")
     assert "App Service orders-web" in proc.stdout
-    bad = run_cli("--stack", "dev", "--format", "png")
-    assert bad.returncode == 2 and "invalid choice: 'png'" in bad.stderr
+    bad = run_cli("--stack", "dev", "--format", "gif")
+    assert bad.returncode == 2 and "invalid choice: 'gif'" in bad.stderr
 
 
 def test_review_markdown_has_the_verdict_the_violations_and_the_picture(

@@ -218,14 +218,23 @@ def _wire_of(key: str, value: Any, source: Path) -> str:
     try:
         return _to_wire(value)
     except ValueError:
+        where, bad = _non_finite(key, value) or (key, value)
         raise UserError(
-            f"config key {key!r} in {str(source)!r} holds {_to_wire_safe(value)}, which the Pulumi CLI cannot"
+            f"config key {where!r} in {str(source)!r} holds {repr(bad)[:80]}, which the Pulumi CLI cannot"
             " write as JSON; expected a finite number"
         ) from None
 
 
-def _to_wire_safe(value: Any) -> str:
-    return repr(value)[:80]
+def _non_finite(path: str, value: Any) -> tuple[str, Any] | None:
+    """The path (`key.field[index]`) and value of the first number JSON cannot hold, e.g. `.nan`."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, value
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for name, item in items:
+        found = _non_finite(f"{path}[{name}]" if isinstance(name, int) else f"{path}.{name}", item)
+        if found:
+            return found
+    return None
 
 
 def _as_cli_sees(value: Any) -> Any:

@@ -106,3 +106,19 @@ def test_a_mapping_key_yaml_reads_as_no_text_is_refused(tmp_path: Path, key: str
 def test_quoted_keys_that_look_like_numbers_are_text(tmp_path: Path) -> None:
     cfg = load_stack_config(_project(tmp_path, "  demo:k:\n    '1': a\n    yes: b\n"), "s")
     assert cfg.values["demo:k"] == {"1": "a", "yes": "b"}
+
+
+@pytest.mark.parametrize(
+    ("body", "names"),
+    [
+        ("  demo:k:\n    web:\n      port: .nan\n", "'demo:k.web.port'"),
+        ("  demo:k:\n    ports: [1, -.inf]\n", "'demo:k.ports[1]'"),
+    ],
+)
+def test_a_nested_value_json_cannot_hold_names_its_own_path(tmp_path: Path, body: str, names: str) -> None:
+    # The value is deep inside an object: the error names where, not the whole object it sits in.
+    with pytest.raises(UserError) as err:
+        load_stack_config(_project(tmp_path, body), "s")
+    message = str(err.value)
+    assert names in message and "\n" not in message
+    assert "{" not in message  # the enclosing object is not echoed

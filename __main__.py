@@ -15,6 +15,7 @@ import pulumi
 
 from components import CertificatelessWorkload
 from components.grants import RegistryPulls
+from program.colour_sign_in import redirect_check
 from program.delegations import declare_delegations
 from program.grants import ResolvedApi, declare_access, resolved_apis
 from program.layer import SHARED_OUTPUT, declare_layer
@@ -48,6 +49,15 @@ def declare(config: StackConfig, apis: dict[str, ResolvedApi]) -> None:
                 workloads[name],
                 declare_access(config, name, w, apps=layer.apps, apis=apis, workload=workload),
             ).apply(lambda v: {**v[0], "access": v[1]})
+        redirects = (
+            redirect_check(config, w, layer.sign_in_records[w.app])
+            if w.app in layer.sign_in_records
+            else None
+        )
+        if redirects is not None:
+            workloads[name] = pulumi.Output.all(workloads[name], redirects).apply(
+                lambda v: {**v[0], "redirectUris": v[1]}
+            )
         if w.delegated_permissions:
             workloads[name] = pulumi.Output.all(
                 workloads[name], declare_delegations(config, name, w, apps=layer.apps, apis=apis)

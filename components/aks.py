@@ -20,6 +20,8 @@ from components.azure_ad import (
     AzureAdTarget,
     azure_ad_env,
     env_output,
+    mapped,
+    with_owner_settings,
 )
 from components.errors import EnvironmentMismatchError
 from components.federated_credential import FederatedCredential, FederatedCredentialArgs
@@ -187,7 +189,10 @@ class AksWorkloadBinding(pulumi.ComponentResource):
         container: dict[str, Any] = {
             "name": args.deployment_name,
             "image": args.image,
-            "env": [{"name": k, "value": v} for k, v in [*self.env, *sorted(args.env.items())]],
+            "env": mapped(
+                with_owner_settings(self.env, args.azure_ad, sorted(args.env.items())),
+                lambda k, v: {"name": k, "value": v},
+            ),
         }
         if args.container_port is not None:
             container["ports"] = [{"containerPort": args.container_port}]
@@ -223,7 +228,7 @@ class AksWorkloadBinding(pulumi.ComponentResource):
         self.namespace = args.namespace
         self.service_account_name = args.service_account
         self.deployment_name = args.deployment_name
-        self.azure_ad_env = env_output(self.env)
+        self.azure_ad_env = env_output(self.env, args.azure_ad)
         self.register_outputs(
             {
                 "oidc_issuer_url": self.oidc_issuer_url,

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import web
 
-from components.azure_ad import FROM_MANAGED_IDENTITY, AzureAdTarget, azure_ad_env, env_output
+from components.azure_ad import (
+    FROM_MANAGED_IDENTITY,
+    AzureAdTarget,
+    azure_ad_env,
+    env_output,
+    mapped,
+    with_owner_settings,
+)
 from components.easy_auth import EasyAuth, declare_auth_settings, easy_auth_settings
 from components.errors import system_principal
 from components.handles import IdentityOutputs
@@ -68,11 +75,11 @@ class AppServiceBinding(pulumi.ComponentResource):
             key_vault_identity = "SystemAssigned"
             mi_client_id = None
         self.env = azure_ad_env(args.azure_ad, FROM_MANAGED_IDENTITY, mi_client_id)
-        settings = [
-            *self.env,
-            *easy_auth_settings(args.authentication, mi_client_id),
-            *sorted(args.app_settings.items()),
-        ]
+        settings = with_owner_settings(
+            self.env,
+            args.azure_ad,
+            [*easy_auth_settings(args.authentication, mi_client_id), *sorted(args.app_settings.items())],
+        )
         app = web.WebApp(
             name,
             name=args.app_name,
@@ -89,7 +96,7 @@ class AppServiceBinding(pulumi.ComponentResource):
                 scm_min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
                 ftps_state=web.FtpsState.DISABLED,
                 http20_enabled=True,
-                app_settings=[web.NameValuePairArgs(name=k, value=v) for k, v in settings],
+                app_settings=mapped(settings, lambda k, v: web.NameValuePairArgs(name=k, value=v)),
             ),
             # Its first token exchange would race the FICs' creation otherwise (AADSTS70021).
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.chain_credentials)),
@@ -116,7 +123,7 @@ class AppServiceBinding(pulumi.ComponentResource):
             if args.identity is not None
             else app.identity.apply(lambda i: system_principal(i, f"web app {args.app_name!r}"))
         )
-        self.azure_ad_env = env_output(self.env)
+        self.azure_ad_env = env_output(self.env, args.azure_ad)
         self.register_outputs(
             {
                 "app_id": self.app_id,

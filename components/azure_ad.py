@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import pulumi
 
 FROM_MANAGED_IDENTITY = "SignedAssertionFromManagedIdentity"
 FROM_FILE = "SignedAssertionFilePath"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,9 @@ class AzureAdTarget:
     """A web API's accepted token audience (``Audience``): its client ID for v2 tokens."""
     scopes: str | None = None
     """A web API's scopes, space-separated (``Scopes``, read by Microsoft.Identity.Web's RequiredScope)."""
+    owner_settings: pulumi.Output[dict[str, str]] | None = None
+    """Sign-in settings of an app another stack owns, known only from that stack's outputs: which of
+    CallbackPath, Audience and Scopes exist is known only then, so they come as one Output."""
 
 
 def azure_ad_env(
@@ -56,7 +62,47 @@ def azure_ad_env(
     return env
 
 
-def env_output(env: list[tuple[str, pulumi.Input[str]]]) -> pulumi.Output[dict[str, str]]:
+Env = list[tuple[str, pulumi.Input[str]]]
+
+
+def with_owner_settings(
+    env: Env, target: AzureAdTarget, tail: Env | None = None
+) -> Env | pulumi.Output[list[tuple[str, str]]]:
+    """``env`` (then ``tail``, the compute's own settings) with the owner's sign-in settings after
+    ``AzureAd__ClientId``. A plain list unless the target has owner settings: then an Output of one."""
+    rest = list(tail or [])
+    if target.owner_settings is None:
+        return [*env, *rest]
+    at = next((i + 1 for i, (n, _) in enumerate(env) if n == "AzureAd__ClientId"), len(env))
+
+    def merged(values: list[str], owner: dict[str, str], tail_values: list[str]) -> list[tuple[str, str]]:
+        resolved = [(n, v) for (n, _), v in zip(env, values, strict=True)]
+        return [
+            *resolved[:at],
+            *sorted(owner.items()),
+            *resolved[at:],
+            *((n, v) for (n, _), v in zip(rest, tail_values, strict=True)),
+        ]
+
+    return pulumi.Output.all(
+        pulumi.Output.all(*(v for _, v in env)),
+        target.owner_settings,
+        pulumi.Output.all(*(v for _, v in rest)),
+    ).apply(lambda v: merged(v[0], v[1], v[2]))
+
+
+def mapped(pairs: Env | pulumi.Output[list[tuple[str, str]]], make: Callable[[str, Any], T]) -> Any:
+    """Each (name, value) made into the compute's own setting type, in a list or inside the Output."""
+    if isinstance(pairs, pulumi.Output):
+        return pairs.apply(lambda items: [make(n, v) for n, v in items])
+    return [make(n, v) for n, v in pairs]
+
+
+def env_output(env: Env, target: AzureAdTarget | None = None) -> pulumi.Output[dict[str, str]]:
+    if target is not None and target.owner_settings is not None:
+        pairs = with_owner_settings(env, target)
+        assert isinstance(pairs, pulumi.Output)
+        return pairs.apply(lambda items: {name: str(value) for name, value in items})
     return pulumi.Output.all(*(v for _, v in env)).apply(
         lambda values: {name: value for (name, _), value in zip(env, values, strict=True)}
     )

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import app as containerapps
 
-from components.azure_ad import FROM_MANAGED_IDENTITY, AzureAdTarget, azure_ad_env, env_output
+from components.azure_ad import (
+    FROM_MANAGED_IDENTITY,
+    AzureAdTarget,
+    azure_ad_env,
+    env_output,
+    mapped,
+    with_owner_settings,
+)
 from components.errors import system_principal
 from components.handles import IdentityOutputs
 from components.registry import RegistryPull, acr_pull_grant
@@ -100,7 +107,7 @@ class ContainerAppBinding(pulumi.ComponentResource):
             )
             mi_client_id = None
         self.env = azure_ad_env(args.azure_ad, FROM_MANAGED_IDENTITY, mi_client_id)
-        env_vars = [*self.env, *sorted(args.env.items())]
+        env_vars = with_owner_settings(self.env, args.azure_ad, sorted(args.env.items()))
         ingress = (
             containerapps.IngressArgs(external=True, target_port=args.target_port, allow_insecure=False)
             if args.target_port is not None
@@ -120,7 +127,7 @@ class ContainerAppBinding(pulumi.ComponentResource):
                         name=args.app_name,
                         image=args.image,
                         resources=containerapps.ContainerResourcesArgs(cpu=args.cpu, memory=args.memory),
-                        env=[containerapps.EnvironmentVarArgs(name=k, value=v) for k, v in env_vars],
+                        env=mapped(env_vars, lambda k, v: containerapps.EnvironmentVarArgs(name=k, value=v)),
                     )
                 ]
             ),
@@ -138,7 +145,7 @@ class ContainerAppBinding(pulumi.ComponentResource):
                 lambda i: system_principal(i, f"container app {args.app_name!r}")
             )
         )
-        self.azure_ad_env = env_output(self.env)
+        self.azure_ad_env = env_output(self.env, args.azure_ad)
         self.register_outputs(
             {"app_id": self.app_id, "environment_id": self.environment_id, "principal_id": self.principal_id}
         )

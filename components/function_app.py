@@ -17,7 +17,14 @@ import pulumi
 from pulumi_azure_native import storage, web
 
 from components.access import AccessGrant, AccessGrantArgs, RoleGrant, slug
-from components.azure_ad import FROM_MANAGED_IDENTITY, AzureAdTarget, azure_ad_env, env_output
+from components.azure_ad import (
+    FROM_MANAGED_IDENTITY,
+    AzureAdTarget,
+    azure_ad_env,
+    env_output,
+    mapped,
+    with_owner_settings,
+)
 from components.clouds import Cloud
 from components.easy_auth import EasyAuth, declare_auth_settings, easy_auth_settings
 from components.handles import IdentityOutputs
@@ -168,13 +175,16 @@ class FunctionAppBinding(pulumi.ComponentResource):
             # Flex takes the runtime from functionAppConfig.runtime and lists these two as deprecated.
             runtime_settings = [("FUNCTIONS_EXTENSION_VERSION", "~4"), ("FUNCTIONS_WORKER_RUNTIME", "python")]
         host_names = list(host_storage_settings(args.cloud, args.storage_account_name, "").keys())
-        settings: list[tuple[str, pulumi.Input[str]]] = [
-            *self.env,
-            *[(n, host.apply(_pick(n))) for n in host_names],
-            *runtime_settings,
-            *easy_auth_settings(args.authentication, identity.client_id),
-            *sorted(args.app_settings.items()),
-        ]
+        settings = with_owner_settings(
+            self.env,
+            args.azure_ad,
+            [
+                *[(n, host.apply(_pick(n))) for n in host_names],
+                *runtime_settings,
+                *easy_auth_settings(args.authentication, identity.client_id),
+                *sorted(args.app_settings.items()),
+            ],
+        )
         function_app_config = None
         linux_fx_version = None
         if flex:
@@ -217,7 +227,7 @@ class FunctionAppBinding(pulumi.ComponentResource):
                 scm_min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
                 ftps_state=web.FtpsState.DISABLED,
                 http20_enabled=True,
-                app_settings=[web.NameValuePairArgs(name=k, value=v) for k, v in settings],
+                app_settings=mapped(settings, lambda k, v: web.NameValuePairArgs(name=k, value=v)),
             ),
             # The host must be able to reach its storage when it starts (roles and container first), and
             # the app's first token exchange must find its FICs (AADSTS70021 otherwise).
@@ -243,7 +253,7 @@ class FunctionAppBinding(pulumi.ComponentResource):
         self.app_id = app.id
         self.default_host_name = app.default_host_name
         self.principal_id: pulumi.Output[str] = identity.principal_id
-        self.azure_ad_env = env_output(self.env)
+        self.azure_ad_env = env_output(self.env, args.azure_ad)
         self.host_storage_env = host
         self.register_outputs(
             {

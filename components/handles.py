@@ -51,6 +51,9 @@ class AppOutputs:
     object_id: pulumi.Output[str]
     service_principal_id: pulumi.Output[str] | None = None
     """Object ID of the app's service principal (what the app runs as); None when only referenced."""
+    sign_in: pulumi.Output[dict[str, str]] | None = None
+    """Referenced from the owner's ``sharedIdentity``: the web app's and web API's AzureAd settings it
+    implies (``AzureAd__CallbackPath``, ``__Audience``, ``__Scopes``), whichever the owner exports."""
 
     @property
     def application_id(self) -> pulumi.Output[str]:

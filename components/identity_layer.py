@@ -50,6 +50,8 @@ class LayerApp:
     """Keys of apps in the layer whose consent also covers this app's API (created before it)."""
     pre_authorized: Sequence[PreAuthorizedClient] = ()
     protect: bool = False
+    callback_path: str | None = None
+    """The web app's ``CallbackPath`` (a web platform's), exported for the stacks referencing the app."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,21 @@ class IdentityLayer(pulumi.ComponentResource):
         return pulumi.ResourceOptions(parent=self, protect=protect, aliases=[WAS_AT_THE_ROOT])
 
 
+def sign_in_record(registration: AppRegistrationArgs, callback_path: str | None) -> dict[str, Any]:
+    """What a referencing stack's workloads of the app are told (CallbackPath, Audience, Scopes) and the
+    redirect URIs the app holds (a colour's hosts must be among them). Every field is always present, so
+    a stack whose owner predates this record can tell "none" from "not exported"."""
+    web, api = registration.web, registration.api
+    return {
+        "web": web is not None,
+        "callbackPath": callback_path if web is not None and callback_path else "",
+        "redirectUris": list(web.redirect_uris) if web is not None else [],
+        "api": api is not None,
+        "requestedAccessTokenVersion": api.requested_access_token_version if api is not None else 0,
+        "scopes": [s.value for s in api.scopes] if api is not None else [],
+    }
+
+
 def _creation_order(apps: Mapping[str, LayerApp]) -> list[str]:
     """App keys with every known client before the API naming it (the config refused cycles)."""
     order: list[str] = []
@@ -147,6 +164,7 @@ def _shared_export(
         }
         if registration.api is not None:  # a web API's delegated permissions, for stacks granting them by ID
             record["scopeIds"] = {s.value: s.id for s in registration.api.scopes}
+        record["signIn"] = sign_in_record(registration, args.apps[key].callback_path)
         return record
 
     return {

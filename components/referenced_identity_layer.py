@@ -10,6 +10,7 @@ The StackReference stays at the stack's root: it is a read, and a read carries n
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,8 @@ SHARED_OUTPUT = "sharedIdentity"
 SHARED_IDENTITY_FIELDS = ("resourceId", "clientId", "principalId")
 SHARED_APP_FIELDS = ("clientId", "objectId")
 _GUID_OUTPUTS = frozenset({"clientId", "principalId", "objectId"})
+SIGN_IN = "signIn"
+SIGN_IN_FIELDS = ("web", "callbackPath", "redirectUris", "api", "requestedAccessTokenVersion", "scopes")
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,10 @@ class ReferencedIdentityLayer(pulumi.ComponentResource):
                 key: AppOutputs(pulumi.Output.from_input(a.client_id), pulumi.Output.from_input(a.object_id))
                 for key, a in args.apps.items()
             }
-        else:
-            self.identities, self.apps = _from_stack(args, args.owner_stack)
+        self.sign_in_records: dict[str, pulumi.Output[Any]] = {}
+        """The owner's ``signIn`` record of each app (None: the owner exports none); by stack only."""
+        if args.owner_stack is not None:
+            self.identities, self.apps, self.sign_in_records = _from_stack(args, args.owner_stack)
         # Names only: the values come through the owner's output, whose check may fail the run.
         self.register_outputs(
             {"ownerStack": args.owner_stack, "identities": sorted(self.identities), "apps": sorted(self.apps)}
@@ -96,7 +101,7 @@ def _needed_paths(identity_keys: Sequence[str], app_keys: Sequence[str]) -> list
 
 def _from_stack(
     args: ReferencedIdentityLayerArgs, stack: str
-) -> tuple[dict[str, IdentityOutputs], dict[str, AppOutputs]]:
+) -> tuple[dict[str, IdentityOutputs], dict[str, AppOutputs], dict[str, pulumi.Output[Any]]]:
     ref = pulumi.StackReference(stack)  # at the root: see the module docstring
     needed = _needed_paths(args.identity_keys, args.app_keys)
 
@@ -157,11 +162,70 @@ def _from_stack(
             name=resource_id.apply(lambda rid: rid.rsplit("/", 1)[-1]),
             resource_group_name=resource_id.apply(resource_group_of),
         )
-    apps = {
-        key: AppOutputs(value(("apps", key, "clientId")), value(("apps", key, "objectId")))
-        for key in sorted(args.app_keys)
-    }
-    return identities, apps
+    apps = {}
+    records: dict[str, pulumi.Output[Any]] = {}
+    for key in sorted(args.app_keys):
+        records[key] = shared.apply(functools.partial(_lookup_path, ("apps", key, SIGN_IN)))
+        client_id = value(("apps", key, "clientId"))
+        sign_in: pulumi.Output[dict[str, str]] = pulumi.Output.all(shared, client_id).apply(
+            functools.partial(_sign_in_of, stack, key)
+        )
+        apps[key] = AppOutputs(client_id, value(("apps", key, "objectId")), sign_in=sign_in)
+    return identities, apps, records
+
+
+def _lookup_path(path: tuple[str, ...], shared: Any) -> Any:
+    return _lookup(shared, path)
+
+
+def _sign_in_of(stack: str, app: str, values: list[Any]) -> dict[str, str]:
+    return owner_sign_in(stack, app, _lookup(values[0], ("apps", app, SIGN_IN)), values[1])
+
+
+def owner_sign_in(stack: str, app: str, record: Any, client_id: str) -> dict[str, str]:
+    """The AzureAd settings the owner's record of the app implies; none (and a warning) for an owner
+    deployed before it exported the record; one error naming the output when a field is missing."""
+    if record is None:
+        pulumi.log.warn(
+            f"stack {stack!r} exports no {SHARED_OUTPUT}.apps.{app}.{SIGN_IN} (deployed before certless"
+            " exported it): AzureAd__CallbackPath, AzureAd__Audience and AzureAd__Scopes are not set for"
+            f" app {app!r}; run `pulumi up` on {stack!r} to export them"
+        )
+        return {}
+    where = f"{SHARED_OUTPUT}.apps.{app}.{SIGN_IN}"
+    if not isinstance(record, dict):
+        raise pulumi.RunError(f"stack {stack!r} exports {where} = {shown(record)}; expected an object")
+    missing = [f for f in SIGN_IN_FIELDS if f not in record]
+    if missing:
+        raise pulumi.RunError(
+            f"stack {stack!r} does not export {', '.join(f'{where}.{f}' for f in missing)}; expected every"
+            " field of the record (deploy the owner with this version of certless first)"
+        )
+    out: dict[str, str] = {}
+    if record["web"] is True:
+        path = record["callbackPath"]
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise pulumi.RunError(
+                f"stack {stack!r} exports {where}.callbackPath = {shown(path)}; expected a path like"
+                " /signin-oidc"
+            )
+        out["AzureAd__CallbackPath"] = path
+    if record["api"] is True:
+        version = record["requestedAccessTokenVersion"]
+        if isinstance(version, bool) or version not in (1, 2):
+            raise pulumi.RunError(
+                f"stack {stack!r} exports {where}.requestedAccessTokenVersion = {shown(version)}; expected 1"
+                " or 2"
+            )
+        out["AzureAd__Audience"] = client_id if int(version) == 2 else f"api://{client_id}"
+        scopes = record["scopes"]
+        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+            raise pulumi.RunError(
+                f"stack {stack!r} exports {where}.scopes = {shown(scopes)}; expected a list of scope values"
+            )
+        if scopes:
+            out["AzureAd__Scopes"] = " ".join(scopes)
+    return out
 
 
 def _identity_from_id(ref: IdentityRef, tenant_id: str) -> IdentityOutputs:

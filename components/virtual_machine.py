@@ -16,7 +16,13 @@ import pulumi
 from pulumi_azure_native import compute, network
 
 from components import cloud_init
-from components.azure_ad import FROM_MANAGED_IDENTITY, AzureAdTarget, azure_ad_env, env_output
+from components.azure_ad import (
+    FROM_MANAGED_IDENTITY,
+    AzureAdTarget,
+    azure_ad_env,
+    env_output,
+    with_owner_settings,
+)
 from components.handles import IdentityOutputs
 
 VmMode = Literal["scaleset", "single"]
@@ -94,6 +100,13 @@ class VirtualMachineBinding(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         self.cloud_init: pulumi.Output[str] = pulumi.Output.all(*(v for _, v in self.env)).apply(render)
+        owner = with_owner_settings(self.env, args.azure_ad)
+        if isinstance(owner, pulumi.Output):  # sign-in settings of an app another stack owns
+            self.cloud_init = owner.apply(
+                lambda pairs: cloud_init.document(
+                    unit, args.command, args.service_user, [*pairs, *sorted(args.env.items())], description
+                )
+            )
         custom_data = self.cloud_init.apply(cloud_init.custom_data)
 
         subnet_id: pulumi.Input[str] = (
@@ -223,7 +236,7 @@ class VirtualMachineBinding(pulumi.ComponentResource):
         self.resource = resource
         self.vm_id = resource.id
         self.principal_id: pulumi.Output[str] = identity.principal_id
-        self.azure_ad_env = env_output(self.env)
+        self.azure_ad_env = env_output(self.env, args.azure_ad)
         self.register_outputs(
             {"vm_id": self.vm_id, "principal_id": self.principal_id, "cloud_init": self.cloud_init}
         )

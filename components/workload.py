@@ -221,6 +221,7 @@ class CertificatelessWorkload(pulumi.ComponentResource):
             callback_path=args.callback_path,
             audience=api_audience,
             scopes=" ".join(args.api_scopes) or None,
+            owner_settings=app.sign_in,
         )
         credentials: list[FederatedCredential] = []
         if identity is not None and args.identity_trust_name is not None and aks_mode != "direct":

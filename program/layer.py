@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+import pulumi
 import pulumi_azure_native as azure_native
 
 from components import (
@@ -56,6 +57,8 @@ class Layer:
     """Empty for a referenced layer: its FICs were created with the owning stack."""
     shared_export: dict[str, Any] | None
     """The ``sharedIdentity`` output; None when another stack owns the layer."""
+    sign_in_records: dict[str, pulumi.Output[Any]] = dataclasses.field(default_factory=dict)
+    """A referenced layer's ``signIn`` record of each app, as its owner exports it."""
 
 
 def declare_layer(config: StackConfig) -> Layer:
@@ -64,7 +67,7 @@ def declare_layer(config: StackConfig) -> Layer:
         layer = Layer(owned.identities, owned.apps, owned.trusts, owned.shared_identity)
     else:
         referenced = ReferencedIdentityLayer(LAYER_NAME, referenced_layer_args(config))
-        layer = Layer(referenced.identities, referenced.apps, {}, None)
+        layer = Layer(referenced.identities, referenced.apps, {}, None, referenced.sign_in_records)
     layer.identities = target_own_subscriptions(config, layer.identities)
     return layer
 
@@ -98,6 +101,7 @@ def owned_layer_args(config: StackConfig) -> IdentityLayerArgs:
                 for client in (app.api.pre_authorized if app.api is not None else ())
             ],
             protect=app.protect,
+            callback_path=app.web.callback_path if app.web is not None else None,
         )
         for key, app in config.apps.items()
     }

@@ -7,7 +7,7 @@ resource and the stack) and details saying what was verified.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from certless_ops.bluegreen.destroy import casualties, simulate_destroy
@@ -66,6 +66,7 @@ def run_checks(release: Release) -> list[CheckResult]:
         check_shared_protected,
         check_aks_fics,
         check_fic_limit,
+        check_redirect_uris,
     ]
     results: list[CheckResult] = []
     for check in checks:
@@ -292,6 +293,30 @@ def check_fic_limit(release: Release) -> CheckResult:
         else:
             result.details.append(line)
     result.details.append("FICs created outside these stacks also count and are not visible here")
+    return result
+
+
+def check_redirect_uris(release: Release) -> CheckResult:
+    """Each colour's sign-in hosts are redirect URIs of the owner's app (the owner holds the registration)."""
+    result = CheckResult(
+        "redirect-uris", "Each colour's sign-in redirect URIs are registered on the owner's app"
+    )
+    for plan in release.colours:
+        for w in plan.workloads:
+            record = w.redirect_uris if isinstance(w.redirect_uris, Mapping) else {}
+            needed = [u for u in record.get("needed") or () if isinstance(u, str)]
+            missing = [u for u in record.get("missing") or () if isinstance(u, str)]
+            for uri in missing:
+                result.fail(
+                    f"{plan.label} workload {w.name}: {uri} is not a redirect URI of its app (Entra refuses"
+                    " a sign-in sent there, AADSTS50011); add it to the owner's"
+                    " certless:apps.<key>.web.redirectUris"
+                )
+            for uri in needed:
+                if uri not in missing:
+                    result.details.append(f"{plan.label} workload {w.name}: {uri} registered")
+    if not result.findings and not result.details:
+        result.details.append("no colour workload signs users in on a host of its own")
     return result
 
 

@@ -97,6 +97,8 @@ class Workload:
     app_client_id: str | None
     federated_credentials: tuple[Mapping[str, Any], ...]
     aks: Mapping[str, Any] | None
+    redirect_uris: Mapping[str, Any] | None = None
+    """A colour's sign-in URIs on the owner's app: ``{needed, missing}`` (program/colour_sign_in.py)."""
 
     @classmethod
     def from_json(cls, name: str, raw: Mapping[str, Any]) -> Workload:
@@ -111,6 +113,7 @@ class Workload:
             app_client_id=raw.get("appClientId"),
             federated_credentials=tuple(raw.get("federatedCredentials") or ()),
             aks=raw.get("aks"),
+            redirect_uris=raw.get("redirectUris"),
         )
 
 

@@ -28,8 +28,8 @@ def test_sound_plans_print_a_passing_table_and_exit_0(
     assert main(["bluegreen-check", "--plan-blue", blue, "--plan-green", green]) == 0
     out = capsys.readouterr().out
     assert "blue-green checks: prod (blue) -> prod-green (green)" in out
-    assert out.count("PASS") == 8
-    assert "all 8 checks passed" in out
+    assert out.count("PASS") == 9
+    assert "all 9 checks passed" in out
 
 
 def test_a_failing_check_prints_its_findings_and_exits_1(
@@ -40,7 +40,7 @@ def test_a_failing_check_prints_its_findings_and_exits_1(
     green = write(tmp_path, "green.json", pb.colour_plan())
     assert main(["bluegreen-check", "--plan-blue", blue, "--plan-green", green]) == 1
     out = capsys.readouterr().out
-    assert "2 of 8 checks failed: destroy-blue, shared-protected" in out
+    assert "2 of 9 checks failed: destroy-blue, shared-protected" in out
     assert "is neither protect nor retain_on_delete" in out
 
 

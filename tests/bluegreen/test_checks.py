@@ -40,6 +40,7 @@ def test_sound_release_passes_every_check(aks: bool) -> None:
         "shared-protected",
         "aks-fics",
         "fic-limit",
+        "redirect-uris",
     }
     assert any("owned by blue (prod)" in d for d in results["shared-layer"].details)
 

@@ -123,7 +123,7 @@ def test_command_plans_both_stacks_and_reports_json(
     report: dict[str, Any] = json.loads(capsys.readouterr().out)
     assert report["passed"] is True
     assert report["blue"] == "shop" and report["green"] == "shop-green"
-    assert len(report["checks"]) == 8
+    assert len(report["checks"]) == 9
 
 
 def test_namespace_created_by_both_colours_on_one_cluster_is_caught(tmp_path: Path) -> None:

@@ -80,6 +80,15 @@ def test_owner_exports_what_a_referencing_stack_needs(blue: tuple[Recorder, dict
                 # the principal the app runs as, for grants and the emulator of a referencing stack
                 "servicePrincipalObjectId": rec.one(SP).outputs["objectId"],
                 "appRoleIds": {},
+                # what a referencing stack's web apps and APIs are told, and the URIs the app holds
+                "signIn": {
+                    "web": False,
+                    "callbackPath": "",
+                    "redirectUris": [],
+                    "api": False,
+                    "requestedAccessTokenVersion": 0,
+                    "scopes": [],
+                },
             }
         },
     }

@@ -1,0 +1,69 @@
+"""A colour stack's redirect URIs: its hosts differ from the owner's, and the owner holds the registration.
+
+The owner lists every colour's URIs in its ``certless:apps.<key>.web.redirectUris`` (the app registration
+is declared there, once); a colour only checks them against the owner's ``sharedIdentity`` record. App
+Service Authentication's callback is the only URI the platform itself uses, so a missing one stops the
+colour's run; a web app's own ``https://<site><CallbackPath>`` is reported (it may sit behind a custom
+domain), and ``bluegreen-check`` fails on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.referenced_identity_layer import SHARED_OUTPUT, SIGN_IN
+from stackconfig import StackConfig, WorkloadSpec
+
+
+def site_name(w: WorkloadSpec) -> str | None:
+    site = w.app_service or w.function_app
+    return site.name if site is not None else None
+
+
+def redirect_check(
+    config: StackConfig, w: WorkloadSpec, record: pulumi.Output[Any]
+) -> pulumi.Output[dict[str, Any]] | None:
+    """``{needed, missing}`` for the workload's sign-in URIs on the owner's app; None when it has none."""
+    name = site_name(w)
+    if name is None or config.owner is None or config.owner.stack is None:
+        return None
+    owner, app, auth = config.owner.stack, w.app, w.easy_auth
+    host = config.cloud.site_host(name)
+    where = f"{SHARED_OUTPUT}.apps.{app}.{SIGN_IN}"
+    fix = f"certless:apps.{app}.web.redirectUris of stack {owner!r} (then `pulumi up` it before this one)"
+
+    def check(found: Any) -> dict[str, Any]:
+        if found is None:
+            if auth is not None:
+                raise pulumi.RunError(
+                    f"workload {w.name!r} signs users in with App Service Authentication, but stack {owner!r}"
+                    f" exports no {where}, so whether app {app!r} lists {auth.callback_uri} is unknown;"
+                    f" expected it in {fix}"
+                )
+            return {"needed": [], "missing": []}
+        registered = found.get("redirectUris") if isinstance(found, dict) else None
+        uris = [u for u in registered if isinstance(u, str)] if isinstance(registered, list) else []
+        needed: list[str] = []
+        if auth is not None:
+            needed.append(auth.callback_uri)
+        path = found.get("callbackPath") if isinstance(found, dict) else None
+        if found.get("web") is True and isinstance(path, str) and path:
+            needed.append(f"https://{host}{path}")
+        missing = [u for u in needed if u not in uris]
+        if auth is not None and auth.callback_uri in missing:
+            raise pulumi.RunError(
+                f"workload {w.name!r} signs users in with App Service Authentication at {host}, but app"
+                f" {app!r} (owned by stack {owner!r}) lists no redirect URI {auth.callback_uri}; Entra would"
+                f" refuse every sign-in (AADSTS50011). Expected it in {fix}"
+            )
+        for uri in missing:
+            pulumi.log.warn(
+                f"workload {w.name!r} signs users in at {host}, but app {app!r} (owned by stack {owner!r})"
+                f" lists no redirect URI {uri}; Entra refuses a sign-in sent there (AADSTS50011). Add it"
+                f" to {fix}, unless the app signs in through another host"
+            )
+        return {"needed": needed, "missing": missing}
+
+    return record.apply(check)

@@ -1,0 +1,174 @@
+"""A colour stack of web apps and APIs, planned offline against its owner's outputs: it is told the same
+sign-in settings as the owner's workloads, and says so when the owner lacks a redirect URI of its host."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from certless_ops.plan.config import load_stack_config
+from certless_ops.plan.runner import run_plan
+
+from .support import REPO
+
+WEB_STACK = REPO / "tests" / "e2e" / "stacks" / "Pulumi.web.yaml"
+GREEN_HOST = "certless-orders-web-green.azurewebsites.net"
+GREEN_CALLBACK = f"https://{GREEN_HOST}/.auth/login/aad/callback"
+
+
+def _write(tmp_path: Path, stack: str, config: dict[str, Any]) -> Path:
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    return path
+
+
+def owner_config(extra_uris: tuple[str, ...] = ()) -> dict[str, Any]:
+    config: dict[str, Any] = yaml.safe_load(WEB_STACK.read_text())["config"]
+    config["certless:apps"]["orders-web"]["web"]["redirectUris"] += list(extra_uris)
+    return config
+
+
+def green_config(owner: dict[str, Any], easy_auth: bool = False) -> dict[str, Any]:
+    config = copy.deepcopy(owner)
+    del config["certless:identities"], config["certless:apps"]
+    config["certless:identityOwner"] = {"stack": "web"}
+    config["certless:color"] = "green"
+    for w in config["certless:workloads"].values():
+        w.pop("delegatedPermissions", None)  # consent belongs to the owner's app registrations
+    if easy_auth:
+        config["certless:workloads"]["orders-web"]["appService"]["authentication"] = {}
+    return config
+
+
+def plans(
+    tmp_path: Path, owner: dict[str, Any], green: dict[str, Any], owner_outputs: Any = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    web = run_plan(load_stack_config(REPO, "web", _write(tmp_path, "web", owner)))
+    outputs = owner_outputs(copy.deepcopy(web["outputs"])) if owner_outputs else web["outputs"]
+    colour = run_plan(
+        load_stack_config(REPO, "web-green", _write(tmp_path, "web-green", green)),
+        stack_outputs={"web": outputs},
+    )
+    return web, colour
+
+
+def env(plan: dict[str, Any], workload: str) -> dict[str, str]:
+    return dict(plan["outputs"]["workloads"][workload]["azureAdEnv"])
+
+
+def site_settings(plan: dict[str, Any], name: str) -> dict[str, str]:
+    (site,) = [r for r in plan["resources"] if r["type"] == "azure-native:web:WebApp" and r["name"] == name]
+    return {s["name"]: s["value"] for s in site["inputs"]["siteConfig"]["appSettings"]}
+
+
+def test_colour_workloads_are_told_the_owners_callback_path_audience_and_scopes(tmp_path: Path) -> None:
+    green_uri = f"https://{GREEN_HOST}/signin-oidc"
+    owner = owner_config((green_uri,))
+    web, green = plans(tmp_path, owner, green_config(owner))
+    for workload in ("orders-web", "orders-api"):
+        mine, theirs = env(green, workload), env(web, workload)
+        for name in ("AzureAd__CallbackPath", "AzureAd__Audience", "AzureAd__Scopes", "AzureAd__ClientId"):
+            assert mine.get(name) == theirs.get(name), (workload, name)
+    assert env(green, "orders-web")["AzureAd__CallbackPath"] == "/signin-oidc"
+    assert "AzureAd__Audience" not in env(green, "orders-web")
+    api_client = web["outputs"]["sharedIdentity"]["apps"]["orders-api"]["clientId"]
+    assert env(green, "orders-api")["AzureAd__Audience"] == api_client
+    assert env(green, "orders-api")["AzureAd__Scopes"] == "access_as_user"
+    # On the compute itself, not only in the outputs.
+    assert site_settings(green, "orders-web")["AzureAd__CallbackPath"] == "/signin-oidc"
+    (app,) = [r for r in green["resources"] if r["type"] == "azure-native:app:ContainerApp"]
+    container_env = {e["name"]: e["value"] for e in app["inputs"]["template"]["containers"][0]["env"]}
+    assert container_env["AzureAd__Audience"] == api_client
+    assert green["outputs"]["workloads"]["orders-web"]["redirectUris"] == {
+        "needed": [green_uri],
+        "missing": [],
+    }
+    assert not any("lists no redirect URI" in w for w in green["warnings"])
+
+
+def test_a_colour_host_the_owner_does_not_list_is_reported(tmp_path: Path) -> None:
+    owner = owner_config()
+    _, green = plans(tmp_path, owner, green_config(owner))
+    missing = f"https://{GREEN_HOST}/signin-oidc"
+    assert green["outputs"]["workloads"]["orders-web"]["redirectUris"]["missing"] == [missing]
+    (warning,) = [w for w in green["warnings"] if "lists no redirect URI" in w]
+    assert missing in warning and "certless:apps.orders-web.web.redirectUris of stack 'web'" in warning
+
+
+def test_colour_easy_auth_needs_its_callback_on_the_owners_app(tmp_path: Path) -> None:
+    owner = owner_config((f"https://{GREEN_HOST}/signin-oidc",))
+    with pytest.raises(Exception, match="App Service Authentication") as err:
+        plans(tmp_path, owner, green_config(owner, easy_auth=True))
+    message = str(err.value)
+    assert GREEN_CALLBACK in message and "AADSTS50011" in message
+    assert "certless:apps.orders-web.web.redirectUris of stack 'web'" in message
+
+
+def test_colour_easy_auth_with_its_callback_listed_by_the_owner(tmp_path: Path) -> None:
+    owner = owner_config((f"https://{GREEN_HOST}/signin-oidc", GREEN_CALLBACK))
+    web, green = plans(tmp_path, owner, green_config(owner, easy_auth=True))
+    (auth,) = [r for r in green["resources"] if r["type"].endswith("WebAppAuthSettingsV2WithoutSecrets")]
+    registration = auth["inputs"]["identityProviders"]["azureActiveDirectory"]["registration"]
+    assert registration["clientId"] == web["outputs"]["sharedIdentity"]["apps"]["orders-web"]["clientId"]
+    identity = web["outputs"]["sharedIdentity"]["identities"]["web"]["clientId"]
+    assert site_settings(green, "orders-web")["OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID"] == identity
+    assert green["outputs"]["workloads"]["orders-web"]["redirectUris"]["missing"] == []
+
+
+def _old_owner(outputs: dict[str, Any]) -> dict[str, Any]:
+    for app in outputs["sharedIdentity"]["apps"].values():
+        del app["signIn"]
+    return outputs
+
+
+def test_an_owner_that_predates_the_sign_in_record_keeps_working_and_says_what_is_missing(
+    tmp_path: Path,
+) -> None:
+    owner = owner_config()
+    _, green = plans(tmp_path, owner, green_config(owner), owner_outputs=_old_owner)
+    assert "AzureAd__CallbackPath" not in env(green, "orders-web")
+    assert "AzureAd__ClientId" in env(green, "orders-web")
+    warnings = [w for w in green["warnings"] if "exports no sharedIdentity.apps.orders-web.signIn" in w]
+    assert warnings and "run `pulumi up` on 'web'" in warnings[0]
+    with pytest.raises(Exception, match=r"exports no sharedIdentity\.apps\.orders-web\.signIn"):
+        plans(tmp_path, owner, green_config(owner, easy_auth=True), owner_outputs=_old_owner)
+
+
+def test_a_missing_or_wrong_field_of_the_record_is_one_error_naming_it(tmp_path: Path) -> None:
+    owner = owner_config((f"https://{GREEN_HOST}/signin-oidc",))
+
+    def without_scopes(outputs: dict[str, Any]) -> dict[str, Any]:
+        del outputs["sharedIdentity"]["apps"]["orders-api"]["signIn"]["scopes"]
+        return outputs
+
+    def bad_version(outputs: dict[str, Any]) -> dict[str, Any]:
+        outputs["sharedIdentity"]["apps"]["orders-api"]["signIn"]["requestedAccessTokenVersion"] = 3
+        return outputs
+
+    with pytest.raises(Exception, match=r"sharedIdentity\.apps\.orders-api\.signIn\.scopes"):
+        plans(tmp_path, owner, green_config(owner), owner_outputs=without_scopes)
+    with pytest.raises(Exception, match=r"requestedAccessTokenVersion = 3(\.0)?; expected 1 or 2"):
+        plans(tmp_path, owner, green_config(owner), owner_outputs=bad_version)
+
+
+@pytest.mark.parametrize("listed", [False, True], ids=["unlisted", "listed"])
+def test_bluegreen_check_fails_on_a_colour_host_the_owner_does_not_list(tmp_path: Path, listed: bool) -> None:
+    from certless_ops.bluegreen.checks import Release, run_checks
+    from certless_ops.bluegreen.planview import Plan
+
+    green_uri = f"https://{GREEN_HOST}/signin-oidc"
+    owner = owner_config((green_uri,) if listed else ())
+    web, green = plans(tmp_path, owner, green_config(owner))
+    results = {r.id: r for r in run_checks(Release(Plan.from_json(web), Plan.from_json(green)))}
+    check = results["redirect-uris"]
+    if listed:
+        assert check.passed and check.findings == []
+        assert any(green_uri in d and "registered" in d for d in check.details)
+    else:
+        (finding,) = check.findings
+        assert not check.passed and green_uri in finding and "AADSTS50011" in finding
+        assert "web-green workload orders-web" in finding

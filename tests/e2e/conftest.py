@@ -21,6 +21,7 @@ from certless_ops.storage_rbac import StorageRbac
 from emulator import Emulator, Records
 
 from .support import STACKS, Chain, Plan, storage_rbac
+from .web_support import WebChain, web_chain
 
 
 def _in_ci() -> bool:
@@ -84,3 +85,12 @@ def chains(plans: dict[str, Plan], azurite: Azurite) -> Iterator[dict[str, Chain
             storage.stop()
         for emu in started:
             emu.stop()
+
+
+@pytest.fixture(scope="session")
+def web_stack(azurite: Azurite, e2e_workdir: Path) -> Iterator[WebChain]:
+    """The web stack planned, the emulator with test users, the RBAC check and both sample apps running."""
+    workdir = e2e_workdir / "web"
+    workdir.mkdir()
+    with web_chain(azurite, workdir) as running:
+        yield running

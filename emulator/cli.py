@@ -2,7 +2,7 @@
 
 python -m emulator --plan plan.json [--fault imds=429,429,200] [--latency entra-token=20ms]
                    [--fic-propagation 30s] [--token-lifetime imds=120s] [--state PATH]
-python -m emulator env --host appservice --workload NAME [--state PATH] [--format export|json]
+python -m emulator env --host appservice [--workload NAME] [--state PATH] [--format export|json]
 python -m emulator user-token --user NAME --client APP --scope SCOPE [--state PATH]
 """
 
@@ -18,12 +18,16 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from emulator.errors import EmulatorError, RecordsError
 from emulator.faults import ENDPOINTS, FaultPlan, parse_duration
 from emulator.hosts import HOST_KINDS, check_loopback
 from emulator.managed_identity.limits import IdentityLimits
+
+if TYPE_CHECKING:
+    from emulator.emulator import Emulator
+    from emulator.records import Records
 
 STATE_SCHEMA = "certless.emulator-state/v1"
 
@@ -35,11 +39,63 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} ({self.prog} --help)\n")
 
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
 def default_state_path() -> Path:
+    """Absolute, so that `env`, `user-token` and `./dev emulate --stop` find it from any folder."""
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime:
-        return Path(runtime) / "certless-emulator.json"
-    return Path(".certless-run") / "emulator.json"
+        return Path(runtime).resolve() / "certless-emulator.json"
+    return PROJECT_ROOT / ".certless-run" / "emulator.json"
+
+
+def host_envs(emu: Emulator, records: Records) -> dict[str, dict[str, dict[str, str]]]:
+    """Each workload's environment on each host kind it can run on (AKS kinds only with a cluster)."""
+    envs: dict[str, dict[str, dict[str, str]]] = {}
+    for w in records.workloads:
+        envs[w.name] = {}
+        for host in HOST_KINDS:
+            if host.startswith("aks") and not w.cluster:
+                continue
+            envs[w.name][host] = emu.host_env(host, w.name)
+    return envs
+
+
+def state_document(emu: Emulator, records: Records, source: Path) -> dict[str, Any]:
+    """What `env` and `user-token` read: addresses, the CA, the control secret and the host envs."""
+    return {
+        "schema": STATE_SCHEMA,
+        "pid": os.getpid(),
+        "source": str(source.resolve()),
+        "entra_url": emu.entra_url,
+        "imds_url": emu.imds_url,
+        "identity_endpoint": emu.identity_endpoint,
+        "ca_bundle_path": emu.ca_bundle_path,
+        "control_secret": emu.control_secret,
+        "env": host_envs(emu, records),
+    }
+
+
+def live_state(path: Path) -> dict[str, Any] | None:
+    """The state file at ``path`` when the emulator that wrote it still runs, else None."""
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict) or state.get("schema") != STATE_SCHEMA:
+        return None
+    pid = state.get("pid")
+    return state if isinstance(pid, int) and pid != os.getpid() and alive(pid) else None
+
+
+def refuse_second_start(path: Path) -> None:
+    running = live_state(path)
+    if running is not None:
+        raise EmulatorError(
+            f"an emulator is already running (pid {running['pid']}, state file {path}): stop it first "
+            "('./dev emulate --stop', or Ctrl-C where it runs), or give this one another --state"
+        )
 
 
 def _serve_parser() -> argparse.ArgumentParser:
@@ -114,7 +170,7 @@ def _env_parser() -> argparse.ArgumentParser:
         description="Print the environment that makes a local process look like HOST running WORKLOAD.",
     )
     p.add_argument("--host", required=True, choices=HOST_KINDS)
-    p.add_argument("--workload", required=True)
+    p.add_argument("--workload", help="the plan's workload (default: its only one, when it has one)")
     p.add_argument("--plan", type=Path, help="the plan the running emulator serves (checked if given)")
     p.add_argument("--state", type=Path, default=None)
     p.add_argument("--format", choices=("export", "json"), default="export")
@@ -147,7 +203,8 @@ def serve(argv: Sequence[str]) -> int:
     faults.apply_cli(args.fault, args.latency, args.token_lifetime)
     faults.fic_propagation(parse_duration(args.fic_propagation, "--fic-propagation"))
     skew = parse_duration(args.clock_skew, "--clock-skew")
-    state_path = args.state or default_state_path()
+    state_path = (args.state or default_state_path()).absolute()
+    refuse_second_start(state_path)
     state_path.parent.mkdir(parents=True, exist_ok=True)
     work_dir = state_path.parent / f"emulator-{os.getpid()}"
     limits = None if args.no_rate_limit else IdentityLimits()
@@ -167,25 +224,8 @@ def serve(argv: Sequence[str]) -> int:
     emu.start()
     try:
         emu.clock_skew(skew)
-        envs: dict[str, dict[str, dict[str, str]]] = {}
-        for w in records.workloads:
-            envs[w.name] = {}
-            for host in HOST_KINDS:
-                if host.startswith("aks") and not w.cluster:
-                    continue
-                envs[w.name][host] = emu.host_env(host, w.name)
-        state: dict[str, Any] = {
-            "schema": STATE_SCHEMA,
-            "pid": os.getpid(),
-            "source": str((args.plan or args.records).resolve()),
-            "entra_url": emu.entra_url,
-            "imds_url": emu.imds_url,
-            "identity_endpoint": emu.identity_endpoint,
-            "ca_bundle_path": emu.ca_bundle_path,
-            "control_secret": emu.control_secret,
-            "env": envs,
-        }
-        _write_private(state_path, json.dumps(state, indent=2))
+        state = state_document(emu, records, args.plan or args.records)
+        write_private(state_path, json.dumps(state, indent=2))
         print(f"Entra (authority host): {emu.entra_url}")
         print(f"IMDS:                   {emu.imds_url}")
         print(f"App Service endpoint:   {emu.identity_endpoint}")
@@ -239,7 +279,7 @@ def _ports(text: str) -> tuple[int, int, int]:
     return entra, imds, appservice
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
     # The state holds each host's IDENTITY_HEADER: readable by this user only.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -254,13 +294,13 @@ def _running_state(state_arg: Path | None) -> dict[str, Any]:
     except (OSError, json.JSONDecodeError):
         raise EmulatorError(
             f"no running emulator found (state file {state_path} is missing or unreadable): start one with "
-            "'python -m emulator --plan plan.json' (and the same --state, if you gave one)"
+            "'./dev emulate' or 'python -m emulator --plan plan.json' (and the same --state, if you gave one)"
         ) from None
     if not isinstance(state, dict) or state.get("schema") != STATE_SCHEMA:
         raise RecordsError(
             "state file", str(state_path), f"a {STATE_SCHEMA} document written by the emulator"
         )
-    if not _alive(int(state.get("pid", 0))):
+    if not alive(int(state.get("pid", 0))):
         raise EmulatorError(
             f"the emulator that wrote {state_path} (pid {state.get('pid')}) is no longer running"
         )
@@ -275,8 +315,11 @@ def env(argv: Sequence[str]) -> int:
             "--plan", str(args.plan), f"the plan the running emulator serves ({state.get('source')})"
         )
     envs = state.get("env", {})
+    if args.workload is None and len(envs) == 1:
+        args.workload = next(iter(envs))
     if args.workload not in envs:
-        raise RecordsError("--workload", args.workload, f"one of {', '.join(sorted(envs)) or 'none'}")
+        shown = "(not given)" if args.workload is None else args.workload
+        raise RecordsError("--workload", shown, f"one of {', '.join(sorted(envs)) or 'none'}")
     if args.host not in envs[args.workload]:
         raise RecordsError(
             "--host", args.host, f"one of {', '.join(envs[args.workload])} for workload {args.workload}"
@@ -327,7 +370,7 @@ def user_token(argv: Sequence[str]) -> int:
     return 0
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     if pid <= 0:
         return False
     try:
@@ -336,7 +379,12 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    # A process that ended but is not yet reaped (a zombie: its parent has not waited for it) is gone.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return True  # no /proc (not Linux): the signal check above is all there is
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -311,3 +311,33 @@ def test_user_token_without_a_running_emulator_is_one_line(tmp_path):
     )
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "no running emulator found" in done.stderr
+
+
+def test_a_second_emulator_on_the_same_state_file_is_refused_in_one_line(served):
+    _proc, state, _lines = served
+    before = state.read_text()
+    second = run_cli("--plan", str(PLAN), "--state", str(state))
+    assert second.returncode == 2
+    (line,) = second.stderr.strip().splitlines()
+    assert line.startswith(
+        f"emulator: error: an emulator is already running (pid {_proc.pid}, state file {state})"
+    )
+    assert state.read_text() == before  # the running one's state is untouched
+
+
+def test_env_defaults_the_workload_only_when_the_plan_has_one(served):
+    _proc, state, _lines = served
+    result = run_cli("env", "--host", "appservice", "--state", str(state))
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "--workload" in line and "(not given)" in line and "billing" in line and "orders" in line
+
+
+def test_the_default_state_file_is_absolute_from_any_folder(tmp_path, monkeypatch):
+    from emulator.cli import default_state_path
+
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert default_state_path() == ROOT / ".certless-run" / "emulator.json"
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "run")  # a relative value still gives an absolute path
+    assert default_state_path() == tmp_path / "run" / "certless-emulator.json"

@@ -65,10 +65,13 @@ def run(args: argparse.Namespace) -> int:
         given = [f"--{k.replace('_', '-')}" for k in ("workload", "config_file", "plan") if getattr(args, k)]
         if given or args.azurite:
             raise UserError(f"--stop with {', '.join(given or ['--azurite'])}; expected --stop alone")
-        print(state.stop(path), file=sys.stderr)
+        with state.exclusive(path):
+            print(state.stop(path), file=sys.stderr)
         return 0
     try:
-        running = _reuse(path, args) or _start(path, args)
+        # Two shells starting at once: the second waits, then reuses what the first started.
+        with state.exclusive(path):
+            running = _reuse(path, args) or _start(path, args)
     except StartFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from certless_ops.errors import UserError
-from components import cloud_init
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_SCRIPT = Path(__file__).with_name("app.py")
@@ -51,6 +50,9 @@ def compute_settings(workload: Mapping[str, Any]) -> dict[str, str]:
     environment file (parsed back from the document it boots with), every other kind's from app settings."""
     document = workload.get("cloudInit")
     if isinstance(document, str):
+        # Imported here: `components` loads the Pulumi SDKs (~5 s), which the other steps never need.
+        from components import cloud_init
+
         return cloud_init.read_environment(document)
     return dict(workload["azureAdEnv"])
 

@@ -8,10 +8,12 @@ project. Its run folder (plan, merged CA bundle, log) sits beside it.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,18 @@ def state_path() -> Path:
     from emulator.cli import default_state_path
 
     return default_state_path()
+
+
+@contextlib.contextmanager
+def exclusive(state: Path) -> Iterator[None]:
+    """Hold the state file's folder locked (flock on the folder itself: no lock file left behind)."""
+    state.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(state.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def run_dir_for(state: Path) -> Path:

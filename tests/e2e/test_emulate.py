@@ -170,6 +170,31 @@ def test_each_host_kind_gets_its_own_variables_and_no_other(laptop: Laptop) -> N
     assert laptop.leftovers() == ([], [])
 
 
+def test_two_shells_starting_at_once_share_one_emulator(laptop: Laptop) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "certless_ops",
+        "emulate",
+        "--plan",
+        str(FIXTURE_PLAN),
+        "--workload",
+        "orders",
+    ]
+    starts = [
+        subprocess.Popen(
+            command, cwd=REPO_ROOT, env=laptop.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    lines = [p.communicate(timeout=120)[0] for p in starts]
+    assert [p.returncode for p in starts] == [0, 0]
+    assert lines[0] == lines[1] and lines[0].count("\n") == 1
+    assert len(processes_with_env(laptop.marker)) == 1  # one emulator
+    assert laptop.emulate("--stop").returncode == 0
+    assert laptop.leftovers() == ([], [])
+
+
 def test_bad_input_is_one_line_and_starts_nothing(laptop: Laptop, tmp_path: Path) -> None:
     plan = str(FIXTURE_PLAN)
     workloads = "orders, billing, reports, ingest, legacy"

@@ -127,6 +127,24 @@ class ManagedIdentityArgs(TypedDict):
     """Adopt this identity instead of creating one: it is only read, never created or changed."""
 
 
+class EasyAuthOptions(TypedDict, total=False):
+    """App Service Authentication signing users in as the app registration with the user-assigned
+    identity's token (its FIC) instead of a client secret. Register
+    https://<site host>/.auth/login/aad/callback as a redirect URI of the app yourself."""
+
+    require_authentication: bool
+    """Default true: unauthenticated requests never reach the app."""
+    unauthenticated_client_action: str
+    """RedirectToLoginPage (default), Return401, Return403, or AllowAnonymous."""
+    allowed_audiences: list[str]
+    """Token audiences accepted beside api://<client id>."""
+    allowed_applications: list[str]
+    """Client IDs of the only apps whose tokens are accepted."""
+    excluded_paths: list[str]
+    token_store: bool
+    login_parameters: list[str]
+
+
 class AppServiceOptions(TypedDict):
     """A Linux App Service plan and web app."""
 
@@ -140,6 +158,8 @@ class AppServiceOptions(TypedDict):
     """Runtime stack; default PYTHON|3.12."""
     app_settings: NotRequired[dict[str, str]]
     """Extra app settings beside the AzureAd ones."""
+    authentication: NotRequired[EasyAuthOptions]
+    """App Service Authentication with the FIC (needs a user-assigned identity)."""
 
 
 class ContainerAppOptions(TypedDict):
@@ -197,6 +217,8 @@ class FunctionAppOptions(TypedDict):
     instance_memory_mb: NotRequired[int]
     maximum_instance_count: NotRequired[int]
     app_settings: NotRequired[dict[str, str]]
+    authentication: NotRequired[EasyAuthOptions]
+    """App Service Authentication with the FIC in front of the functions."""
 
 
 class VmOptions(TypedDict):

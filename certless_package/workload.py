@@ -1,6 +1,6 @@
 """CertificatelessWorkload for the package: identity + app registration + trust + compute, one description."""
 
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
@@ -22,6 +22,7 @@ from components import workload as base
 from components.app_registration import AppRegistrationArgs as AppRegistrationSpec
 from components.app_registration import AppRole
 from components.clouds import CLOUDS
+from components.easy_auth import UNAUTHENTICATED_ACTIONS, EasyAuth
 from components.handles import AppOutputs
 from components.identity import ManagedIdentityArgs as ManagedIdentitySpec
 from components.registry import RegistryPull
@@ -117,13 +118,33 @@ def to_spec(name: str, args: CertificatelessWorkloadArgs) -> base.Certificateles
         tenant_id=args["tenant_id"],
         app=app,
         identity=identity,
-        app_service=base.AppServiceOptions(**plain(args["app_service"])) if "app_service" in args else None,
+        app_service=base.AppServiceOptions(**with_easy_auth(args["app_service"]))
+        if "app_service" in args
+        else None,
         container_app=container_app,
         aks=base.AksOptions(**plain(args["aks"])) if "aks" in args else None,
         function_app=(
-            base.FunctionAppOptions(**plain(args["function_app"])) if "function_app" in args else None
+            base.FunctionAppOptions(**with_easy_auth(args["function_app"]))
+            if "function_app" in args
+            else None
         ),
         vm=base.VmOptions(**plain(args["vm"])) if "vm" in args else None,
         identity_trust_name=args.get("identity_trust_name"),
         system_trust_name=args.get("system_trust_name"),
     )
+
+
+def with_easy_auth(options: Any) -> dict[str, Any]:
+    """The site's options with ``authentication`` as the component's EasyAuth."""
+    site = plain(options)
+    auth = site.pop("authentication", None)
+    if auth is not None:
+        auth = dict(auth)
+        action = auth.get("unauthenticated_client_action", "RedirectToLoginPage")
+        if action not in UNAUTHENTICATED_ACTIONS:
+            raise ValueError(
+                f"authentication.unauthenticatedClientAction {str(action)[:80]!r}; expected one of"
+                f" {', '.join(UNAUTHENTICATED_ACTIONS)}"
+            )
+        site["authentication"] = EasyAuth(**auth)
+    return site

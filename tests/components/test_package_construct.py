@@ -92,3 +92,25 @@ def test_an_unknown_kind_is_refused_naming_the_value() -> None:
     install()
     with pytest.raises(InputPropertyError, match="webjob"):
         run(lambda: {"urn": provider().construct("shop", WORKLOAD, {**INPUTS, "kind": "webjob"}, None).urn})
+
+
+def test_construct_with_app_service_authentication_uses_the_fic_override() -> None:
+    rec, _ = install()
+    inputs = {
+        **INPUTS,
+        "appService": {
+            **INPUTS["appService"],
+            "authentication": {"unauthenticatedClientAction": "Return401", "excludedPaths": ["/health"]},
+        },
+    }
+    run(lambda: dict(provider().construct("shop", WORKLOAD, inputs, None).state))
+    auth = rec.one("azure-native:web:WebAppAuthSettingsV2WithoutSecrets").inputs
+    aad = auth["identityProviders"]["azureActiveDirectory"]
+    assert aad["registration"]["clientSecretSettingName"] == "OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID"
+    assert aad["registration"]["clientId"] == rec.one(APP).outputs["clientId"]
+    assert aad["registration"]["openIdIssuer"] == f"https://login.microsoftonline.us/{TENANT}/v2.0"
+    assert auth["globalValidation"]["unauthenticatedClientAction"] == "Return401"
+    assert auth["globalValidation"]["excludedPaths"] == ["/health"]
+    site = rec.one("azure-native:web:WebApp").inputs
+    settings = {s["name"]: s["value"] for s in site["siteConfig"]["appSettings"]}
+    assert settings["OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID"] == rec.one(UAMI).outputs["clientId"]

@@ -41,3 +41,17 @@ def test_the_auth_settings_are_the_sites_authsettingsv2_config_as_arm_names_it(t
     assert sticky["outputs"]["id"] == f"{site['outputs']['id']}/config/slotConfigNames"
     callback = f"https://{site['outputs']['defaultHostName']}/.auth/login/aad/callback"
     assert plan["outputs"]["workloads"]["orders-web"]["authentication"]["callbackUri"] == callback
+
+
+def test_a_preview_declares_the_same_auth_resources_with_the_callback_known(tmp_path: Path) -> None:
+    from certless_ops.plan.runner import run_preview
+
+    plan = easy_auth_plan(tmp_path)
+    preview = run_preview(load_stack_config(REPO, "dev", tmp_path / "Pulumi.dev.yaml"))
+    assert sorted(r["urn"] for r in preview["resources"]) == sorted(r["urn"] for r in plan["resources"])
+    (app,) = [r for r in preview["resources"] if r["type"] == "azuread:index/application:Application"]
+    callback = "https://certless-orders-web-dev.azurewebsites.net/.auth/login/aad/callback"
+    assert callback in app["inputs"]["web"]["redirectUris"]  # known before the site exists
+    (auth,) = [r for r in preview["resources"] if r["type"] == AUTH]
+    registration = auth["inputs"]["identityProviders"]["azureActiveDirectory"]["registration"]
+    assert registration["clientSecretSettingName"] == "OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID"

@@ -3,9 +3,18 @@
 Each area is mutated in its own copy of the repository (mutmut rewrites the code under ``mutants/``), its
 tests run against every mutant, and the score per area is printed: killed / (killed + survived), with
 timeouts counted as killed (the mutant hung the tests) and mutants no test reaches listed apart.
-Not for CI: a full run takes a long time. ``--files`` narrows an area to some of its files.
+Not for CI: a full run takes a long time. ``--files`` narrows an area to some of its files; ``--sample N
+--seed S`` judges a random set of N of the area's mutants, the same set for the same seed and code.
+``--work DIR`` keeps the copy (one sub-folder per area) so that ``mutmut show NAME`` can be run there, and
+reuses it on the next run: the repository's files are copied in again, and ``--mutants`` re-runs some
+mutants by name (e.g. the survivors, after a test was added).
+
+Surviving mutants that cannot change what a user sees are listed, each with its reason and its diff, in
+``benchmarks/mutation_equivalent.json``; they leave the score's denominator only while their diff is still
+the one recorded (an entry whose mutant changed is reported as stale and no longer counts).
 
     .venv/bin/python benchmarks/mutation.py [--areas stackconfig,policy] [--files stackconfig/rules.py]
+                                            [--sample 120 --seed 7] [--work /tmp/mut] [--mutants NAME,...]
                                             [--max-children 4] [--timeout 3600] [--survivors]
 """
 
@@ -14,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -21,8 +31,13 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+EQUIVALENT_FILE = ROOT / "benchmarks" / "mutation_equivalent.json"
+# A mutant name no area can have: a run filtered by it generates the mutants, collects the tests' stats
+# and then stops, which is how the sample learns every mutant's name before any mutant is run.
+_NO_MUTANT = "certless-mutation-list-only__mutmut_0"
 
 
 @dataclass(frozen=True)
@@ -46,9 +61,13 @@ AREAS = {
 
 
 def _copy_repo(into: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.split(
-        b"\0"
-    )
+    # Tracked files and new, not yet committed ones (a test being written), but nothing ignored.
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
     for raw in files:
         if not raw:
             continue
@@ -57,7 +76,8 @@ def _copy_repo(into: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         if (ROOT / rel).is_file():
             shutil.copy2(ROOT / rel, target)
-    (into / ".venv").symlink_to(ROOT / ".venv")
+    if not (into / ".venv").exists():
+        (into / ".venv").symlink_to(ROOT / ".venv")
 
 
 def _configure(work: Path, paths: tuple[str, ...], tests: tuple[str, ...]) -> None:
@@ -75,43 +95,126 @@ def _configure(work: Path, paths: tuple[str, ...], tests: tuple[str, ...]) -> No
     pyproject.write_text(pyproject.read_text(encoding="utf-8") + "\n".join(lines) + "\n", encoding="utf-8")
 
 
+def _all_mutants(work: Path) -> list[str]:
+    """Every mutant mutmut generated in this copy, by name, from its per-file ``.meta`` records."""
+    names: set[str] = set()
+    for meta in (work / "mutants").rglob("*.meta"):
+        names.update(json.loads(meta.read_text(encoding="utf-8")).get("exit_code_by_key", {}))
+    return sorted(names)
+
+
+def _mutmut(work: Path, args: list[str], timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "mutmut"), *args],
+        cwd=work,
+        env=env,
+        timeout=timeout,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+
+
+def _diff_lines(diff: str) -> list[str]:
+    """The changed lines of a mutant's diff, without the file header: what an allowlist entry records."""
+    return [
+        line.rstrip()
+        for line in diff.splitlines()
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+
+
+def load_equivalent() -> dict[str, dict[str, Any]]:
+    if not EQUIVALENT_FILE.is_file():
+        return {}
+    entries = json.loads(EQUIVALENT_FILE.read_text(encoding="utf-8"))
+    return {e["mutant"]: e for e in entries}
+
+
+@dataclass
+class AreaResult:
+    stats: dict[str, int]
+    survivors: list[str]
+    equivalent: list[str]
+    stale: list[str]
+    sampled: int | None
+    generated: int
+
+
 def run_area(
-    area: Area, files: list[str], max_children: int, timeout: float, survivors: bool
-) -> dict[str, int]:
+    area: Area,
+    files: list[str],
+    max_children: int,
+    timeout: float,
+    survivors: bool,
+    *,
+    sample: int | None = None,
+    seed: int = 0,
+    work_root: Path | None = None,
+    names: list[str] | None = None,
+) -> AreaResult:
     paths = tuple(f for f in files if any(f.startswith(p) for p in area.paths)) or area.paths
     with tempfile.TemporaryDirectory(prefix="certless-mutation-") as tmp:
-        work = Path(tmp)
+        work = Path(tmp) if work_root is None else work_root / area.name.replace(" ", "-").replace("/", "-")
+        work.mkdir(parents=True, exist_ok=True)
         _copy_repo(work)
         _configure(work, paths, area.tests)
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-        mutmut = str(ROOT / ".venv" / "bin" / "mutmut")
+        deadline = time.monotonic() + timeout
+        chosen = list(names or [])
+        generated = 0
+        if sample is not None and not chosen:
+            listing = _mutmut(work, ["run", "--max-children", str(max_children), _NO_MUTANT], timeout)
+            everything = _all_mutants(work)
+            generated = len(everything)
+            if not everything:
+                print(f"  {area.name}: no mutants were generated:")
+                for line in (listing.stdout + listing.stderr).strip().splitlines()[-15:]:
+                    print(f"    {line[:200]}")
+            chosen = sorted(random.Random(seed).sample(everything, min(sample, len(everything))))
         try:
-            done = subprocess.run(
-                [mutmut, "run", "--max-children", str(max_children)],
-                cwd=work,
-                env=env,
-                timeout=timeout,
-                check=False,
-                capture_output=True,
-                text=True,
-            )
+            left = max(1.0, deadline - time.monotonic())
+            done = _mutmut(work, ["run", "--max-children", str(max_children), *chosen], left)
             if done.returncode != 0:
                 print(f"  {area.name}: mutmut exited {done.returncode}:")
                 for line in (done.stdout + done.stderr).strip().splitlines()[-15:]:
                     print(f"    {line[:200]}")
         except subprocess.TimeoutExpired:
             print(f"  {area.name}: stopped after {timeout:.0f} s; the figures cover the mutants run so far")
-        subprocess.run([mutmut, "export-cicd-stats"], cwd=work, env=env, check=False, capture_output=True)
-        stats_file = work / "mutants" / "mutmut-cicd-stats.json"
-        stats = json.loads(stats_file.read_text()) if stats_file.is_file() else {}
-        if survivors:
-            out = subprocess.run(
-                [mutmut, "results"], cwd=work, env=env, capture_output=True, text=True, check=False
-            )
-            for line in out.stdout.splitlines():
-                if "survived" in line:
-                    print(f"    {line.strip()}")
-    return {k: int(v) for k, v in stats.items() if isinstance(v, int | float)}
+        generated = generated or len(_all_mutants(work))
+        status = {}
+        for line in _mutmut(work, ["results", "--all", "true"]).stdout.splitlines():
+            name, _, state = line.strip().rpartition(": ")
+            if name:
+                status[name] = state
+        judged = {n: status.get(n, "not checked") for n in chosen} if chosen else status
+        stats = {
+            "total": len(judged),
+            "killed": sum(v == "killed" for v in judged.values()),
+            "timeout": sum(v == "timeout" for v in judged.values()),
+            "survived": sum(v == "survived" for v in judged.values()),
+            "no_tests": sum(v == "no tests" for v in judged.values()),
+            "not_checked": sum(v == "not checked" for v in judged.values()),
+        }
+        allow = load_equivalent()
+        lived = sorted(n for n, v in judged.items() if v == "survived")
+        equivalent, stale, real = [], [], []
+        for name in lived:
+            diff = _mutmut(work, ["show", name]).stdout
+            entry = allow.get(name)
+            if entry is not None and entry.get("diff") == _diff_lines(diff):
+                equivalent.append(name)
+                continue
+            if entry is not None:
+                stale.append(name)
+            real.append(name)
+            if survivors:
+                print(f"    survived: {name}")
+                for line in _diff_lines(diff):
+                    print(f"        {line[:160]}")
+        if work_root is not None:
+            print(f"  {area.name}: work folder kept at {work} (mutmut show NAME there)")
+    return AreaResult(stats, real, equivalent, stale, sample, generated)
 
 
 def main() -> None:
@@ -122,7 +225,14 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per area")
     parser.add_argument("--survivors", action="store_true", help="list the surviving mutants")
     parser.add_argument("--tests", default="", help="comma-separated test paths instead of the area's")
+    parser.add_argument("--sample", type=int, default=None, help="judge a random set of N mutants per area")
+    parser.add_argument("--seed", type=int, default=0, help="the seed of --sample's random set")
+    parser.add_argument("--work", type=Path, default=None, help="keep (and reuse) the copies in this folder")
+    parser.add_argument("--mutants", default="", help="comma-separated mutant names to run (with --work)")
     args = parser.parse_args()
+    if args.sample is not None and args.sample < 1:
+        parser.error(f"--sample: {args.sample} is not a positive number of mutants")
+    names = [n.strip() for n in args.mutants.split(",") if n.strip()]
     files = [f.strip() for f in args.files.split(",") if f.strip()]
     rows = []
     for key in [a.strip() for a in args.areas.split(",") if a.strip()]:
@@ -130,22 +240,40 @@ def main() -> None:
         start = time.perf_counter()
         if args.tests:
             area = Area(area.name, area.paths, tuple(t.strip() for t in args.tests.split(",") if t.strip()))
-        s = run_area(area, files, args.max_children, args.timeout, args.survivors)
+        r = run_area(
+            area,
+            files,
+            args.max_children,
+            args.timeout,
+            args.survivors,
+            sample=args.sample,
+            seed=args.seed,
+            work_root=args.work,
+            names=names,
+        )
+        s = r.stats
         killed = s.get("killed", 0) + s.get("timeout", 0)
-        judged = killed + s.get("survived", 0)
+        # Equivalent mutants (recorded with their reason and unchanged diff) leave the denominator.
+        judged = killed + len(r.survivors)
         score = f"{100 * killed / judged:.1f}%" if judged else "-"
+        for name in r.stale:
+            print(f"  {area.name}: {name} is in {EQUIVALENT_FILE.name} but its diff changed: judged again")
         rows.append(
             (
                 area.name,
-                s.get("total", 0),
+                f"{s.get('total', 0)} of {r.generated}" if r.sampled else s.get("total", 0),
                 killed,
-                s.get("survived", 0),
+                len(r.survivors),
+                len(r.equivalent),
                 s.get("no_tests", 0),
+                s.get("not_checked", 0),
                 score,
                 f"{time.perf_counter() - start:.0f} s",
             )
         )
-    header = ("area", "mutants", "killed", "survived", "no tests", "score", "time")
+    if args.sample is not None:
+        print(f"sample: {args.sample} mutants per area, seed {args.seed}")
+    header = ("area", "mutants", "killed", "survived", "equivalent", "no tests", "not run", "score", "time")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for n, row in enumerate([header, *rows]):
         print(

@@ -14,6 +14,7 @@ from google.protobuf import struct_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 from pulumi.runtime.proto import engine_pb2, resource_pb2
+from pulumi.runtime.settings import get_project, get_stack
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from certless_ops.plan.simulator import Simulator
@@ -113,6 +114,14 @@ class RecordingMonitor(MockMonitor):
         self.stack_urn: str | None = None
         self.stack_outputs: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # As the engine forms URNs (resource.NewURN): a child's type is prefixed by its parent's whole
+        # qualified type, and resources whose parent is the stack carry no prefix. Pulumi's MockMonitor
+        # keeps only the parent's last type segment and prefixes the stack's own type.
+        if parent and parent.split("::")[2] != _STACK_TYPE:
+            type_ = f"{parent.split('::')[2]}${type_}"
+        return "urn:pulumi:" + "::".join([get_stack(), get_project(), type_, name])
 
     def _keep(self, record: ResourceRecord) -> None:
         with self._lock:

@@ -45,8 +45,6 @@ class PlanBuilder:
         chain = ""
         if parent is not None and parent["type"] != "pulumi:pulumi:Stack":
             chain = parent["urn"].split("::")[2] + "$"
-        elif parent is not None:
-            chain = "pulumi:pulumi:Stack$"
         return f"urn:pulumi:{self.stack}::{PROJECT}::{chain}{type_}::{name}"
 
     def _add(

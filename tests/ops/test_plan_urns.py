@@ -29,7 +29,7 @@ def test_every_urn_carries_all_its_ancestors_types_and_never_the_stacks(dev_plan
     by_urn = {r["urn"]: r for r in dev_plan["resources"]}
     deepest = 0
     for r in dev_plan["resources"]:
-        chain = []
+        chain: list[str] = []
         parent = r["parent"]
         while parent is not None and by_urn[parent]["type"] != STACK:
             chain.insert(0, by_urn[parent]["type"])

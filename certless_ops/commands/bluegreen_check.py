@@ -109,21 +109,23 @@ def load_release(args: argparse.Namespace) -> Release:
     from certless_ops.plan.file import load_plan
 
     choices = {role: _pick(args, role, role != "owner") for role in ("owner", "blue", "green")}
+    # Plan files first: a file the user named that cannot be read is the mistake to report, before any
+    # stack file is looked for.
+    documents: dict[str, dict[str, Any]] = {
+        role: load_plan(plan_file) for role, (_stack, plan_file) in choices.items() if plan_file is not None
+    }
     if choices["owner"] == (None, None):
         choices["owner"] = (_local_owner(args.project_dir, choices), None)
-    documents: dict[str, dict[str, Any]] = {}
     # Owner first, then blue, then green: each later stack's StackReferences are answered with the
     # outputs of the stacks planned before it, as `pulumi up` in that order would see them.
     # All in the subscription of the first stack planned, as one `az login` would deploy them.
     known_outputs: dict[str, Any] = {}
     subscription: str | None = None
-    for role, (stack, plan_file) in choices.items():
-        if plan_file is not None:
-            documents[role] = load_plan(plan_file)
-        elif stack is not None:
+    for role, (stack, _plan_file) in choices.items():
+        if role not in documents:
+            if stack is None:
+                continue
             documents[role] = _plan(args.project_dir, role, stack, known_outputs, subscription)
-        else:
-            continue
         known_outputs[documents[role]["stack"]] = documents[role]["outputs"]
         subscription = subscription or subscription_of(documents[role])
     plans = {role: Plan.from_json(doc, _label(doc)) for role, doc in documents.items()}

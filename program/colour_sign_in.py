@@ -15,6 +15,7 @@ import pulumi
 
 from components.referenced_identity_layer import SHARED_OUTPUT, SIGN_IN
 from stackconfig import StackConfig, WorkloadSpec
+from stackconfig.web import colour_sign_in_uris
 
 
 def site_name(w: WorkloadSpec) -> str | None:
@@ -45,12 +46,7 @@ def redirect_check(
             return {"needed": [], "missing": []}
         registered = found.get("redirectUris") if isinstance(found, dict) else None
         uris = [u for u in registered if isinstance(u, str)] if isinstance(registered, list) else []
-        needed: list[str] = []
-        if auth is not None:
-            needed.append(auth.callback_uri)
-        path = found.get("callbackPath") if isinstance(found, dict) else None
-        if found.get("web") is True and isinstance(path, str) and path:
-            needed.append(f"https://{host}{path}")
+        needed = colour_sign_in_uris(w, host, found)
         missing = [u for u in needed if u not in uris]
         if auth is not None and auth.callback_uri in missing:
             raise pulumi.RunError(

@@ -116,7 +116,11 @@ def referenced_layer_args(config: StackConfig) -> ReferencedIdentityLayerArgs:
         tenant_id=config.tenant_id,
         owner_stack=owner.stack,
         identity_keys=sorted({w.identity for w in config.workloads.values() if w.identity is not None}),
-        app_keys=sorted({w.app for w in config.workloads.values()}),
+        app_keys=sorted(
+            {w.app for w in config.workloads.values()}
+            | {p.api for w in config.workloads.values() for p in w.api_permissions if p.kind == "app"}
+            | {p.api for w in config.workloads.values() for p in w.delegated_permissions if p.kind == "app"}
+        ),
         identities={
             key: IdentityRef(ref.resource_id, ref.client_id, ref.principal_id)
             for key, ref in owner.identities.items()

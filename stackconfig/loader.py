@@ -14,10 +14,12 @@ from typing import Any, cast
 from components.clouds import CLOUDS, Cloud
 from components.easy_auth import callback_uri
 from components.naming import fic_name, with_color
+from policy.rules import roles as role_table
 from stackconfig import access, web
 from stackconfig import rules as r
 from stackconfig import schema as s
 from stackconfig import vm as vm_block
+from stackconfig.access import GRAPH
 from stackconfig.cloud_env import check_cloud_environment
 from stackconfig.errors import ConfigError
 from stackconfig.model import (
@@ -205,6 +207,11 @@ def _workload(
         raise r.fail(
             r.where(key, "app"), entry.app, "one of the configured apps: " + ", ".join(sorted(known_apps))
         )
+    permission_apps: Mapping[str, object] = known_apps
+    if owner is not None and owner.stack is not None:
+        # The owner stack's app keys are known only from its output: an API named by key is looked up
+        # there with the workload's own app, and a key it does not export is one error naming the output.
+        permission_apps = {api: None for api in _named_apis(entry)}
     rg = entry.resource_group_name or default_rg
 
     app_service = container_app = aks = function_app = vm = None
@@ -266,12 +273,23 @@ def _workload(
         system_fic_name=system_fic if entry.identity_type == "SystemAssigned" else None,
         access=access.grants(r.where(key, "access"), entry.access, kind),
         api_permissions=access.api_permissions(
-            r.where(key, "apiPermissions"), entry.api_permissions, known_apps
+            r.where(key, "apiPermissions"), entry.api_permissions, permission_apps
         ),
         delegated_permissions=web.delegated_permissions(
-            r.where(key, "delegatedPermissions"), entry.delegated_permissions, known_apps
+            r.where(key, "delegatedPermissions"), entry.delegated_permissions, permission_apps
         ),
     )
+
+
+def _named_apis(entry: s.WorkloadEntry) -> list[str]:
+    """The APIs a workload's permissions name by app key (not Graph, not an appId GUID)."""
+    names: list[str] = []
+    for permissions in (entry.api_permissions, entry.delegated_permissions):
+        for item in permissions if isinstance(permissions, list) else ():
+            api = item.get("api") if isinstance(item, Mapping) else None
+            if isinstance(api, str) and api != GRAPH and role_table.definition_guid(api) != api.lower():
+                names.append(api)
+    return names
 
 
 def _colored(key: str, base: str, color: str | None, kind: str) -> str:

@@ -357,3 +357,18 @@ def register_easy_auth_callbacks(
             app, web=dataclasses.replace(app.web, redirect_uris=(*app.web.redirect_uris, auth.callback_uri))
         )
     return out
+
+
+def colour_sign_in_uris(w: WorkloadSpec, host: str, sign_in: Any) -> list[str]:
+    """The redirect URIs a workload signing users in on its own ``host`` needs on its app, given the
+    owner's ``signIn`` record of that app: App Service Authentication's callback, and the web app's
+    ``https://<host><CallbackPath>`` when the app has a web platform. Shared by the colour's plan and
+    ``duplicate``, which registers them on the owner."""
+    needed: list[str] = []
+    if w.easy_auth is not None:
+        needed.append(w.easy_auth.callback_uri)
+    record = sign_in if isinstance(sign_in, Mapping) else {}
+    path = record.get("callbackPath")
+    if record.get("web") is True and isinstance(path, str) and path:
+        needed.append(f"https://{host}{path}")
+    return needed

@@ -19,6 +19,7 @@ from typing import Any
 from certless_ops.bluegreen import ownership
 from certless_ops.bluegreen.checks import FIC_LIMIT, planned_fics
 from certless_ops.bluegreen.colors import colour_stack_name, validate_color
+from certless_ops.bluegreen.owner_redirects import OwnerUpdate, add_to_owner, missing_uris
 from certless_ops.bluegreen.planning import subscription_of
 from certless_ops.bluegreen.planview import Plan
 from certless_ops.bluegreen.stackfile import (
@@ -79,6 +80,8 @@ class DuplicateResult:
     removed_keys: list[str]
     fic_counts: list[FicCount]
     notes: list[str]
+    owner_update: OwnerUpdate | None = None
+    """The owner's stack file with the new colour's redirect URIs added, when it lacked some."""
 
 
 def prepare(request: DuplicateRequest, planner: Planner) -> DuplicateResult:
@@ -128,7 +131,7 @@ def prepare(request: DuplicateRequest, planner: Planner) -> DuplicateResult:
     body = new.dumps()
     text = header + body + ("" if body.endswith("\n") else "\n")
 
-    counts = _fic_counts(
+    counts, owner_update = _fic_counts(
         request,
         project=project,
         source=source,
@@ -147,7 +150,9 @@ def prepare(request: DuplicateRequest, planner: Planner) -> DuplicateResult:
             f"{details}. Each colour adds one FIC per AKS workload on the identity (via-identity) or on "
             "the app (direct); destroy a colour stack no longer used, or give workloads their own identity"
         )
-    return DuplicateResult(request.source, target, path, text, owner_ref, removed, counts, notes)
+    return DuplicateResult(
+        request.source, target, path, text, owner_ref, removed, counts, notes, owner_update
+    )
 
 
 def _drop_key_material(
@@ -190,17 +195,32 @@ def _fic_counts(
     target_text: str,
     planner: Planner,
     notes: list[str],
-) -> list[FicCount]:
+) -> tuple[list[FicCount], OwnerUpdate | None]:
     plans: list[Plan] = []
+    owner_file: StackFile | None = None
     if owned.owns:
         owner_doc = planner(request.source, None, {}, None)
+        owner_file = parse_stack_file(source.path, source.stack, source.dumps())
     elif request.owner_plan is not None:
         owner_doc = request.owner_plan
     elif owned.owner_stack is not None:
         owner_doc = _plan_owner(request.project_dir, owned.owner_stack, planner)
+        owner_file = load_stack_file(request.project_dir, owned.owner_stack.rsplit("/", 1)[-1])
     else:
         owner_doc = None
         notes.append("the shared layer is given by explicit IDs: FICs its owner created are not counted")
+    owner_update = None
+    if owner_doc is not None:
+        missing = missing_uris(request.project_dir, target, target_text, owner_doc["outputs"])
+        if missing and owner_file is not None:
+            owner_update = add_to_owner(owner_file, missing, project)
+            # Planned as it will be once `pulumi up` of the owner has registered the URIs.
+            owner_doc = planner(owner_file.stack, owner_update.text, {}, None)
+        for key, uris in missing.items() if owner_file is None else ():
+            notes.append(
+                f"app {key!r} of the owner stack does not list {', '.join(uris)}: add them to its"
+                f" certless:apps.{key}.web.redirectUris and `pulumi up` it before {target}"
+            )
     outputs: dict[str, Mapping[str, Any]] = {}
     if owner_doc is not None:
         plans.append(Plan.from_json(owner_doc, owner_doc["stack"]))
@@ -239,7 +259,7 @@ def _fic_counts(
                 continue
             seen[fic.target_key].add(identity)
             count.by_stack[plan.label] = count.by_stack.get(plan.label, 0) + 1
-    return sorted(per_target.values(), key=lambda c: c.target)
+    return sorted(per_target.values(), key=lambda c: c.target), owner_update
 
 
 def _same_stack(a: str, b: str) -> bool:

@@ -91,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.flush()
         _summary(result, written=False, org=args.org, out=sys.stderr)
     else:
+        if result.owner_update is not None:
+            result.owner_update.path.write_text(result.owner_update.text, encoding="utf-8")
         result.path.write_text(result.text, encoding="utf-8")
         _summary(result, written=True, org=args.org, out=out)
     if args.json is not None:
@@ -103,9 +105,18 @@ def _next_steps(result: DuplicateResult, org: str | None) -> list[str]:
     owner = result.owner_ref.rsplit("/", 1)[-1] if result.owner_ref else None
     owner_arg = f" --owner {owner}" if owner and owner != result.source else ""
     new_stack = f"{org}/{result.target}" if org else result.target
+    register = (
+        [
+            f"pulumi up -s {result.owner_update.stack}   # registers {result.target}'s redirect URIs on"
+            f" {', '.join(result.owner_update.apps)} while {result.source} still serves"
+        ]
+        if result.owner_update is not None
+        else []
+    )
     return [
         f"edit what differs per colour in {result.path.name} (image tags, aks.clusterName, ...)",
         f"./dev bluegreen-check --blue {result.source} --green {result.target}{owner_arg}",
+        *register,
         f"pulumi stack init {new_stack} && pulumi up -s {result.target}",
         f"move traffic to {result.target}, then retire {result.source} (docs/blue-green.md)",
     ]
@@ -124,6 +135,15 @@ def _document(result: DuplicateResult, *, written: bool, org: str | None) -> dic
             for c in result.fic_counts
         ],
         "notes": result.notes,
+        "ownerUpdate": (
+            {
+                "stack": result.owner_update.stack,
+                "path": str(result.owner_update.path),
+                "added": list(result.owner_update.added),
+            }
+            if result.owner_update is not None
+            else None
+        ),
         "next": _next_steps(result, org),
         **({} if written else {"text": result.text}),
     }
@@ -139,6 +159,13 @@ def _summary(result: DuplicateResult, *, written: bool, org: str | None, out: An
     print(f"{verb} {result.path.name} from Pulumi.{result.source}.yaml: {shared}", file=out)
     if result.removed_keys:
         print(f"  removed (owned by {result.source} only): {', '.join(result.removed_keys)}", file=out)
+    if result.owner_update is not None:
+        verb_owner = "added" if written else "would add"
+        for uri in result.owner_update.added:
+            print(
+                f"  {verb_owner} {uri} to {result.owner_update.path.name} (redirect URI of the owner's app)",
+                file=out,
+            )
     for count in result.fic_counts:
         print(f"  FICs after the release: {count.explain()}, limit 20", file=out)
     for note in result.notes:

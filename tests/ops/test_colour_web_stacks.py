@@ -172,3 +172,39 @@ def test_bluegreen_check_fails_on_a_colour_host_the_owner_does_not_list(tmp_path
         (finding,) = check.findings
         assert not check.passed and green_uri in finding and "AADSTS50011" in finding
         assert "web-green workload orders-web" in finding
+
+
+def test_a_colour_keeps_the_owners_delegated_permissions_without_granting_them_again(tmp_path: Path) -> None:
+    """`duplicate` copies the workloads as they are: their consent to Graph and to an API the owner holds
+    (by its app key) is recorded, and only the owner declares the grant (Entra keeps one per client and
+    API, 409 on a second)."""
+    owner = owner_config((f"https://{GREEN_HOST}/signin-oidc",))
+    green = green_config(owner)
+    green["certless:workloads"]["orders-web"]["delegatedPermissions"] = copy.deepcopy(
+        owner["certless:workloads"]["orders-web"]["delegatedPermissions"]
+    )
+    web, colour = plans(tmp_path, owner, green)
+    grant = "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant"
+    assert [r for r in web["resources"] if r["type"] == grant]
+    assert not [r for r in colour["resources"] if r["type"] == grant]
+    recorded = colour["outputs"]["workloads"]["orders-web"]["delegatedPermissions"]
+    assert [(d["api"], d["declaredBy"]) for d in recorded] == [
+        ("graph", "identity owner"),
+        ("orders-api", "identity owner"),
+    ]
+    api_sp = web["outputs"]["sharedIdentity"]["apps"]["orders-api"]
+    owner_grants = {
+        d["api"]: d["resourceServicePrincipalId"]
+        for d in web["outputs"]["workloads"]["orders-web"]["delegatedPermissions"]
+    }
+    assert recorded[1]["resourceServicePrincipalId"] == owner_grants["orders-api"], api_sp
+
+
+def test_a_colour_naming_an_api_its_owner_does_not_export_is_one_error(tmp_path: Path) -> None:
+    owner = owner_config((f"https://{GREEN_HOST}/signin-oidc",))
+    green = green_config(owner)
+    green["certless:workloads"]["orders-web"]["delegatedPermissions"] = [
+        {"api": "billing-api", "scopes": ["access_as_user"]}
+    ]
+    with pytest.raises(Exception, match=r"sharedIdentity\.apps\.billing-api\.clientId"):
+        plans(tmp_path, owner, green)

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
+import pulumi_schemas
 import pytest
-from package_metaschema import load, metaschema_path, validator
+from pulumi_schemas import VendoredSchemaChanged, package_metaschema, validator
 
 from certless_package.schema import package_schema
 
 SCHEMA = package_schema()
-METASCHEMA = metaschema_path()
-needs_metaschema = pytest.mark.skipif(
-    METASCHEMA is None,
-    reason="Pulumi's package metaschema is not here: set CERTLESS_PULUMI_METASCHEMA to pulumi/pulumi's"
-    " pkg/codegen/schema/pulumi.json",
-)
+METASCHEMA = package_metaschema()
 
 
 def _refs(node: Any) -> list[str]:
@@ -28,25 +25,34 @@ def _refs(node: Any) -> list[str]:
     return []
 
 
-@needs_metaschema
 def test_inferred_schema_is_valid_against_pulumis_package_metaschema() -> None:
-    assert METASCHEMA is not None
-    errors = sorted(validator(load(METASCHEMA)).iter_errors(SCHEMA), key=lambda e: list(e.path))
+    errors = sorted(validator(METASCHEMA).iter_errors(SCHEMA), key=lambda e: list(e.path))
     assert [f"{list(e.path)}: {e.message}" for e in errors] == []
 
 
-@needs_metaschema
 def test_the_metaschema_check_catches_a_broken_schema() -> None:
-    assert METASCHEMA is not None
     broken = copy.deepcopy(SCHEMA)
     workload = broken["resources"]["certless:index:CertificatelessWorkload"]
     workload["inputProperties"]["tenantId"]["type"] = "guid"
     broken["types"]["certless:index:CloudName"]["enum"][0]["value"] = ["AzurePublic"]
     broken["name"] = "certless pkg"
-    paths = {tuple(e.path)[:3] for e in validator(load(METASCHEMA)).iter_errors(broken)}
+    paths = {tuple(e.path)[:3] for e in validator(METASCHEMA).iter_errors(broken)}
     assert ("name",) in paths
     assert ("resources", "certless:index:CertificatelessWorkload", "inputProperties") in paths
     assert ("types", "certless:index:CloudName") in paths  # no variant of a type accepts it
+
+
+def test_a_vendored_metaschema_that_differs_from_the_pinned_copy_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A loosened copy (here: any package name allowed) would let a bad schema pass unnoticed.
+    original = (pulumi_schemas.VENDOR / "pulumi.json").read_text()
+    (tmp_path / "pulumi.json").write_text(original.replace('"^[a-zA-Z][-a-zA-Z0-9_]*$"', '".*"', 1))
+    monkeypatch.setattr(pulumi_schemas, "VENDOR", tmp_path)
+    with pytest.raises(
+        VendoredSchemaChanged, match=r"^tests/vendor/pulumi/pulumi.json: sha256 [0-9a-f]{64}, expected"
+    ):
+        package_metaschema()
 
 
 def test_every_component_is_an_index_component_of_the_certless_package() -> None:

@@ -26,6 +26,8 @@ SHARED_IDENTITY_FIELDS = ("resourceId", "clientId", "principalId")
 SHARED_APP_FIELDS = ("clientId", "objectId")
 _GUID_OUTPUTS = frozenset({"clientId", "principalId", "objectId"})
 SIGN_IN = "signIn"
+EXPLICIT_OWNER = "certless:identityOwner"
+"""How messages name an owner given by explicit IDs (its records come from this stack's config)."""
 SIGN_IN_FIELDS = ("web", "callbackPath", "redirectUris", "api", "requestedAccessTokenVersion", "scopes")
 
 
@@ -40,6 +42,8 @@ class IdentityRef:
 class AppRef:
     client_id: str
     object_id: str
+    sign_in: Mapping[str, Any] | None = None
+    """The app's ``signIn`` record as an owner stack would export it (the config describes it)."""
 
 
 @dataclass(frozen=True)
@@ -66,11 +70,26 @@ class ReferencedIdentityLayer(pulumi.ComponentResource):
                 key: _identity_from_id(ref, args.tenant_id) for key, ref in args.identities.items()
             }
             self.apps = {
-                key: AppOutputs(pulumi.Output.from_input(a.client_id), pulumi.Output.from_input(a.object_id))
+                key: AppOutputs(
+                    pulumi.Output.from_input(a.client_id),
+                    pulumi.Output.from_input(a.object_id),
+                    sign_in=pulumi.Output.from_input(
+                        owner_sign_in(EXPLICIT_OWNER, key, dict(a.sign_in), a.client_id)
+                    )
+                    if a.sign_in is not None
+                    else None,
+                )
                 for key, a in args.apps.items()
             }
         self.sign_in_records: dict[str, pulumi.Output[Any]] = {}
-        """The owner's ``signIn`` record of each app (None: the owner exports none); by stack only."""
+        """The owner's ``signIn`` record of each app (None: the owner exports none; by IDs, the apps
+        whose config describes it)."""
+        if args.owner_stack is None:
+            self.sign_in_records = {
+                key: pulumi.Output.from_input(dict(a.sign_in))
+                for key, a in args.apps.items()
+                if a.sign_in is not None
+            }
         if args.owner_stack is not None:
             self.identities, self.apps, self.sign_in_records = _from_stack(args, args.owner_stack)
         # Names only: the values come through the owner's output, whose check may fail the run.

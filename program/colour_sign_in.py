@@ -13,7 +13,7 @@ from typing import Any
 
 import pulumi
 
-from components.referenced_identity_layer import SHARED_OUTPUT, SIGN_IN
+from components.referenced_identity_layer import EXPLICIT_OWNER, SHARED_OUTPUT, SIGN_IN
 from stackconfig import StackConfig, WorkloadSpec
 from stackconfig.web import colour_sign_in_uris
 
@@ -28,19 +28,29 @@ def redirect_check(
 ) -> pulumi.Output[dict[str, Any]] | None:
     """``{needed, missing}`` for the workload's sign-in URIs on the owner's app; None when it has none."""
     name = site_name(w)
-    if name is None or config.owner is None or config.owner.stack is None:
+    if name is None or config.owner is None:
         return None
-    owner, app, auth = config.owner.stack, w.app, w.easy_auth
+    app, auth = w.app, w.easy_auth
     host = config.cloud.site_host(name)
-    where = f"{SHARED_OUTPUT}.apps.{app}.{SIGN_IN}"
-    fix = f"certless:apps.{app}.web.redirectUris of stack {owner!r} (then `pulumi up` it before this one)"
+    if config.owner.stack is not None:
+        owner = f"stack {config.owner.stack!r}"
+        lacks = f"{owner} exports no {SHARED_OUTPUT}.apps.{app}.{SIGN_IN}"
+        fix = f"certless:apps.{app}.web.redirectUris of {owner} (then `pulumi up` it before this one)"
+    else:
+        # Given by IDs: the registration is managed elsewhere; this stack's config says what it lists.
+        owner = "its owner"
+        lacks = f"this stack's config gives no {EXPLICIT_OWNER}.apps.{app}.web"
+        fix = (
+            f"the app registration's redirect URIs, and in {EXPLICIT_OWNER}.apps.{app}.web.redirectUris"
+            " of this stack"
+        )
 
     def check(found: Any) -> dict[str, Any]:
         if found is None:
             if auth is not None:
                 raise pulumi.RunError(
-                    f"workload {w.name!r} signs users in with App Service Authentication, but stack {owner!r}"
-                    f" exports no {where}, so whether app {app!r} lists {auth.callback_uri} is unknown;"
+                    f"workload {w.name!r} signs users in with App Service Authentication, but {lacks},"
+                    f" so whether app {app!r} lists {auth.callback_uri} is unknown;"
                     f" expected it in {fix}"
                 )
             return {"needed": [], "missing": []}
@@ -51,12 +61,12 @@ def redirect_check(
         if auth is not None and auth.callback_uri in missing:
             raise pulumi.RunError(
                 f"workload {w.name!r} signs users in with App Service Authentication at {host}, but app"
-                f" {app!r} (owned by stack {owner!r}) lists no redirect URI {auth.callback_uri}; Entra would"
+                f" {app!r} (owned by {owner}) lists no redirect URI {auth.callback_uri}; Entra would"
                 f" refuse every sign-in (AADSTS50011). Expected it in {fix}"
             )
         for uri in missing:
             pulumi.log.warn(
-                f"workload {w.name!r} signs users in at {host}, but app {app!r} (owned by stack {owner!r})"
+                f"workload {w.name!r} signs users in at {host}, but app {app!r} (owned by {owner})"
                 f" lists no redirect URI {uri}; Entra refuses a sign-in sent there (AADSTS50011). Add it"
                 f" to {fix}, unless the app signs in through another host"
             )

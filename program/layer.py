@@ -125,7 +125,7 @@ def referenced_layer_args(config: StackConfig) -> ReferencedIdentityLayerArgs:
             key: IdentityRef(ref.resource_id, ref.client_id, ref.principal_id)
             for key, ref in owner.identities.items()
         },
-        apps={key: AppRef(a.client_id, a.object_id) for key, a in owner.apps.items()},
+        apps={key: AppRef(a.client_id, a.object_id, a.sign_in) for key, a in owner.apps.items()},
     )
 
 

@@ -183,9 +183,24 @@ def _owner(entry: s.IdentityOwnerEntry) -> IdentityOwner:
         for key, item in (entry.identities or {}).items()
     }
     apps = {
-        key: ReferencedApp(key, item.client_id, item.object_id) for key, item in (entry.apps or {}).items()
+        key: ReferencedApp(key, item.client_id, item.object_id, _sign_in_record(item))
+        for key, item in (entry.apps or {}).items()
     }
     return IdentityOwner(stack=None, identities=identities, apps=apps)
+
+
+def _sign_in_record(item: s.ReferencedAppEntry) -> dict[str, Any] | None:
+    """The same record an owner stack exports as ``sharedIdentity.apps.<key>.signIn``."""
+    if item.web is None and item.api is None:
+        return None
+    return {
+        "web": item.web is not None,
+        "callbackPath": item.web.callback_path if item.web is not None else "",
+        "redirectUris": list(item.web.redirect_uris) if item.web is not None else [],
+        "api": item.api is not None,
+        "requestedAccessTokenVersion": item.api.requested_access_token_version if item.api is not None else 0,
+        "scopes": list(item.api.scopes) if item.api is not None else [],
+    }
 
 
 def _workload(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from components.aks_kubeconfig import ClusterCredentials
 from components.clouds import Cloud
@@ -110,6 +110,9 @@ class ReferencedApp:
     key: str
     client_id: str
     object_id: str
+    sign_in: dict[str, Any] | None = None
+    """The app's ``signIn`` record, as an owner stack exports it, when the config describes its web
+    platform or API (``identityOwner.apps.<key>.web`` / ``.api``); None when it describes neither."""
 
 
 @dataclass(frozen=True)

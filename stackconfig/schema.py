@@ -449,9 +449,46 @@ class ReferencedIdentityEntry(Block):
     principal_id: Guid
 
 
+class ReferencedWebEntry(Block):
+    """What a referencing stack's web apps are told of the owner's web platform, and checked against."""
+
+    callback_path: Annotated[
+        str,
+        Rule(
+            web.callback_path,
+            {"type": "string", "pattern": "^/", "description": "the path of one redirect URI"},
+        ),
+    ] = Field(web.DEFAULT_CALLBACK_PATH, description=f"default: {web.DEFAULT_CALLBACK_PATH}")
+    redirect_uris: Annotated[
+        tuple[RedirectUri, ...],
+        Listed,
+        Field(json_schema_extra={"maxItems": web.MAX_REDIRECT_URIS}),
+    ] = Field((), description="the redirect URIs the app lists (this stack's sign-in hosts are checked)")
+
+
+class ReferencedApiEntry(Block):
+    """What a referencing stack's web APIs are told of the owner's exposed API."""
+
+    null_is_empty: ClassVar[bool] = True
+    requested_access_token_version: Annotated[int, Rule.integer(1, 2)] = Field(
+        2, description="access token version the API accepts (2: aud is the client ID)"
+    )
+    scopes: Annotated[
+        tuple[ScopeValue, ...],
+        Listed,
+        Field(json_schema_extra={"items": {"type": "string"}, "description": "the scope values it exposes"}),
+    ] = ()
+
+
 class ReferencedAppEntry(Block):
     client_id: Guid
     object_id: Guid
+    web: ReferencedWebEntry | None = Field(
+        None, description="the app signs users in: AzureAd__CallbackPath, redirect URIs to check"
+    )
+    api: ReferencedApiEntry | None = Field(
+        None, description="the app is a web API: AzureAd__Audience and AzureAd__Scopes"
+    )
 
 
 class IdentityOwnerEntry(Block):

@@ -208,3 +208,103 @@ def test_a_colour_naming_an_api_its_owner_does_not_export_is_one_error(tmp_path:
     ]
     with pytest.raises(Exception, match=r"sharedIdentity\.apps\.billing-api\.clientId"):
         plans(tmp_path, owner, green)
+
+
+def _by_ids(web: dict[str, Any], green: dict[str, Any], **described: Any) -> dict[str, Any]:
+    """The colour config with its layer given by explicit IDs (the owner's, as `pulumi stack output` shows
+    them) instead of a stack reference, each app described as ``described`` says."""
+    shared = web["outputs"]["sharedIdentity"]
+    config = copy.deepcopy(green)
+    config["certless:identityOwner"] = {
+        "identities": {
+            key: {k: v for k, v in i.items() if k in ("resourceId", "clientId", "principalId")}
+            for key, i in shared["identities"].items()
+        },
+        "apps": {
+            key: {
+                "clientId": a["clientId"],
+                "objectId": a["objectId"],
+                **described.get(key.replace("-", "_"), {}),
+            }
+            for key, a in shared["apps"].items()
+        },
+    }
+    return config
+
+
+def _plan_by_ids(tmp_path: Path, config: dict[str, Any]) -> dict[str, Any]:
+    return run_plan(load_stack_config(REPO, "web-green", _write(tmp_path, "web-green", config)))
+
+
+def test_a_colour_given_its_layer_by_ids_is_told_the_sign_in_settings_its_config_describes(
+    tmp_path: Path,
+) -> None:
+    green_uri = f"https://{GREEN_HOST}/signin-oidc"
+    owner = owner_config((green_uri,))
+    web, _ = plans(tmp_path, owner, green_config(owner))
+    described = {
+        "orders_web": {"web": {"callbackPath": "/signin-oidc", "redirectUris": [green_uri]}},
+        "orders_api": {"api": {"scopes": ["access_as_user"]}},
+    }
+    colour = _plan_by_ids(tmp_path, _by_ids(web, green_config(owner), **described))
+    for workload in ("orders-web", "orders-api"):
+        mine, theirs = env(colour, workload), env(web, workload)
+        for name in ("AzureAd__CallbackPath", "AzureAd__Audience", "AzureAd__Scopes", "AzureAd__ClientId"):
+            assert mine.get(name) == theirs.get(name), (workload, name)
+    assert colour["outputs"]["workloads"]["orders-web"]["redirectUris"] == {
+        "needed": [green_uri],
+        "missing": [],
+    }
+    assert not any("lists no redirect URI" in w for w in colour["warnings"])
+
+
+def test_a_colour_given_by_ids_says_which_sign_in_uri_its_config_does_not_list(tmp_path: Path) -> None:
+    owner = owner_config()
+    web, _ = plans(tmp_path, owner, green_config(owner))
+    described = {
+        "orders_web": {"web": {"redirectUris": ["https://certless-orders-web.azurewebsites.net/signin-oidc"]}}
+    }
+    colour = _plan_by_ids(tmp_path, _by_ids(web, green_config(owner), **described))
+    (warning,) = [w for w in colour["warnings"] if "lists no redirect URI" in w]
+    assert f"https://{GREEN_HOST}/signin-oidc" in warning
+    assert "certless:identityOwner.apps.orders-web.web.redirectUris" in warning
+    with pytest.raises(Exception, match="AADSTS50011") as err:
+        _plan_by_ids(tmp_path, _by_ids(web, green_config(owner, easy_auth=True), **described))
+    assert GREEN_CALLBACK in str(err.value)
+
+
+def test_a_colour_given_by_ids_without_sign_in_settings_is_told_none(tmp_path: Path) -> None:
+    owner = owner_config()
+    web, _ = plans(tmp_path, owner, green_config(owner))
+    colour = _plan_by_ids(tmp_path, _by_ids(web, green_config(owner)))
+    assert "AzureAd__CallbackPath" not in env(colour, "orders-web")
+    assert "AzureAd__Audience" not in env(colour, "orders-api")
+    assert "AzureAd__ClientId" in env(colour, "orders-web")
+    assert not any("signIn" in w for w in colour["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("described", "named"),
+    [
+        ({"orders_web": {"web": {"callbackPath": "signin-oidc"}}}, "apps.orders-web.web.callbackPath"),
+        (
+            {"orders_web": {"web": {"redirectUris": ["http://example.com/cb"]}}},
+            "apps.orders-web.web.redirectUris[0]",
+        ),
+        (
+            {"orders_api": {"api": {"requestedAccessTokenVersion": 3}}},
+            "apps.orders-api.api.requestedAccessTokenVersion",
+        ),
+        ({"orders_api": {"api": {"scopes": ["has space"]}}}, "apps.orders-api.api.scopes[0]"),
+        ({"orders_api": {"api": {"audience": "x"}}}, "apps.orders-api.api.audience"),
+    ],
+)
+def test_a_bad_sign_in_description_is_one_error_naming_it(
+    tmp_path: Path, described: dict[str, Any], named: str
+) -> None:
+    owner = owner_config()
+    web, _ = plans(tmp_path, owner, green_config(owner))
+    with pytest.raises(Exception, match=r"certless:identityOwner") as err:
+        _plan_by_ids(tmp_path, _by_ids(web, green_config(owner), **described))
+    assert named in str(err.value)
+    assert "Traceback" not in str(err.value)

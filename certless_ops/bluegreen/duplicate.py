@@ -22,6 +22,7 @@ from certless_ops.bluegreen.colors import colour_stack_name, validate_color
 from certless_ops.bluegreen.owner_redirects import OwnerUpdate, add_to_owner, missing_uris
 from certless_ops.bluegreen.planning import subscription_of
 from certless_ops.bluegreen.planview import Plan
+from certless_ops.bluegreen.runbook import Release
 from certless_ops.bluegreen.stackfile import (
     ENCRYPTION_KEYS,
     StackFile,
@@ -82,6 +83,20 @@ class DuplicateResult:
     notes: list[str]
     owner_update: OwnerUpdate | None = None
     """The owner's stack file with the new colour's redirect URIs added, when it lacked some."""
+    source_owns_layer: bool = False
+    secrets_provider: str | None = None  # the source's non-default provider, for `pulumi stack init`
+
+    def release(self, org: str | None) -> Release:
+        """This release, for the runbook's next steps (docs/blue-green.md)."""
+        update = self.owner_update
+        return Release(
+            self.source,
+            self.target,
+            self.source_owns_layer,
+            org,
+            self.secrets_provider,
+            owner_redirects=(update.stack, tuple(update.apps)) if update is not None else None,
+        )
 
 
 def prepare(request: DuplicateRequest, planner: Planner) -> DuplicateResult:
@@ -151,7 +166,17 @@ def prepare(request: DuplicateRequest, planner: Planner) -> DuplicateResult:
             "the app (direct); destroy a colour stack no longer used, or give workloads their own identity"
         )
     return DuplicateResult(
-        request.source, target, path, text, owner_ref, removed, counts, notes, owner_update
+        request.source,
+        target,
+        path,
+        text,
+        owner_ref,
+        removed,
+        counts,
+        notes,
+        owner_update,
+        source_owns_layer=owned.owns,
+        secrets_provider=_custom_secrets_provider(source),
     )
 
 
@@ -161,14 +186,22 @@ def _drop_key_material(
     """Remove the source stack's own key material from the copy; say how to keep its secrets provider."""
     for key in ENCRYPTION_KEYS:
         new.document.pop(key, None)
-    provider = source.document.get("secretsprovider")
-    if not isinstance(provider, str) or provider in ("", "default", "passphrase"):
+    provider = _custom_secrets_provider(source)
+    if provider is None:
         return []
     qualified = f"{org or '<org>'}/{project or '<project>'}/{target}"
     return [
         f"{source.stack}'s secrets provider is {provider}: create the new stack with the same one: "
         f"`pulumi stack init {qualified} --secrets-provider {provider}`"
     ]
+
+
+def _custom_secrets_provider(source: StackFile) -> str | None:
+    """The source's secrets provider when the new stack must be told it (Key Vault, KMS, ...)."""
+    provider = source.document.get("secretsprovider")
+    if not isinstance(provider, str) or provider in ("", "default", "passphrase"):
+        return None
+    return provider
 
 
 def _refuse_encrypted(source: StackFile, target: str, org: str | None, project: str | None) -> None:

@@ -149,6 +149,10 @@ def _run(args: argparse.Namespace) -> int:
             render.rbac(console, rbac.decisions, app_grants)
             blob = trace.get("blob") or {"error": result.error}
             render.blob_result(console, storage_url, blob)
+            if result.ok:
+                from certless_ops.bluegreen.runbook import first_release_hint
+
+                console.print(f"\n{first_release_hint(str(plan.get('stack') or args.stack))}")
             if args.json is not None:
                 # The trace holds claims and which secret headers were sent, never a token or header value.
                 write_json(

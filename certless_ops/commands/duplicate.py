@@ -101,25 +101,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _next_steps(result: DuplicateResult, org: str | None) -> list[str]:
-    """The runbook's order (docs/blue-green.md): edit, check offline, create and deploy, move traffic."""
-    owner = result.owner_ref.rsplit("/", 1)[-1] if result.owner_ref else None
-    owner_arg = f" --owner {owner}" if owner and owner != result.source else ""
-    new_stack = f"{org}/{result.target}" if org else result.target
-    register = (
-        [
-            f"pulumi up -s {result.owner_update.stack}   # registers {result.target}'s redirect URIs on"
-            f" {', '.join(result.owner_update.apps)} while {result.source} still serves"
-        ]
-        if result.owner_update is not None
-        else []
-    )
-    return [
-        f"edit what differs per colour in {result.path.name} (image tags, aks.clusterName, ...)",
-        f"./dev bluegreen-check --blue {result.source} --green {result.target}{owner_arg}",
-        *register,
-        f"pulumi stack init {new_stack} && pulumi up -s {result.target}",
-        f"move traffic to {result.target}, then retire {result.source} (docs/blue-green.md)",
-    ]
+    """The runbook's steps after this one (docs/blue-green.md), in its order."""
+    from certless_ops.bluegreen.runbook import release_steps
+
+    return release_steps(result.release(org))
 
 
 def _document(result: DuplicateResult, *, written: bool, org: str | None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from ruamel.yaml import YAML
 
 from certless_ops.__main__ import main
 from certless_ops.bluegreen.duplicate import DuplicateRequest, prepare
+from certless_ops.bluegreen.runbook import release_steps
 from certless_ops.commands import duplicate as duplicate_command
 from certless_ops.errors import UserError
 
@@ -138,6 +139,11 @@ def test_duplicate_of_a_colour_keeps_its_owner_reference_and_swaps_the_colour(pr
     assert result.removed_keys == []
     # owner (prod), the other colour still referencing it (prod-green), then the new one
     assert [c[0] for c in planner.calls] == ["prod", "prod-green", "prod-blue"]
+    # prod-green owns nothing shared: the release ends by removing it whole.
+    assert release_steps(result.release(None))[-2:] == [
+        "pulumi destroy -s prod-green",
+        "pulumi stack rm prod-green",
+    ]
 
 
 def test_command_writes_the_file_and_prints_the_next_steps(
@@ -147,12 +153,13 @@ def test_command_writes_the_file_and_prints_the_next_steps(
     assert main(["duplicate", "--from", "prod", "--color", "green", "--project-dir", str(project)]) == 0
     out = capsys.readouterr().out
     assert "wrote Pulumi.prod-green.yaml from Pulumi.prod.yaml" in out
-    # The runbook's order (docs/blue-green.md): edit, check offline, then create and deploy.
+    # The runbook's steps (docs/blue-green.md, checked against it in test_runbook.py), numbered.
     steps = out[out.index("next:") :].splitlines()[1:]
-    assert [line.split(". ", 1)[0].strip() for line in steps] == ["1", "2", "3", "4"]
+    assert [line.split(". ", 1)[0].strip() for line in steps] == ["1", "2", "3", "4", "5", "6", "7"]
     assert steps[0].strip().startswith("1. edit what differs per colour in Pulumi.prod-green.yaml")
     assert steps[1].strip() == "2. ./dev bluegreen-check --blue prod --green prod-green"
-    assert steps[2].strip() == "3. pulumi stack init prod-green && pulumi up -s prod-green"
+    assert steps[2].strip() == "3. pulumi stack init prod-green"
+    assert steps[6].strip() == "7. pulumi destroy -s prod --exclude-protected"
     assert load(project / "Pulumi.prod-green.yaml")["config"]["certless:color"] == "green"
 
 
@@ -166,7 +173,7 @@ def test_dry_run_prints_the_file_and_writes_nothing(
     captured = capsys.readouterr()
     assert YAML(typ="safe").load(captured.out)["config"]["certless:color"] == "green"
     assert "would write Pulumi.prod-green.yaml" in captured.err
-    assert "3. pulumi stack init acme/prod-green && pulumi up -s prod-green" in captured.err
+    assert "3. pulumi stack init acme/prod-green\n" in captured.err
     assert not (project / "Pulumi.prod-green.yaml").exists()
 
 
@@ -207,6 +214,11 @@ def test_a_stack_file_with_only_its_own_key_material_is_duplicated_without_it(pr
         "stack with the same one: `pulumi stack init acme/certless/prod-green --secrets-provider "
         "azurekeyvault://vault.vault.azure.net/keys/pulumi`"
     ) in result.notes
+    steps = release_steps(result.release("acme"))
+    assert (
+        "pulumi stack init acme/prod-green --secrets-provider azurekeyvault://vault.vault.azure.net/keys/pulumi"
+        in steps
+    )
 
 
 def test_refuses_an_existing_target_unless_forced(project: Path) -> None:

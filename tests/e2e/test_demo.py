@@ -77,6 +77,7 @@ def test_demo_shows_each_hop_then_stops_everything(demo_env: DemoRun) -> None:
         "The assertion next to the federated credential",
         "the app's access token: claims",
         "BlobServiceClient → Azurite",
+        "next: a blue-green release of dev starts with ./dev duplicate --from dev --color green",
         "stopped the emulator and Azurite and removed the temp dir.",
     ]
     positions = [out.find(h) for h in hops]

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,8 +22,33 @@ INSTALL_HINT = (
 )
 
 
+# Chromium binds a Unix socket at <TMPDIR>/org.chromium.Chromium.XXXXXX/SingletonSocket; sun_path holds 107
+# bytes and a NUL, so under a deep TMPDIR (a test's or the demo's temp dir) it cannot start.
+SOCKET_PATH_MAX = 107
+_SOCKET_TAIL = "/certless-chromium-XXXXXXXX/org.chromium.Chromium.XXXXXX/SingletonSocket"
+# Only bases for mkdtemp (a fresh 0700 folder), never files of their own.
+_SHORT_BASES = ("/tmp", "/var/tmp", "/dev/shm")  # noqa: S108
+
+
 class BrowserMissing(RuntimeError):
     """Chromium is not installed or does not start: one line, with the fix."""
+
+
+def short_tmpdir() -> str:
+    """A new temp dir for Chromium alone whose socket path fits: under TMPDIR if it is short enough,
+    else under the first short system temp folder that is writable."""
+    for base in (tempfile.gettempdir(), *_SHORT_BASES):
+        if len(base + _SOCKET_TAIL) > SOCKET_PATH_MAX or not os.path.isdir(base):
+            continue
+        try:
+            return tempfile.mkdtemp(prefix="certless-chromium-", dir=base)
+        except OSError:
+            continue
+    raise BrowserMissing(
+        f"Chromium needs a temp folder whose path is at most {SOCKET_PATH_MAX - len(_SOCKET_TAIL)} "
+        f"characters: TMPDIR {tempfile.gettempdir()[:80]!r} is longer and none of "
+        f"{', '.join(_SHORT_BASES)} is writable"
+    )
 
 
 def chromium_path() -> str:
@@ -54,13 +80,20 @@ def chromium(executable: str | None = None, *, trusted_keys: tuple[str, ...] = (
     args = list(CHROMIUM_ARGS)
     if trusted_keys:
         args.append(f"--ignore-certificate-errors-spki-list={','.join(trusted_keys)}")
-    with sync_playwright() as playwright:
-        try:
-            browser = playwright.chromium.launch(executable_path=path, args=args, timeout=60_000)
-        except Error as exc:
-            reason = str(exc).strip().splitlines()[0].removeprefix("BrowserType.launch: ")[:160]
-            raise BrowserMissing(f"Chromium cannot start from {path} ({reason}): {INSTALL_HINT}") from None
-        try:
-            yield browser
-        finally:
-            browser.close()
+    own_tmp = short_tmpdir()
+    env: dict[str, str | float | bool] = {**os.environ, "TMPDIR": own_tmp}
+    try:
+        with sync_playwright() as playwright:
+            try:
+                browser = playwright.chromium.launch(executable_path=path, args=args, env=env, timeout=60_000)
+            except Error as exc:
+                reason = str(exc).strip().splitlines()[0].removeprefix("BrowserType.launch: ")[:160]
+                raise BrowserMissing(
+                    f"Chromium cannot start from {path} ({reason}): {INSTALL_HINT}"
+                ) from None
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        shutil.rmtree(own_tmp, ignore_errors=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -67,6 +68,21 @@ def test_missing_chromium_fails_in_one_line_naming_the_install() -> None:
     assert failed.value.pytrace is False  # no Playwright traceback
     assert "\n" not in message
     assert "apt-get install chromium" in message and "/nonexistent/chromium" in message
+
+
+def test_chromium_starts_when_tmpdir_is_too_deep_for_its_socket(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chromium puts a Unix socket under TMPDIR; past 107 bytes of path (sun_path) it cannot bind it.
+    deep = tmp_path.joinpath(*["d" * 40] * 3)
+    deep.mkdir(parents=True)
+    assert len(f"{deep}/org.chromium.Chromium.XXXXXX/SingletonSocket") > 107
+    monkeypatch.setenv("TMPDIR", str(deep))
+    with chromium_or_fail() as running:
+        page = running.new_page()
+        page.set_content('<p id="up">started</p>')
+        assert page.locator("#up").inner_text() == "started"
+    assert sorted(p.name for p in deep.iterdir()) == []  # nothing of Chromium's left behind
 
 
 def test_user_signs_in_and_the_note_is_written_as_that_user(page: Any, web_stack: WebChain) -> None:

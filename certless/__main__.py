@@ -17,10 +17,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = exc.code if isinstance(exc.code, int) else 2
         sys.stdout.flush()
     except BrokenPipeError:
-        # The reader went away (`certless token ... | head`): end quietly, as Unix tools do. Point stdout at
+        # The reader went away (`certless token ... | head`): the convention of every entry point of the
+        # project (certless_ops/__main__.py reader_left; the runtime cannot import it): no traceback, and
+        # 141 = 128 + SIGPIPE, what a shell reports for a tool a closed pipe stopped. Point stdout at
         # devnull so the interpreter's final flush does not raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by a closed pipe
+        return 141
     return code
 
 

@@ -86,11 +86,24 @@ def console_main() -> int:
             code = exc.code if isinstance(exc.code, int) else 2
         sys.stdout.flush()
     except BrokenPipeError:
-        # The reader left: end quietly, without a traceback; point stdout at devnull so that the
-        # interpreter's final flush does not raise again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+        return reader_left()
     return code
+
+
+SIGPIPE_STATUS = 141
+
+
+def reader_left() -> int:
+    """The project's one convention for output into a closed pipe (`certless-ops plan | head -1`).
+
+    Every entry point (certless, certless-ops, ./dev, python -m emulator) ends the same way: no traceback,
+    and exit status 141, i.e. 128 + SIGPIPE, what a shell reports for `cat big | head -1`, so a pipeline
+    under `set -o pipefail` sees the same status as with any Unix tool. Python ignores SIGPIPE to raise
+    BrokenPipeError instead; stdout is pointed at devnull so the interpreter's final flush cannot raise
+    again. (Python's own recipe exits 1, but 1 already means "a check failed" here.)
+    """
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return SIGPIPE_STATUS
 
 
 if __name__ == "__main__":

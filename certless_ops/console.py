@@ -12,8 +12,16 @@ from rich.console import Console
 LOG_WIDTH = 160
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich's own answer is exit 1, which a check command also uses for "a check failed". Let the
+        # error reach the entry point instead, which ends every command alike (exit 141, see __main__.py).
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def make_console(*, stderr: bool = False, **options: Any) -> Console:
-    console = Console(stderr=stderr, **options)  # rich itself honours NO_COLOR and TERM=dumb
+    console = _Console(stderr=stderr, **options)  # rich itself honours NO_COLOR and TERM=dumb
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console.width = LOG_WIDTH
     return console

@@ -2,6 +2,6 @@
 
 import sys
 
-from emulator.cli import main
+from emulator.cli import console_main
 
-sys.exit(main())
+sys.exit(console_main())

@@ -208,6 +208,16 @@ def serve(argv: Sequence[str]) -> int:
     state_path.parent.mkdir(parents=True, exist_ok=True)
     work_dir = state_path.parent / f"emulator-{os.getpid()}"
     limits = None if args.no_rate_limit else IdentityLimits()
+    stop = threading.Event()
+    reader_gone = threading.Event()
+
+    def log_entry(entry: dict[str, Any]) -> None:
+        try:
+            _print_entry(entry)
+        except BrokenPipeError:  # `--log | head`: the reader left; stop serving and end as a closed pipe does
+            reader_gone.set()
+            stop.set()
+
     emu = Emulator(
         records,
         faults=faults,
@@ -216,9 +226,8 @@ def serve(argv: Sequence[str]) -> int:
         ports=_ports(args.ports),
         work_dir=work_dir,
         cache_identity_tokens=not args.no_token_cache,
-        on_request=_print_entry if args.log else None,
+        on_request=log_entry if args.log else None,
     )
-    stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     emu.start()
@@ -239,6 +248,8 @@ def serve(argv: Sequence[str]) -> int:
             print(f"Test users:             {', '.join(u.upn for u in records.users)}")
         print("Press Ctrl-C to stop.", flush=True)
         stop.wait()
+        if reader_gone.is_set():
+            raise BrokenPipeError
     finally:
         emu.stop()
         state_path.unlink(missing_ok=True)
@@ -385,6 +396,22 @@ def alive(pid: int) -> bool:
     except OSError:
         return True  # no /proc (not Linux): the signal check above is all there is
     return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def console_main() -> int:
+    """`python -m emulator`: output into a closed pipe ends as in every entry point of the project.
+
+    That is: no traceback, exit status 141 (128 + SIGPIPE, what a shell reports; see reader_left in
+    certless_ops/__main__.py, which the emulator does not import), stdout pointed at devnull so the
+    interpreter's final flush cannot raise again.
+    """
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -137,3 +137,17 @@ def test_a_certificate_assertion_for_another_audience_is_refused_in_entras_words
         "https://learn.microsoft.com/entra/identity-platform/certificate-credentials . "
         "Assertion audience: 'https://example.org/token,https://example.org/other'."
     )
+
+
+def test_a_managed_identity_without_federated_credentials_is_named_with_its_resource_name(emu, records):
+    # The AKS via-identity exchange sent to an identity that trusts no issuer: the name shown is the
+    # identity's (a managed identity has no display name of an app registration).
+    w = records.workload("orders")
+    identity = records.identity(w.identity_client_id)
+    assert identity is not None and not identity.federated_credentials
+    resp = exchange(emu, w.tenant_id, identity.client_id, resigned(genuine(emu, records)), STORAGE_SCOPE)
+    assert (resp.status_code, resp.json()["error"]) == (401, "invalid_client")
+    assert message(resp) == (
+        f"The client '{identity.client_id}'({identity.name}) has no configured federated identity "
+        "credentials."
+    )

@@ -5,14 +5,17 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import time
 import uuid
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from emu_helpers import aadsts, claims, exchange
 
 from emulator import CertificateCredential
@@ -187,3 +190,49 @@ def test_an_assertion_without_a_thumbprint_is_refused_as_no_key_found(emu, app_w
     assert (resp.status_code, aadsts(resp)) == (401, 700027)
     assert "The key was not found." in resp.json()["error_description"]
     assert f"app Id '{app_with_cert.app_client_id}'" in resp.json()["error_description"]
+
+
+def _certificate_with_both_symbols(key: rsa.RSAPrivateKey, header: str) -> tuple[bytes, str]:
+    """A certificate for ``key`` whose thumbprint, in the standard base64 alphabet, holds '+' and '/'
+    (a random thumbprint has both about one time in eight, so a few serial numbers are tried)."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fallback")])
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    for serial in range(1, 500):
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(serial)
+            .not_valid_before(start)
+            .not_valid_after(start + dt.timedelta(days=30))
+            .sign(key, hashes.SHA256())
+        )
+        der = cert.public_bytes(serialization.Encoding.DER)
+        digest = hashlib.sha256(der).digest() if header == "x5t#S256" else hashlib.sha1(der).digest()
+        thumb = base64.b64encode(digest).decode()
+        if "+" in thumb and "/" in thumb:
+            return cert.public_bytes(serialization.Encoding.PEM), thumb
+    raise AssertionError("no serial number gave a thumbprint with both '+' and '/'")
+
+
+@pytest.mark.parametrize("padded", [True, False])
+@pytest.mark.parametrize("header", ["x5t", "x5t#S256"])
+def test_a_standard_alphabet_thumbprint_with_plus_and_slash_finds_the_certificate(
+    emu, records, cert_and_key, header, padded
+):
+    # '+' and '/' are the two characters where base64 and base64url differ: both must be translated.
+    key = cert_and_key[0]
+    pem, thumb = _certificate_with_both_symbols(key, header)
+    w = records.workload("orders")
+    records.app(w.app_client_id).certificates.append(CertificateCredential.from_pem(pem))
+    aud = f"{emu.entra_url}/{w.tenant_id}/oauth2/v2.0/token"
+    sent = thumb if padded else thumb.rstrip("=")
+    resp = exchange(
+        emu,
+        w.tenant_id,
+        w.app_client_id,
+        _assertion(key, w.app_client_id, aud, {header: sent}),
+        STORAGE_SCOPE,
+    )
+    assert resp.status_code == 200, resp.text

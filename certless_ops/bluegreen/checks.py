@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 from certless_ops.bluegreen.destroy import casualties, simulate_destroy
 from certless_ops.bluegreen.physical import app_object_id, arm_key, plan_physical_names
-from certless_ops.bluegreen.planview import APP_FIC, FIC_TYPES, IDENTITY_FIC, Plan, Resource
+from certless_ops.bluegreen.planview import Plan, Resource
 from certless_ops.bluegreen.shared import OwnedPiece, owned_pieces, shared_pieces
+from certless_ops.plan.fic_names import APP_FIC, FIC_TYPES, IDENTITY_FIC
 
 FIC_LIMIT = 20  # federated identity credentials per app registration and per user-assigned identity
 
@@ -356,8 +357,8 @@ def check_aks_fics(release: Release) -> CheckResult:
                 )
             else:
                 result.details.append(
-                    f"{plan.label}: workload {workload.name!r} has cluster FIC "
-                    f"{match[0].resource.name!r} on the {where}"
+                    f"{plan.label}: workload {workload.name!r} has cluster {match[0].resource.label} "
+                    f"on the {where}"
                 )
         _check_serialized(plan, fics, result)
     if not any_aks:

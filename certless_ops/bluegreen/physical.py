@@ -12,7 +12,6 @@ import hashlib
 from dataclasses import dataclass
 
 from certless_ops.bluegreen.planview import (
-    APP_FIC,
     APPLICATION,
     GLOBAL_NAME_TYPES,
     MANAGED_CLUSTER,
@@ -20,6 +19,7 @@ from certless_ops.bluegreen.planview import (
     Plan,
     Resource,
 )
+from certless_ops.plan.fic_names import APP_FIC, fic_phrase
 
 CLUSTER_SCOPED_KINDS = frozenset(
     {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume"}
@@ -104,7 +104,7 @@ def physical_names(resource: Resource, plan: Plan, app_by_client_id: dict[str, s
         return [
             PhysicalName(
                 f"entra-app-fic:{oid.lower()}:{display_name.lower()}",
-                f"FIC {display_name!r} on app {oid}",
+                f"{fic_phrase(display_name)} on app {oid}",
                 (app_key(oid),),
             )
         ]

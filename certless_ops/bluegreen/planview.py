@@ -10,14 +10,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from certless_ops.plan.fic_names import FIC_TYPES, fic_name, fic_phrase
+
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 UAMI = "azure-native:managedidentity:UserAssignedIdentity"
-IDENTITY_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
 APPLICATION = "azuread:index/application:Application"
 SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
-APP_FIC = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
 MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster"
-FIC_TYPES = frozenset({IDENTITY_FIC, APP_FIC})
 
 # Azure resources whose name is a DNS label under a shared zone, so it must be unique worldwide,
 # whatever the resource group (``<name>.azurewebsites.net``, ``<name>.vault.azure.net`` ...).
@@ -82,6 +81,9 @@ class Resource:
 
     @property
     def label(self) -> str:
+        """How messages name the resource; a FIC by the name Entra or Azure stores (fic_names.py)."""
+        if self.type in FIC_TYPES:
+            return fic_phrase(fic_name(self.type, self.inputs, self.outputs, self.name))
         return f"{self.type.rsplit(':', 1)[-1]} {self.name!r}"
 
 

@@ -12,10 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from certless_ops.plan.fic_names import fic_phrase
 from emulator.records import TOKEN_EXCHANGE_APP_ID, TOKEN_EXCHANGE_AUDIENCE
 
 _OK = Text("✓ match", style="green")
@@ -83,12 +85,13 @@ def plan_table(console: Console, plan: Mapping[str, Any]) -> None:
     )
     table.add_column("workload", style="bold", no_wrap=True)
     table.add_column("identity (principal ID)", overflow="fold")
-    table.add_column("federated credentials: issuer, subject", overflow="fold")
+    table.add_column("federated credentials: name, issuer, subject", overflow="fold")
     for name, w in outputs.get("workloads", {}).items():
         host = w.get("kind", "") + (f" {w['aksMode']}" if w.get("aksMode") else "")
         identity = f"{w.get('identityType', '')}\n{w.get('identityPrincipalId', '')}"
         fics = "\n".join(
-            f"[dim]on the {f.get('on')}:[/dim] {_short_issuer(str(f.get('issuer', '')), tenant)}\n"
+            f"[dim]on the {f.get('on')}:[/dim] {escape(fic_phrase(str(f.get('name', ''))))}\n"
+            f"  {_short_issuer(str(f.get('issuer', '')), tenant)}\n"
             f"  {f.get('subject')}"
             + (
                 ""
@@ -176,7 +179,7 @@ def _fic_table(assertion: Mapping[str, Any], client_id: str, fics: list[Fic]) ->
         mine[0] if mine else None,
     )
     title = (
-        f"The assertion next to the federated credential {best.name!r} on the {best.owner} ({client_id})"
+        f"The assertion next to {fic_phrase(best.name)} on the {best.owner} ({client_id})"
         if best
         else f"No federated credential in the plan belongs to client {client_id}"
     )

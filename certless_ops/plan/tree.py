@@ -12,12 +12,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.tree import Tree
 
+from certless_ops.plan.fic_names import APP_FIC, IDENTITY_FIC, fic_name_of, fic_phrase
 from components import cloud_init
 
 UAMI = "azure-native:managedidentity:UserAssignedIdentity"
-MI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
+
 APP = "azuread:index/application:Application"
-APP_FIC = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
 SP = "azuread:index/servicePrincipal:ServicePrincipal"
 WEBAPP = "azure-native:web:WebApp"
 CONTAINERAPP = "azure-native:app:ContainerApp"
@@ -148,11 +148,11 @@ def _index_fics(plan: dict[str, Any], ix: _Index) -> None:
         if res["type"] == APP_FIC:
             app_id = str(inputs.get("applicationId"))
             on = f"app registration {ix.app_id.get(app_id, '?')}"
-            ix.fics[subject].append((res["name"], on, app_client_by_id.get(app_id, "")))
-        elif res["type"] == MI_FIC:
+            ix.fics[subject].append((fic_name_of(res), on, app_client_by_id.get(app_id, "")))
+        elif res["type"] == IDENTITY_FIC:
             name = str(inputs.get("resourceName"))
             on = f"identity {ix.identity_name.get(name, f'`{escape(name)}`')}"
-            ix.fics[subject].append((res["name"], on, identity_client_by_name.get(name, "")))
+            ix.fics[subject].append((fic_name_of(res), on, identity_client_by_name.get(name, "")))
 
 
 def _trust_chain(ix: _Index, start: str, start_label: str, app_client: str) -> str:
@@ -166,10 +166,10 @@ def _trust_chain(ix: _Index, start: str, start_label: str, app_client: str) -> s
             break
         if app_client in {client for _, _, client in hops}:
             name, on, _ = next(h for h in hops if h[2] == app_client)
-            steps.append(f"FIC `{escape(name)}` on {on}")
+            steps.append(f"{escape(fic_phrase(name))} on {on}")
             return "[green]trust chain:[/] " + " → ".join(steps)
         name, on, client = hops[0]
-        steps.append(f"FIC `{escape(name)}` on {on}")
+        steps.append(f"{escape(fic_phrase(name))} on {on}")
         subject = ix.client_principal.get(client, "")
     target = ix.app_client.get(app_client, f"app {short(app_client)}")
     steps.append(f"[bold red]no FIC on {target} trusts it[/]")
@@ -215,7 +215,7 @@ def _fic_node(parent: Tree, ix: _Index, res: dict[str, Any]) -> None:
     else:
         name = str(inputs.get("resourceName"))
         on = f"identity {ix.identity_name.get(name, f'`{escape(name)}`')}"
-    node = parent.add(f"[bold]FIC[/] `{escape(res['name'])}` on {on}")
+    node = parent.add(f"[bold]{escape(fic_phrase(fic_name_of(res)))}[/] on {on}")
     issuer = str(inputs.get("issuer", ""))
     subject = str(inputs.get("subject", ""))
     node.add(f"issuer   {escape(issuer)} {_explain_issuer(ix, issuer)}")
@@ -355,7 +355,7 @@ def _workload_node(root: Tree, ix: _Index, comp: dict[str, Any]) -> None:
                 f"objectId {short(out.get('objectId'))}{flags}"
             )
     for res in members:
-        if res["type"] in (APP_FIC, MI_FIC):
+        if res["type"] in (APP_FIC, IDENTITY_FIC):
             _fic_node(node, ix, res)
     for res in members:
         if res["type"] in COMPUTE:

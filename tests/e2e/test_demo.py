@@ -74,7 +74,7 @@ def test_demo_shows_each_hop_then_stops_everything(demo_env: DemoRun) -> None:
         "Managed identity token from the appservice identity endpoint",
         "identity token claims",
         "Token exchange at Entra for the app's access token",
-        "The assertion next to the federated credential",
+        "The assertion next to FIC ",
         "the app's access token: claims",
         "BlobServiceClient → Azurite",
         "next: a blue-green release of dev starts with ./dev duplicate --from dev --color green",

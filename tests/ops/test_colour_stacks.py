@@ -64,8 +64,9 @@ def test_colour_tree_follows_the_chain_through_the_owner_stack(tmp_path: Path) -
     assert "= clientId of identity `shared` (stack prod)" in text
     assert "= app registration `orders` (stack prod)" in text
     assert (
-        "trust chain: service account orders/orders-worker-green → FIC `orders-worker-cluster` on identity "
-        "`shared` (stack prod) → FIC `uami-shared` on app registration `orders` (stack prod)"
+        "trust chain: service account orders/orders-worker-green → "
+        "FIC 'aks-aks-certless-prod-orders-orders-worker-green' on identity `shared` (stack prod) → "
+        "FIC 'uami-shared' on app registration `orders` (stack prod)"
     ) in text
 
 

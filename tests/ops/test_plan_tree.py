@@ -22,7 +22,7 @@ def test_tree_explains_each_fic_and_compute(mini_plan: dict[str, Any]) -> None:
     text = _text(mini_plan)
     orders = by_name(mini_plan, "orders-id")["outputs"]
     assert f"subject  {orders['principalId'][:8]}… = principalId of identity `orders-id`" in text
-    assert "FIC `orders-fic` on app registration `orders-app`" in text
+    assert "FIC 'mi-orders' on app registration `orders-app`" in text
     assert "= OIDC issuer of AKS cluster `aks-mini`" in text
     assert (
         "subject  system:serviceaccount:billing:billing = Kubernetes service account billing/billing" in text
@@ -50,7 +50,7 @@ def test_tree_flags_a_pod_template_without_the_workload_identity_label(mini_plan
 
 def test_tree_follows_the_trust_chain_from_compute_to_app(mini_plan: dict[str, Any]) -> None:
     text = _text(mini_plan)
-    assert "trust chain: identity `orders-id` → FIC `orders-fic` on app registration `orders-app`" in text
+    assert "trust chain: identity `orders-id` → FIC 'mi-orders' on app registration `orders-app`" in text
 
 
 def test_tree_reports_a_broken_chain(mini_plan: dict[str, Any]) -> None:

@@ -85,10 +85,13 @@ def _run(args: argparse.Namespace) -> int:
     from certless_ops.azurite import ACCOUNT, locate_azurite
     from certless_ops.console import make_console
     from certless_ops.demo import chain, render
+    from certless_ops.demo.picture import picture_folder, write_picture
     from certless_ops.demo.session import DemoSession
 
     console = make_console(highlight=False, stderr=json_to_stdout(args))
     locate_azurite()  # fail first, in one line, if Node.js or Azurite is missing
+    # Resolved before the temp dir becomes this process's tempfile dir: the picture outlives the demo.
+    folder = picture_folder(args.json, Path.cwd())
     interrupted = False
     try:
         with DemoSession() as session:
@@ -103,6 +106,8 @@ def _run(args: argparse.Namespace) -> int:
             source = f"--plan {str(args.plan)!r}" if args.plan else f"stack {args.stack!r}"
             name = _choose_workload(workloads, args.workload, source)
             render.plan_table(console, plan)
+            picture = write_picture(plan, str(plan.get("stack") or args.stack), folder)
+            render.picture(console, picture)
 
             with console.status("Starting the identity emulator and Azurite…"):
                 emu = session.start_emulator(plan_path)

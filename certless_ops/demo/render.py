@@ -17,6 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from certless_ops.demo.picture import Picture
 from certless_ops.plan.fic_names import fic_phrase
 from emulator.records import TOKEN_EXCHANGE_APP_ID, TOKEN_EXCHANGE_AUDIENCE
 
@@ -107,6 +108,16 @@ def plan_table(console: Console, plan: Mapping[str, Any]) -> None:
     )
     for warning in plan.get("warnings", []):
         console.print(f"[yellow]plan warning:[/yellow] {warning}")
+
+
+def picture(console: Console, drawn: Picture) -> None:
+    how = (
+        "SVG, drawn by Graphviz"
+        if drawn.kind == "svg"
+        else "Mermaid in Markdown; install Graphviz for an SVG"
+    )
+    # Plain text and no wrapping: the path is there to be copied, brackets and all.
+    console.print(Text(f"Trust-chain picture of the stack ({how}): {drawn.path}"), soft_wrap=True)
 
 
 def services(console: Console, rows: Iterable[tuple[str, str]]) -> None:

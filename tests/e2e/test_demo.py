@@ -15,13 +15,12 @@ import sys
 import threading
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from certless_ops.demo.chain import REPO_ROOT
 
 from .conftest import require_azurite
 from .support import JWT, Plan, processes_with_env, set_app_fic
@@ -34,6 +33,7 @@ class DemoRun:
     marker: str
     tmpdir: Path
     env: dict[str, str]
+    cwd: Path  # where the user runs it: the picture of the stack is left there
 
     def leftovers(self) -> tuple[list[int], list[str]]:
         return processes_with_env(self.marker), sorted(p.name for p in self.tmpdir.iterdir())
@@ -45,10 +45,12 @@ def demo_env(e2e_workdir: Path) -> Iterator[DemoRun]:
     marker = f"CERTLESS_TEST_DEMO={uuid.uuid4().hex}"
     tmpdir = e2e_workdir / f"demo-tmp-{uuid.uuid4().hex[:8]}"
     tmpdir.mkdir()
+    cwd = e2e_workdir / f"demo-cwd-{uuid.uuid4().hex[:8]}"
+    cwd.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AzureAd__", "AZURE_", "IDENTITY_"))}
     key, value = marker.split("=", 1)
     env.update({key: value, "TMPDIR": str(tmpdir), "COLUMNS": "200", "PYTHONIOENCODING": "utf-8"})
-    yield DemoRun(marker, tmpdir, env)
+    yield DemoRun(marker, tmpdir, env, cwd)
 
 
 def _demo(*args: str) -> list[str]:
@@ -58,7 +60,7 @@ def _demo(*args: str) -> list[str]:
 def test_demo_shows_each_hop_then_stops_everything(demo_env: DemoRun) -> None:
     proc = subprocess.run(
         _demo("--stack", "dev"),
-        cwd=REPO_ROOT,
+        cwd=demo_env.cwd,
         env=demo_env.env,
         capture_output=True,
         text=True,
@@ -70,6 +72,7 @@ def test_demo_shows_each_hop_then_stops_everything(demo_env: DemoRun) -> None:
     # The plan, then each hop of the acquisition in order, then the blob call.
     hops = [
         "Stack dev (tenant",
+        f"Trust-chain picture of the stack (SVG, drawn by Graphviz): {demo_env.cwd}/certless-demo-dev.svg",
         "The app's environment",
         "Managed identity token from the appservice identity endpoint",
         "identity token claims",
@@ -89,6 +92,10 @@ def test_demo_shows_each_hop_then_stops_everything(demo_env: DemoRun) -> None:
     assert "IDENTITY_HEADER" in out and "(set, value hidden)" in out  # named, never shown
     assert not JWT.search(out + proc.stderr), "a token was printed"
     assert demo_env.leftovers() == ([], [])
+    # The picture outlives the temp dir: the stack's chain, drawn by Graphviz.
+    labels = "|".join(ET.parse(demo_env.cwd / "certless-demo-dev.svg").getroot().itertext())
+    assert "App Service orders-web" in labels and "app certless-orders-dev" in labels
+    assert sorted(p.name for p in demo_env.cwd.iterdir()) == ["certless-demo-dev.svg"]
 
 
 def _read_lines(proc: subprocess.Popen[str]) -> tuple[queue.Queue[str], threading.Thread]:
@@ -125,7 +132,7 @@ def _wait_for(lines: queue.Queue[str], text: str, seen: list[str], timeout: floa
 def test_ctrl_c_stops_everything(demo_env: DemoRun, plans: dict[str, Plan], when: str, signum: int) -> None:
     proc = subprocess.Popen(
         _demo("--plan", str(plans["dev"].path), "--keep-running"),
-        cwd=REPO_ROOT,
+        cwd=demo_env.cwd,
         env=demo_env.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -166,7 +173,7 @@ def test_demo_marks_the_field_that_differs_when_the_fic_is_wrong(
     try:
         proc = subprocess.run(
             _demo("--plan", str(broken)),
-            cwd=REPO_ROOT,
+            cwd=demo_env.cwd,
             env=demo_env.env,
             capture_output=True,
             text=True,
@@ -189,7 +196,7 @@ def test_demo_marks_the_field_that_differs_when_the_fic_is_wrong(
 def test_demo_without_node_says_what_to_install(demo_env: DemoRun) -> None:
     env = {**demo_env.env, "PATH": str(demo_env.tmpdir)}  # no node (nor anything else) on PATH
     proc = subprocess.run(
-        _demo(), cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+        _demo(), cwd=demo_env.cwd, env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
@@ -201,7 +208,7 @@ def test_demo_with_an_unknown_workload_names_the_choices(demo_env: DemoRun, plan
     proc = subprocess.run(
         _demo("--plan", str(plans["dev"].path), "--workload", "nope"),
         check=False,
-        cwd=REPO_ROOT,
+        cwd=demo_env.cwd,
         env=demo_env.env,
         capture_output=True,
         text=True,

@@ -2,7 +2,7 @@
 
 Editors with a YAML language server validate the stack file as it is typed when it starts with
 ``# yaml-language-server: $schema=<path to schema/certless-stack.schema.json>``. The file is generated
-(``python -m certless_ops config-schema --write``) and a test keeps the committed copy current.
+(``./dev config-schema --write``) and a test keeps the committed copy current.
 """
 
 from __future__ import annotations

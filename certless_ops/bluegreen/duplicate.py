@@ -139,7 +139,7 @@ def prepare(request: DuplicateRequest, planner: Planner) -> DuplicateResult:
         _own_namespaces(new, source, source_color=source_color, color=color, target=target, project=project)
     )
     header = (
-        f"# Written by `python -m certless_ops duplicate --from {request.source} --color {color}` from "
+        f"# Written by `./dev duplicate --from {request.source} --color {color}` from "
         f"{source.path.name}:\n# same settings, colour {color!r}, shared identity layer "
         + (f"referenced from stack {owner_ref!r}.\n" if owner_ref else "given by explicit IDs.\n")
     )
@@ -308,7 +308,7 @@ def _plan_owner(project_dir: Path, owner_stack: str, planner: Planner) -> dict[s
         raise UserError(
             f"the owner stack {owner_stack!r} named in certless:identityOwner does not exist here: no "
             f"Pulumi.{short}.yaml in {project_dir}; expected the stack that owns the shared identity layer "
-            "(or pass --owner-plan FILE with its plan from `python -m certless_ops plan --json FILE`)"
+            "(or pass --owner-plan FILE with its plan from `./dev plan --json FILE`)"
         )
     return planner(short, None, {}, None)
 

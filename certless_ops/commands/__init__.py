@@ -1,4 +1,4 @@
-"""Subcommands of ``python -m certless_ops``.
+"""Subcommands of ``certless-ops`` (``./dev <command>`` in the repository).
 
 Each module here is one subcommand named after the module (underscores become dashes). It exposes
 ``HELP: str``, ``add_arguments(parser: argparse.ArgumentParser) -> None`` and

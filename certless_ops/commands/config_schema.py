@@ -45,9 +45,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json is not None:
             write_json({"path": str(path), "written": False, "upToDate": up_to_date}, args.json)
         if not up_to_date:
-            print(
-                f"{path} is out of date; run: python -m certless_ops config-schema --write", file=sys.stderr
-            )
+            print(f"{path} is out of date; run: ./dev config-schema --write", file=sys.stderr)
             return 1
         print(f"{path} is up to date", file=out)
         return 0

@@ -1,4 +1,4 @@
-"""The local chain behind ``python -m certless_ops demo`` and the e2e tests.
+"""The local chain behind ``./dev demo`` and the e2e tests.
 
 plan JSON ─► identity emulator ─► an app configured as its compute ─► certless ─► Azure SDK ─► Azurite.
 """

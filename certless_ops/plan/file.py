@@ -1,4 +1,4 @@
-"""Read a plan file written by `python -m certless_ops plan --json FILE` (for review, blue-green, e2e)."""
+"""Read a plan file written by `./dev plan --json FILE` (for review, blue-green, e2e)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ def load_plan(path: str | Path) -> dict[str, Any]:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(
-            f"plan file {str(p)!r} does not exist; create it with "
-            "`python -m certless_ops plan --stack NAME --json FILE`"
+            f"plan file {str(p)!r} does not exist; create it with `./dev plan --stack NAME --json FILE`"
         ) from None
     except IsADirectoryError:
         raise UserError(f"plan file {str(p)!r} is a directory; expected a plan JSON file") from None

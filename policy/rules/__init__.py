@@ -1,7 +1,7 @@
 """The certless policy rules, importable without starting the policy pack's gRPC server.
 
 ``ALL_POLICIES`` is the single registry the pack (``policy/__main__.py``) and the offline review
-(``python -m certless_ops review``) load. To add rules, write a module here exposing
+(``./dev review``) load. To add rules, write a module here exposing
 ``POLICIES: list[Policy]`` and add its name to ``RULE_MODULES`` below: one line.
 """
 

@@ -81,7 +81,7 @@ def _colour_owns_layer(args: StackValidationArgs, report: ReportViolation) -> No
             "layer: destroying this colour would delete what the other colour signs in with, and a second "
             "copy of the app's FIC is rejected by Entra. Reference the owner's layer instead "
             "(certless:identityOwner: {stack: org/project/<owner stack>}); "
-            f"`python -m certless_ops duplicate --from <owner stack> --color {colour}` writes it. If this "
+            f"`./dev duplicate --from <owner stack> --color {colour}` writes it. If this "
             f"stack is the layer's one owner, mark it with {OWNER_PROPERTY}: true in its policy config.",
             resource.urn,
         )

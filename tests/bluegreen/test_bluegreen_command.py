@@ -69,7 +69,7 @@ def test_json_goes_to_a_file_when_one_is_named(tmp_path: Path) -> None:
         (
             ["--plan-blue", "BLUE", "--plan-green", "missing.json"],
             "error: plan file 'missing.json' does not exist; create it with "
-            "`python -m certless_ops plan --stack NAME --json FILE`",
+            "`./dev plan --stack NAME --json FILE`",
         ),
     ],
 )

@@ -96,7 +96,7 @@ def test_duplicate_references_the_owner_and_keeps_comments(project: Path) -> Non
     assert config["certless:workloads"] == load(project / "Pulumi.prod.yaml")["config"]["certless:workloads"]
     assert result.removed_keys == ["certless:identities", "certless:apps"]
     # the user's comments and order survive; a header names the source
-    assert result.text.startswith("# Written by `python -m certless_ops duplicate --from prod --color green`")
+    assert result.text.startswith("# Written by `./dev duplicate --from prod --color green`")
     assert "# Production: the orders service." in result.text
     assert "certless:resourceGroupName: rg-orders  # where the compute goes" in result.text
     keys = list(config)

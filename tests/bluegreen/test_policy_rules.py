@@ -65,7 +65,7 @@ def test_colour_stack_that_owns_the_layer_is_reported_per_resource() -> None:
         "identity layer"
     )
     assert "certless:identityOwner" in message
-    assert "python -m certless_ops duplicate --from <owner stack> --color green" in message
+    assert "./dev duplicate --from <owner stack> --color green" in message
     assert "mark it with sharedLayerOwner: true in its policy config" in message
 
 

@@ -37,7 +37,7 @@ def validator() -> jsonschema.Draft202012Validator:
 
 def test_committed_schema_is_current() -> None:
     assert SCHEMA_FILE.read_text(encoding="utf-8") == render(), (
-        "schema/certless-stack.schema.json is out of date: python -m certless_ops config-schema --write"
+        "schema/certless-stack.schema.json is out of date: ./dev config-schema --write"
     )
 
 

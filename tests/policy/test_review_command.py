@@ -1,4 +1,4 @@
-"""``python -m certless_ops review``: the shipped stacks, exit statuses, JSON, and bad input."""
+"""``./dev review``: the shipped stacks, exit statuses, JSON, and bad input."""
 
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ def test_the_stack_config_file_is_picked_by_stack_name(
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (None, "does not exist; create it with `python -m certless_ops plan"),
+        (None, "does not exist; create it with `./dev plan"),
         ("{not json", "is not JSON (line 1, column 2"),
         (json.dumps({"schema": "certless.plan/v0", "resources": []}), "has schema 'certless.plan/v0'"),
     ],

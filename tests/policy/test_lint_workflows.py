@@ -90,3 +90,56 @@ def test_the_workflow_reviews_previews_and_deploys_per_stack_with_oidc() -> None
     assert workflow["env"]["ARM_USE_OIDC"] == "true"
     assert "AZURE_STORAGE_ACCOUNT" in workflow["env"]
     assert "secrets." not in WORKFLOW.read_text(encoding="utf-8")  # no stored secret anywhere
+
+
+def _preview_step(name_starts: str) -> dict[str, Any]:
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    return next(
+        s for s in _steps(workflow["jobs"]["preview"]) if str(s.get("name", "")).startswith(name_starts)
+    )
+
+
+def test_a_pull_request_gets_the_review_as_one_comment_per_stack() -> None:
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    preview, deploy = workflow["jobs"]["preview"], workflow["jobs"]["deploy"]
+    assert preview["permissions"]["pull-requests"] == "write"
+    assert "pull-requests" not in deploy["permissions"]  # a push to main comments nowhere
+    steps = _steps(preview)
+    review = _preview_step("Offline policy review")
+    comment = next(
+        s for s in steps if str(s.get("uses", "")).startswith("marocchino/sticky-pull-request-comment@")
+    )
+    assert steps.index(review) + 1 == steps.index(comment)
+    assert "--format markdown > review.md" in review["run"] and comment["with"]["path"] == "review.md"
+    # The dev and prod jobs each keep their own comment, updated in place on every push.
+    assert comment["with"]["header"] == "certless-review-${{ matrix.stack }}"
+    # Posted when the review failed too (that is when it matters), not when the job was cancelled.
+    assert comment["if"] == "${{ !cancelled() && steps.review.outcome != 'skipped' }}"
+    assert review["id"] == "review"
+
+
+@pytest.mark.parametrize("status", [0, 1])
+def test_the_review_step_writes_the_summary_and_keeps_the_reviews_exit_status(
+    tmp_path: Path, status: int
+) -> None:
+    import subprocess
+
+    # The step's script as the runner's bash runs it (-e, pipefail), with a stand-in certless-ops.
+    ops = tmp_path / ".venv" / "bin" / "certless-ops"
+    ops.parent.mkdir(parents=True)
+    ops.write_text(f"#!/bin/sh\necho '### certless policy review: stack '\"$3\"\nexit {status}\n")
+    ops.chmod(0o755)
+    summary = tmp_path / "summary.md"
+    script = _preview_step("Offline policy review")["run"].replace("${{ matrix.stack }}", "prod")
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env={"GITHUB_STEP_SUMMARY": str(summary), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == status, done.stderr
+    expected = "### certless policy review: stack prod\n"
+    assert (tmp_path / "review.md").read_text() == expected  # what the comment step posts
+    assert summary.read_text() == expected and done.stdout == expected

@@ -22,10 +22,13 @@ from pathlib import Path
 
 import pytest
 
+from certless_ops.plan.picture_dot import BROKEN
+
 from .conftest import require_azurite
 from .support import JWT, Plan, processes_with_env, set_app_fic
 
 pytestmark = pytest.mark.e2e
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 @dataclass
@@ -93,8 +96,10 @@ def test_demo_shows_each_hop_then_stops_everything(demo_env: DemoRun) -> None:
     assert not JWT.search(out + proc.stderr), "a token was printed"
     assert demo_env.leftovers() == ([], [])
     # The picture outlives the temp dir: the stack's chain, drawn by Graphviz.
-    labels = "|".join(ET.parse(demo_env.cwd / "certless-demo-dev.svg").getroot().itertext())
+    svg = ET.parse(demo_env.cwd / "certless-demo-dev.svg").getroot()
+    labels = "|".join(svg.itertext())
     assert "App Service orders-web" in labels and "app certless-orders-dev" in labels
+    assert not [p for p in svg.iter(f"{SVG}path") if p.get("stroke") == BROKEN], "a sound link drawn broken"
     assert sorted(p.name for p in demo_env.cwd.iterdir()) == ["certless-demo-dev.svg"]
 
 
@@ -191,6 +196,11 @@ def test_demo_marks_the_field_that_differs_when_the_fic_is_wrong(
     assert "AADSTS70021" in out and "The app failed" in out
     assert not JWT.search(out + proc.stderr)
     assert demo_env.leftovers() == ([], [])
+    # The picture was written before the chain failed, and draws the FIC that trusts the wrong ID red.
+    svg = ET.parse(demo_env.cwd / "certless-demo-dev.svg").getroot()
+    assert any(p.get("stroke") == BROKEN and p.get("stroke-dasharray") for p in svg.iter(f"{SVG}path")), (
+        "no link drawn broken"
+    )
 
 
 def test_demo_without_node_says_what_to_install(demo_env: DemoRun) -> None:

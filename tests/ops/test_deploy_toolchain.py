@@ -79,3 +79,29 @@ def test_needs_kubelogin_names_the_stacks_whose_aks_workloads_exec_kubelogin(tmp
         doc["config"]["certless:workloads"]["orders-worker"]["aks"]["credentials"] = mode
         (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(doc))
         assert bool(workloads_needing_kubelogin("prod", tmp_path / "Pulumi.prod.yaml")) is needed, mode
+
+
+def test_kubelogin_workloadidentity_finds_its_client_and_tenant_in_every_pulumi_job() -> None:
+    # kubelogin v0.2.x, `get-token --login workloadidentity`: the client ID and tenant come from
+    # AZURE_CLIENT_ID / AZURE_TENANT_ID (pkg/internal/token/options.go, UpdateFromEnv); with the runner's
+    # ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN set (id-token: write) it uses GitHub's OIDC token directly
+    # (provider.go), and an empty client or tenant is refused there.
+    workflow = yaml.safe_load((ROOT / ".github/workflows/infrastructure.yml").read_text())
+    checked = 0
+    for name, job in workflow["jobs"].items():
+        for step in job["steps"]:
+            if "pulumi " not in step.get("run", "") or "certless-ops" in step.get("run", ""):
+                continue
+            checked += 1
+            env = {**workflow.get("env", {}), **job.get("env", {}), **step.get("env", {})}
+            assert env.get("AZURE_CLIENT_ID") == "${{ vars.AZURE_CLIENT_ID }}", f"job {name}: {step['name']}"
+            assert env.get("AZURE_TENANT_ID") == "${{ vars.AZURE_TENANT_ID }}", f"job {name}: {step['name']}"
+            # The same deployer the providers sign in as.
+            assert (
+                env["AZURE_CLIENT_ID"] == env["ARM_CLIENT_ID"]
+                and env["AZURE_TENANT_ID"] == env["ARM_TENANT_ID"]
+            )
+            assert job["permissions"]["id-token"] == "write"
+            # A token file would be the AKS-pod path, which kubelogin skips in GitHub Actions.
+            assert "AZURE_FEDERATED_TOKEN_FILE" not in env
+    assert checked >= 4  # preview and up, plus the backend logins

@@ -6,10 +6,13 @@ import os
 from typing import Any
 
 from rich.console import Console
+from rich.panel import Panel
 
-# Without a terminal and without COLUMNS, rich assumes 80 columns and folds issuer URLs and messages
-# mid-word; CI logs and `| less` readers want whole lines instead.
-LOG_WIDTH = 160
+# Without a terminal (a CI log, `| grep`, `> file`) and without COLUMNS, rich lays everything out for
+# 80 columns and folds issuer URLs and policy messages mid-word. There a line is never folded nor
+# cropped: no line of ours comes near this width, and nothing stretches to it (tables take the width of
+# their content, panels too: see panel()).
+LOG_WIDTH = 10_000
 
 
 class _Console(Console):
@@ -25,3 +28,8 @@ def make_console(*, stderr: bool = False, **options: Any) -> Console:
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console.width = LOG_WIDTH
     return console
+
+
+def panel(console: Console, body: Any, *, title: str) -> Panel:
+    """A titled box: as wide as the terminal on one, as wide as its content in a log."""
+    return Panel(body, title=title, title_align="left", expand=console.is_terminal)

@@ -13,10 +13,10 @@ from typing import Any
 
 from rich.console import Console, Group
 from rich.markup import escape
-from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from certless_ops.console import panel
 from certless_ops.demo.picture import Picture
 from certless_ops.plan.fic_names import fic_phrase
 from emulator.records import TOKEN_EXCHANGE_APP_ID, TOKEN_EXCHANGE_AUDIENCE
@@ -257,7 +257,7 @@ def hops(console: Console, trace: Mapping[str, Any], plan: Mapping[str, Any], ho
                     f"token endpoint {body.get('token_endpoint', '?')}"
                 )
             )
-            console.print(Panel(Group(*parts), title=f"{step}. Entra discovery", title_align="left"))
+            console.print(panel(console, Group(*parts), title=f"{step}. Entra discovery"))
             continue
         if kind in ("identity-endpoint", "imds"):
             step += 1
@@ -273,9 +273,7 @@ def hops(console: Console, trace: Mapping[str, Any], plan: Mapping[str, Any], ho
             error = _error_text(hop)
             if error is not None:
                 parts.append(error)
-            console.print(
-                Panel(Group(*parts), title=f"{step}. Managed identity token from {where}", title_align="left")
-            )
+            console.print(panel(console, Group(*parts), title=f"{step}. Managed identity token from {where}"))
             continue
         if kind == "exchange":
             step += 1
@@ -307,20 +305,16 @@ def hops(console: Console, trace: Mapping[str, Any], plan: Mapping[str, Any], ho
                     _claims_table(hop["access_token_claims"], f"{obtained}: claims (the token is not shown)")
                 )
             console.print(
-                Panel(
-                    Group(*parts), title=f"{step}. Token exchange at Entra for {obtained}", title_align="left"
-                )
+                panel(console, Group(*parts), title=f"{step}. Token exchange at Entra for {obtained}")
             )
             continue
         step += 1
-        console.print(Panel(Group(*parts), title=f"{step}. {hop.get('method')} request", title_align="left"))
+        console.print(panel(console, Group(*parts), title=f"{step}. {hop.get('method')} request"))
 
 
 def blob_result(console: Console, account_url: str, outcome: Mapping[str, Any]) -> None:
     if "error" in outcome:
-        console.print(
-            Panel(Text(str(outcome["error"]), style="bold red"), title="The app failed", title_align="left")
-        )
+        console.print(panel(console, Text(str(outcome["error"]), style="bold red"), title="The app failed"))
         return
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="cyan", no_wrap=True)
@@ -336,11 +330,7 @@ def blob_result(console: Console, account_url: str, outcome: Mapping[str, Any]) 
     )
     table.add_row("result", verdict)
     console.print(
-        Panel(
-            table,
-            title="Azure SDK BlobServiceClient → Azurite (bearer token checked, HTTPS)",
-            title_align="left",
-        )
+        panel(console, table, title="Azure SDK BlobServiceClient → Azurite (bearer token checked, HTTPS)")
     )
 
 
@@ -370,9 +360,9 @@ def rbac(console: Console, decisions: Sequence[Any], grants: Sequence[Mapping[st
         else "The plan grants this workload's app no role."
     )
     console.print(
-        Panel(
+        panel(
+            console,
             Group(table, Text(note)),
             title="Azure RBAC for each Storage call (the token's oid is the app's service principal)",
-            title_align="left",
         )
     )

@@ -21,7 +21,7 @@ def print_json(review: Review, out: IO[str], extra: dict[str, object] | None = N
 
 def print_table(review: Review, console: Console, config_source: str | None) -> None:
     if review.violations:
-        table = Table(title=f"Policy violations - stack {review.stack}", show_lines=True, expand=True)
+        table = Table(title=f"Policy violations - stack {review.stack}", show_lines=True)
         table.add_column("Policy", style="bold", no_wrap=True)
         table.add_column("Enforcement", no_wrap=True)
         table.add_column("Resource", overflow="fold", ratio=1)
@@ -52,7 +52,7 @@ def _resource_cell(name: str, resource_type: str) -> str:
 
 def _print_skipped(review: Review, console: Console) -> None:
     if review.skipped:
-        table = Table(title=f"Skipped in preview - stack {review.stack}", show_lines=True, expand=True)
+        table = Table(title=f"Skipped in preview - stack {review.stack}", show_lines=True)
         table.add_column("Policy", style="bold", no_wrap=True)
         table.add_column("Resource", overflow="fold", ratio=1)
         table.add_column("Why", overflow="fold", ratio=2)

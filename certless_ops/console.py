@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
+from rich.table import Table
 
 # Without a terminal (a CI log, `| grep`, `> file`) and without COLUMNS, rich lays everything out for
 # 80 columns and folds issuer URLs and policy messages mid-word. There a line is never folded nor
@@ -33,3 +34,26 @@ def make_console(*, stderr: bool = False, **options: Any) -> Console:
 def panel(console: Console, body: Any, *, title: str) -> Panel:
     """A titled box: as wide as the terminal on one, as wide as its content in a log."""
     return Panel(body, title=title, title_align="left", expand=console.is_terminal)
+
+
+def show_table(console: Console, table: Table) -> None:
+    """`table` as is where it fits; where it would need more than the terminal's width, one block of
+    `field value` lines per row (squeezed, its columns would fold a word or two per line).
+
+    Without a terminal the console is LOG_WIDTH wide, so a log always gets the table, one row a line.
+    """
+    natural = console.measure(table, options=console.options.update_width(LOG_WIDTH)).maximum
+    if natural <= console.width:
+        console.print(table)
+        return
+    if table.title:
+        console.print(table.title, style="bold")
+    headers = [column.header for column in table.columns]
+    for cells in zip(*(list(column.cells) for column in table.columns), strict=True):
+        block = Table.grid(padding=(0, 2))
+        block.add_column(style="bold", no_wrap=True)
+        block.add_column(overflow="fold")
+        for header, cell in zip(headers, cells, strict=True):
+            block.add_row(header, cell)
+        console.print()
+        console.print(block)

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from certless_ops.bluegreen.checks import CheckResult
+from certless_ops.console import show_table
 
 
 def render_table(results: Sequence[CheckResult], console: Console, *, title: str) -> None:
@@ -24,7 +25,7 @@ def render_table(results: Sequence[CheckResult], console: Console, *, title: str
         for line in lines:
             body.append("\n- " + line, style="red" if not result.passed else "")
         table.add_row(result.id, verdict, body)
-    console.print(table)
+    show_table(console, table)
     failed = [r.id for r in results if not r.passed]
     if failed:
         console.print(f"[bold red]{len(failed)} of {len(results)} checks failed:[/] {', '.join(failed)}")

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from certless_ops.console import show_table
 from certless_ops.review.analyzer import Review
 
 
@@ -32,7 +33,7 @@ def print_table(review: Review, console: Console, config_source: str | None) -> 
             table.add_row(
                 v.policy, level, _resource_cell(v.resource_name, v.resource_type), escape(v.message)
             )
-        console.print(table)
+        show_table(console, table)
     if review.preview:
         _print_skipped(review, console)
     verdict = "[bold red]FAILED[/bold red]" if review.mandatory else "[bold green]PASSED[/bold green]"
@@ -58,7 +59,7 @@ def _print_skipped(review: Review, console: Console) -> None:
         table.add_column("Why", overflow="fold", ratio=2)
         for s in sorted(review.skipped, key=lambda s: (s.policy, s.urn)):
             table.add_row(s.policy, _resource_cell(s.resource_name, s.resource_type), escape(s.reason))
-        console.print(table)
+        show_table(console, table)
     console.print(escape(review.skipped_summary) + ".", highlight=False)
 
 

@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import trustme
 
@@ -153,6 +154,20 @@ class Azurite:
     def workdir(self) -> Path | None:
         return self._workdir
 
+    def blobs(self, container: str, tenant_id: str) -> dict[str, dict[str, str]]:
+        """The container's blobs (name -> metadata), read straight from Azurite as its administrator,
+        past any RBAC check in front of it: what is really stored, whoever wrote it."""
+        from azure.storage.blob import BlobServiceClient
+
+        client = BlobServiceClient(
+            self.account_url, credential=_BasicModeAdmin(tenant_id), connection_verify=str(self.ca_pem)
+        )
+        with client:
+            box = client.get_container_client(container)
+            if not box.exists():
+                return {}
+            return {b.name: dict(b.metadata or {}) for b in box.list_blobs(include=["metadata"])}
+
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> Azurite:
         node, main_js = locate_azurite(self._root)
@@ -261,3 +276,27 @@ class Azurite:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class _BasicModeAdmin:
+    """A Storage token that ``--oauth basic`` accepts (it checks issuer, audience and lifetime, not the
+    signature): the harness's own key to the emulated account, never handed to an app."""
+
+    def __init__(self, tenant_id: str) -> None:
+        self.tenant_id = tenant_id
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        import jwt
+        from azure.core.credentials import AccessToken
+
+        now = int(time.time())
+        claims = {
+            "iss": f"https://sts.windows.net/{self.tenant_id}/",
+            "aud": "https://storage.azure.com",
+            "iat": now,
+            "nbf": now - 5,
+            "exp": now + 600,
+            "oid": "00000000-0000-0000-0000-00000000ad01",
+        }
+        token = jwt.encode(claims, "azurite-basic-mode-skips-signatures", algorithm="HS256")
+        return AccessToken(token, now + 600)

@@ -17,12 +17,14 @@ HELP = (
     "starts the local identity emulator seeded from it and Azurite (HTTPS, OAuth), runs one workload's "
     "app configured as its compute would be, and shows each hop: the managed identity token next to the "
     "federated credential that accepts it, the exchange at Entra, the access token's claims (never the "
-    "token) and the blob call. Stops everything it started, also on Ctrl-C."
+    "token) and the blob call. With --web: a user signs in to the two sample web apps in headless "
+    "Chromium instead. Stops everything it started, also on Ctrl-C."
 )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", default="dev", metavar="NAME", help="stack to plan (default: dev)")
+    # None, not "dev", so that --web can tell a --stack given from the default.
+    parser.add_argument("--stack", metavar="NAME", help="stack to plan (default: dev)")
     parser.add_argument(
         "--config-file", type=Path, metavar="PATH", help="stack config file instead of Pulumi.NAME.yaml"
     )
@@ -44,6 +46,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "for pointing your own app at them",
     )
     add_json_option(parser, "the outcome: workload, host, each hop's request and claims (never a token)")
+    web = parser.add_argument_group("the web apps (examples/web-app and examples/notes-api)")
+    web.add_argument(
+        "--web",
+        action="store_true",
+        help="instead: plan the web stack, run the sample web app and notes API, sign a test user in "
+        "through the emulated Entra in headless Chromium and save a note as that user (on-behalf-of, "
+        "to Azurite), with a screenshot of each page",
+    )
+    web.add_argument(
+        "--screenshots",
+        type=Path,
+        metavar="DIR",
+        help="with --web: write the numbered PNG screenshots here (default: a new temp folder, printed)",
+    )
+    web.add_argument(
+        "--live",
+        action="store_true",
+        help="with --web: start everything and print the web app's URL and the test user for your own "
+        "browser; runs until Ctrl-C",
+    )
 
 
 def _choose_workload(workloads: dict[str, dict[str, Any]], wanted: str | None, source: str) -> str:
@@ -72,10 +94,16 @@ def run(args: argparse.Namespace) -> int:
     from emulator import EmulatorError, RecordsError
 
     try:
+        if args.web or args.live or args.screenshots is not None:
+            from certless_ops.console import make_console
+            from certless_ops.demo import web_demo
+
+            return web_demo.run(args, make_console(highlight=False))
+        args.stack = args.stack or "dev"
         return _run(args)
     except RecordsError as exc:
         # The plan does not describe what the emulator needs (a hand-edited or foreign plan).
-        source = f"--plan {str(args.plan)!r}" if args.plan else f"the plan of stack {args.stack!r}"
+        source = f"--plan {str(args.plan)!r}" if args.plan else f"the plan of stack {args.stack or 'dev'!r}"
         raise UserError(f"{source}: {exc}") from None
     except (ChainError, AzuriteError, EmulatorError) as exc:
         raise UserError(str(exc)) from None

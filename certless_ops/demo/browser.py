@@ -67,6 +67,20 @@ def spki_pin(cert_pem: bytes) -> str:
 
 
 @contextlib.contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+@contextlib.contextmanager
 def chromium(executable: str | None = None, *, trusted_keys: tuple[str, ...] = ()) -> Iterator[Any]:
     """A launched headless Chromium (``playwright.sync_api.Browser``); closed on exit.
 
@@ -83,7 +97,11 @@ def chromium(executable: str | None = None, *, trusted_keys: tuple[str, ...] = (
     own_tmp = short_tmpdir()
     env: dict[str, str | float | bool] = {**os.environ, "TMPDIR": own_tmp}
     try:
-        with sync_playwright() as playwright:
+        # Playwright's driver inherits this process's environment when it starts: its profile and
+        # artifacts folders go to the browser's own temp dir too, removed below whatever happens.
+        with contextlib.ExitStack() as running:
+            with _environ(TMPDIR=own_tmp):
+                playwright = running.enter_context(sync_playwright())
             try:
                 browser = playwright.chromium.launch(executable_path=path, args=args, env=env, timeout=60_000)
             except Error as exc:
@@ -94,6 +112,8 @@ def chromium(executable: str | None = None, *, trusted_keys: tuple[str, ...] = (
             try:
                 yield browser
             finally:
-                browser.close()
+                # After a Ctrl-C in a terminal the driver got the SIGINT too and is gone: nothing to close.
+                with contextlib.suppress(Error):
+                    browser.close()
     finally:
         shutil.rmtree(own_tmp, ignore_errors=True)

@@ -334,8 +334,16 @@ def blob_result(console: Console, account_url: str, outcome: Mapping[str, Any]) 
     )
 
 
-def rbac(console: Console, decisions: Sequence[Any], grants: Sequence[Mapping[str, Any]]) -> None:
-    """Each Storage call: the token's oid next to the role assignment that allowed it (or none: 403)."""
+def rbac(
+    console: Console,
+    decisions: Sequence[Any],
+    grants: Sequence[Mapping[str, Any]],
+    *,
+    title: str = "Azure RBAC for each Storage call (the token's oid is the app's service principal)",
+    note: str | None = None,
+) -> None:
+    """Each Storage call: the token's oid next to the role assignment that allowed it (or none: 403).
+    ``note`` replaces the line on the plan's grants (calls made as a user, whom the plan grants nothing)."""
     table = Table(box=None, pad_edge=False)
     for column in ("token oid", "permission", "on", "role assignment", ""):
         table.add_column(column, overflow="fold")
@@ -350,7 +358,7 @@ def rbac(console: Console, decisions: Sequence[Any], grants: Sequence[Mapping[st
         verdict = Text("✓ allowed", style="green") if d.allowed else Text("✗ denied", style="bold red")
         table.add_row(d.oid, short, where, grant, verdict)
     app_grants = [g for g in grants if g.get("type") == "role"]
-    note = (
+    note = note or (
         "The plan grants: "
         + "; ".join(
             f"{g.get('role')} on {g.get('scope')} to {g.get('principalId')} ({g.get('grantee')})"
@@ -359,10 +367,4 @@ def rbac(console: Console, decisions: Sequence[Any], grants: Sequence[Mapping[st
         if app_grants
         else "The plan grants this workload's app no role."
     )
-    console.print(
-        panel(
-            console,
-            Group(table, Text(note)),
-            title="Azure RBAC for each Storage call (the token's oid is the app's service principal)",
-        )
-    )
+    console.print(panel(console, Group(table, Text(note)), title=title))

@@ -12,15 +12,18 @@ import os
 import shutil
 import signal
 import tempfile
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from certless_ops.azurite import Azurite
 from certless_ops.demo import chain
 from certless_ops.errors import UserError
 
 PLAN_SCHEMA = "certless.plan/v1"
+_T = TypeVar("_T")
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -68,10 +71,14 @@ class DemoSession:
         path.write_text(text, encoding="utf-8")
         return path, plan
 
-    def start_emulator(self, plan_path: Path) -> Any:
+    def start_emulator(self, plan_path: Path, users: Sequence[str] = ()) -> Any:
+        """The emulator seeded from the plan, with ``users`` as test users of its tenant."""
         from emulator import Emulator, Records
 
-        emu = Emulator(Records.from_plan(plan_path))
+        records = Records.from_plan(plan_path)
+        for name in users:
+            records.add_user(name)
+        emu = Emulator(records)
         self._stack.callback(emu.stop)  # registered first: a Ctrl-C inside start() still stops it
         self.emulator = emu.start()
         return emu
@@ -82,8 +89,18 @@ class DemoSession:
         self.azurite = server.start()
         return server
 
-    def start_storage_rbac(self, plan: dict[str, Any], emu: Any, azurite: Azurite) -> Any:
-        """Azure's RBAC check for the plan's grants in front of Azurite (certless_ops.storage_rbac)."""
+    def start_storage_rbac(
+        self,
+        plan: dict[str, Any],
+        emu: Any,
+        azurite: Azurite,
+        *,
+        account_id: str | None = None,
+        extra_assignments: Iterable[Any] = (),
+    ) -> Any:
+        """Azure's RBAC check in front of Azurite (certless_ops.storage_rbac): the plan's grants, plus
+        ``extra_assignments`` (what an admin assigns outside the program, e.g. users' roles) on
+        ``account_id`` (default: the account the plan grants a role on)."""
         from certless_ops.storage_rbac import (
             StorageRbac,
             assignments_from_plan,
@@ -93,12 +110,16 @@ class DemoSession:
 
         tenant = plan["outputs"]["tenantId"]
         # A plan that grants no storage account: Azurite stands in for one nobody holds a role on.
-        account = granted_storage_account(plan) or (
-            "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/none/providers/"
-            "Microsoft.Storage/storageAccounts/devstoreaccount1"
+        account = (
+            account_id
+            or granted_storage_account(plan)
+            or (
+                "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/none/providers/"
+                "Microsoft.Storage/storageAccounts/devstoreaccount1"
+            )
         )
         proxy = StorageRbac(
-            assignments_from_plan(plan),
+            [*assignments_from_plan(plan), *extra_assignments],
             account_id=account,
             upstream_host="127.0.0.1",
             upstream_port=azurite.port,
@@ -109,6 +130,10 @@ class DemoSession:
         )
         self._stack.callback(proxy.stop)
         return proxy.start()
+
+    def enter(self, context: AbstractContextManager[_T]) -> _T:
+        """Enter ``context`` now and exit it when the session ends (before what was started earlier)."""
+        return self._stack.enter_context(context)
 
     def __exit__(
         self,

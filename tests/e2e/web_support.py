@@ -4,7 +4,6 @@ that sign users in: with an HTTP client (test_web_examples.py) and in Chromium (
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -12,10 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-import jwt
 import requests
-from azure.core.credentials import AccessToken
-from azure.storage.blob import BlobServiceClient
 
 from certless_ops.azurite import Azurite
 from certless_ops.demo import chain, web
@@ -45,16 +41,7 @@ class WebChain:
 
     def blobs(self, container: str = "notes") -> dict[str, dict[str, str]]:
         """Azurite's blobs (name -> metadata), read directly (not through the RBAC check), as an admin."""
-        client = BlobServiceClient(
-            self.azurite.account_url,
-            credential=_AzuriteAdmin(self.tenant_id),
-            connection_verify=str(self.azurite.ca_pem),
-        )
-        with client:
-            box = client.get_container_client(container)
-            if not box.exists():
-                return {}
-            return {b.name: dict(b.metadata or {}) for b in box.list_blobs(include=["metadata"])}
+        return self.azurite.blobs(container, self.tenant_id)
 
     @contextlib.contextmanager
     def without_consent(self) -> Iterator[None]:
@@ -78,27 +65,6 @@ class WebChain:
             yield
         finally:
             self.emulator.faults.clear()
-
-
-class _AzuriteAdmin:
-    """A Storage token Azurite's basic OAuth mode accepts (it checks issuer, audience, lifetime only)."""
-
-    def __init__(self, tenant_id: str) -> None:
-        self.tenant_id = tenant_id
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        now = int(time.time())
-        claims = {
-            "iss": f"https://sts.windows.net/{self.tenant_id}/",
-            "aud": "https://storage.azure.com",
-            "iat": now,
-            "nbf": now - 5,
-            "exp": now + 600,
-            "oid": "00000000-0000-0000-0000-00000000ad01",
-        }
-        return AccessToken(
-            jwt.encode(claims, "azurite-basic-mode-skips-signatures", algorithm="HS256"), now + 600
-        )
 
 
 @contextlib.contextmanager

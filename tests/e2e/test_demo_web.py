@@ -19,7 +19,6 @@ import pytest
 import requests
 
 from certless_ops.__main__ import main as cli_main
-from certless_ops.demo.chain import REPO_ROOT
 
 from .conftest import require_azurite
 from .support import JWT
@@ -52,7 +51,9 @@ def _demo_run(e2e_workdir: Path) -> DemoRun:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AzureAd__", "AZURE_", "IDENTITY_"))}
     key, value = marker.split("=", 1)
     env.update({key: value, "TMPDIR": str(tmpdir), "COLUMNS": "200", "PYTHONIOENCODING": "utf-8"})
-    return DemoRun(marker, tmpdir, env)
+    cwd = e2e_workdir / f"web-demo-cwd-{uuid.uuid4().hex[:8]}"
+    cwd.mkdir()
+    return DemoRun(marker, tmpdir, env, cwd)
 
 
 @pytest.fixture
@@ -76,7 +77,7 @@ def live(e2e_workdir: Path) -> Iterator[LiveRun]:
     run = _demo_run(e2e_workdir)
     proc = subprocess.Popen(
         _demo("--web", "--live"),
-        cwd=REPO_ROOT,
+        cwd=run.cwd,
         env=run.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -107,15 +108,23 @@ def _demo(*args: str) -> list[str]:
     return [sys.executable, "-m", "certless_ops", "demo", *args]
 
 
-def _run(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def _run(
+    run: DemoRun, *args: str, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        _demo(*args), cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        _demo(*args),
+        cwd=run.cwd,
+        env=env or run.env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
 def test_web_demo_signs_alice_in_with_a_screenshot_of_each_page(run_env: DemoRun, live: LiveRun) -> None:
     shots = run_env.tmpdir.parent / f"shots-{uuid.uuid4().hex[:8]}"
-    proc = _run(run_env.env, "--web", "--screenshots", str(shots))
+    proc = _run(run_env, "--web", "--screenshots", str(shots))
     out = proc.stdout
     assert proc.returncode == 0, proc.stderr + out
     positions = [out.find(step) for step in STEPS]
@@ -145,6 +154,7 @@ def test_web_demo_signs_alice_in_with_a_screenshot_of_each_page(run_env: DemoRun
     assert re.search(rf"metadata oid\s+{oid[1]}", out) and re.search(rf"write allowed for\s+{oid[1]}", out)
     assert f"alice's object ID  {oid[1]}" in out
     assert run_env.leftovers() == ([], [])  # nothing running, the temp dir empty; the screenshots stay
+    assert list(run_env.cwd.iterdir()) == []
 
 
 def test_live_serves_the_web_app_until_ctrl_c(live: LiveRun) -> None:
@@ -211,7 +221,7 @@ def test_read_only_screenshots_folder_is_refused(run_env: DemoRun) -> None:
         pytest.skip("root writes into a read-only folder; the file and not-a-folder cases cover the path")
     folder = run_env.tmpdir.parent / f"ro-{uuid.uuid4().hex[:8]}"
     folder.mkdir(mode=0o500)
-    proc = _run(run_env.env, "--web", "--screenshots", str(folder), timeout=60)
+    proc = _run(run_env, "--web", "--screenshots", str(folder), timeout=60)
     assert proc.returncode == 2
     assert proc.stderr == f"error: --screenshots {str(folder)!r} cannot be written (Permission denied); " + (
         "expected a writable folder\n"
@@ -220,7 +230,7 @@ def test_read_only_screenshots_folder_is_refused(run_env: DemoRun) -> None:
 
 def test_without_chromium_it_says_what_to_install(run_env: DemoRun) -> None:
     env = {**run_env.env, "CERTLESS_CHROMIUM": str(run_env.tmpdir / "no-chromium")}
-    proc = _run(env, "--web", timeout=60)
+    proc = _run(run_env, "--web", env=env, timeout=60)
     assert proc.returncode == 2, proc.stderr + proc.stdout
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.startswith(f"error: Chromium cannot start from {env['CERTLESS_CHROMIUM']}")

@@ -45,8 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--azurite",
         action="store_true",
-        help="also run Azurite (blob, HTTPS, OAuth) behind the plan's Azure RBAC; its URL is exported as "
-        "CERTLESS_STORAGE_ACCOUNT_URL",
+        help="also run Azurite (blob, HTTPS, OAuth) behind the plan's Azure RBAC; its blob URL is printed "
+        "on stderr (and in --json), for your app's own storage setting",
     )
     parser.add_argument(
         "--stop", action="store_true", help="stop the background emulator (and Azurite) and remove its files"
@@ -232,9 +232,7 @@ def _print(running: Any, args: argparse.Namespace) -> int:
     host = emulate["hosts"][args.workload]
     envs = running.doc["env"]
     azurite = emulate.get("azurite") or {}
-    env = app_environment(
-        envs[args.workload][host], ca_bundle=emulate["caBundle"], storage_url=azurite.get("accountUrl")
-    )
+    env = app_environment(envs[args.workload][host], ca_bundle=emulate["caBundle"])
     report = [
         f"emulator running (pid {running.pid}) for {now_of(emulate)}: workload {args.workload!r} on {host}",
         f"  Entra (HTTPS):          {running.doc.get('entra_url')}",
@@ -242,7 +240,7 @@ def _print(running: Any, args: argparse.Namespace) -> int:
     ]
     if azurite:
         report.append(
-            f"  Azurite blob (Azure RBAC in front): {azurite['accountUrl']}  (CERTLESS_STORAGE_ACCOUNT_URL)"
+            f"  Azurite blob (Azure RBAC in front): {azurite['accountUrl']}  (your app's storage URL)"
         )
     report += [
         f"  CA bundle:              {emulate['caBundle']}",

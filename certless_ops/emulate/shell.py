@@ -11,7 +11,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 
-# Variables each managed-identity host kind injects (emulator/host_env.py), plus the storage URL below.
+# Variables each managed-identity host kind injects (emulator/host_env.py).
 HOST_VARIABLES = (
     "IDENTITY_ENDPOINT",
     "IDENTITY_HEADER",
@@ -23,28 +23,27 @@ HOST_VARIABLES = (
     "AZURE_TENANT_ID",
     "AZURE_AUTHORITY_HOST",
 )
-STORAGE_URL_VARIABLE = "CERTLESS_STORAGE_ACCOUNT_URL"
+# Exported by earlier versions with --azurite: unset, so a shell that eval'd such a line keeps no stale URL.
+# The line carries only what the compute gives the app; an app's storage URL is its own setting (for the
+# sample API `Notes__AccountUrl`), and the stderr report prints Azurite's.
+RETIRED_VARIABLES = ("CERTLESS_STORAGE_ACCOUNT_URL",)
 # Python (requests, azure-core), OpenSSL-based runtimes (ssl, .NET on Linux, curl) and Node.js read these.
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "AzureAd__CaBundle")
 SECRET_VARIABLES = frozenset({"IDENTITY_HEADER", "MSI_SECRET"})
 HIDDEN = "(set, value hidden)"
 
 
-def app_environment(
-    host_env: Mapping[str, str], *, ca_bundle: str, storage_url: str | None
-) -> dict[str, str]:
-    """What the eval line exports: the host's environment, one CA bundle, the storage URL if any."""
+def app_environment(host_env: Mapping[str, str], *, ca_bundle: str) -> dict[str, str]:
+    """What the eval line exports: the workload's AzureAd__* and host variables, and one CA bundle."""
     env = dict(host_env)
     for name in CA_VARIABLES:
         env[name] = ca_bundle
-    if storage_url:
-        env[STORAGE_URL_VARIABLE] = storage_url
     return env
 
 
 def eval_line(env: Mapping[str, str]) -> str:
     """``unset ...; export K='v' ...`` on one line, quoted for POSIX shells (bash, zsh, dash)."""
-    stale = [name for name in (*HOST_VARIABLES, STORAGE_URL_VARIABLE) if name not in env]
+    stale = [name for name in (*HOST_VARIABLES, *RETIRED_VARIABLES) if name not in env]
     exports = " ".join(f"{key}={shlex.quote(env[key])}" for key in sorted(env))
     return (f"unset {' '.join(stale)}; " if stale else "") + f"export {exports}"
 

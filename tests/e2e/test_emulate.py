@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -31,7 +32,7 @@ BLOB_WRITE = """
 import os, certless
 from azure.storage.blob import BlobServiceClient
 credential = certless.credential_from_settings()
-service = BlobServiceClient(os.environ["CERTLESS_STORAGE_ACCOUNT_URL"], credential=credential)
+service = BlobServiceClient(os.environ["STORAGE_URL"], credential=credential)
 container = service.get_container_client("laptop")
 container.create_container()
 container.upload_blob("hello.txt", b"from my laptop")
@@ -125,7 +126,10 @@ def test_one_command_then_a_token_and_a_blob_in_my_own_shell(laptop: Laptop) -> 
     token = laptop.shell(line, "python -m certless token --scope https://storage.azure.com/.default")
     assert token.returncode == 0, token.stderr
     assert "aud        https://storage.azure.com" in token.stdout and not JWT.search(token.stdout)
-    blob = laptop.shell(line, f"python -c '{BLOB_WRITE}'")
+    # The line exports no storage URL: the user copies Azurite's from the report into the app's setting.
+    assert "CERTLESS_STORAGE_ACCOUNT_URL=" not in line
+    (url,) = re.findall(r"Azurite blob \(Azure RBAC in front\): (\S+)", first.stderr)
+    blob = laptop.shell(line, f"STORAGE_URL={url} python -c '{BLOB_WRITE}'")
     assert (blob.returncode, blob.stdout.strip()) == (0, "from my laptop"), blob.stderr
     # One CA bundle for both: every CA variable names the same file, and the emulator's env command
     # finds this emulator from another folder, defaulting to the plan's only workload.

@@ -53,7 +53,8 @@ def check_arguments(args: argparse.Namespace) -> None:
         )
     if args.live and args.screenshots is not None:
         raise UserError(
-            "--live with --screenshots: --live takes no screenshots (your browser does the clicking)"
+            "--live with --screenshots: --live takes no screenshots (your browser does the clicking); "
+            "expected one of them"
         )
 
 

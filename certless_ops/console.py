@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
@@ -57,3 +60,22 @@ def show_table(console: Console, table: Table) -> None:
             block.add_row(header, cell)
         console.print()
         console.print(block)
+
+
+@contextmanager
+def progress(message: str, *, json_to_stdout: bool = False) -> Iterator[None]:
+    """A spinner with `message` on stderr while a slow step runs; it leaves no trace when done.
+
+    Only when a person watches: stdout and stderr both terminals (not `| less`, not a CI log, not a
+    file) and stdout not carrying JSON. Anywhere else nothing is written, so logs and pipes never see
+    a spinner frame or a control character.
+    """
+    if json_to_stdout or not (sys.stdout.isatty() and sys.stderr.isatty()):
+        yield
+        return
+    console = make_console(stderr=True)
+    if not console.is_terminal or console.is_dumb_terminal:  # TERM=dumb, TTY_COMPATIBLE=0
+        yield
+        return
+    with console.status(message):
+        yield

@@ -59,13 +59,23 @@ def _pick(args: argparse.Namespace, role: str, required: bool) -> tuple[str | No
 
 
 def _plan(
-    project_dir: Path, role: str, stack: str, known_outputs: dict[str, Any], subscription: str | None
+    project_dir: Path,
+    role: str,
+    stack: str,
+    known_outputs: dict[str, Any],
+    subscription: str | None,
+    *,
+    json_on_stdout: bool,
 ) -> dict[str, Any]:
     from certless_ops.bluegreen.planning import plan_stack
+    from certless_ops.console import progress
     from certless_ops.plan.simulator import SimulationError
 
     try:
-        return plan_stack(project_dir, stack, outputs=dict(known_outputs), subscription=subscription)
+        with progress(
+            f"planning the {role} stack {stack} under Pulumi's mock engine…", json_to_stdout=json_on_stdout
+        ):
+            return plan_stack(project_dir, stack, outputs=dict(known_outputs), subscription=subscription)
     except SimulationError as exc:
         referenced = re.search(r"reads stack '([^']+)' through a StackReference", str(exc))
         if referenced is None:
@@ -125,7 +135,14 @@ def load_release(args: argparse.Namespace) -> Release:
         if role not in documents:
             if stack is None:
                 continue
-            documents[role] = _plan(args.project_dir, role, stack, known_outputs, subscription)
+            documents[role] = _plan(
+                args.project_dir,
+                role,
+                stack,
+                known_outputs,
+                subscription,
+                json_on_stdout=json_to_stdout(args),
+            )
         known_outputs[documents[role]["stack"]] = documents[role]["outputs"]
         subscription = subscription or subscription_of(documents[role])
     plans = {role: Plan.from_json(doc, _label(doc)) for role, doc in documents.items()}

@@ -119,13 +119,16 @@ def run(args: argparse.Namespace) -> int:
     # A failed program leaves un-awaited coroutines that Python reports at exit; the failure itself is
     # reported once, as a one-line error.
     warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+    from certless_ops.console import progress
     from certless_ops.plan.owners import with_owner_outputs
     from certless_ops.plan.runner import ProgramError, run_plan, run_preview
     from certless_ops.plan.writer import write_plan
 
-    planned_outputs = with_owner_outputs(cfg, stack_outputs, run_plan)
+    mode = "as `pulumi preview` does" if args.preview else "under Pulumi's mock engine"
     try:
-        plan = run_preview(cfg, planned_outputs) if args.preview else run_plan(cfg, planned_outputs)
+        with progress(f"planning stack {cfg.stack} {mode}…", json_to_stdout=json_to_stdout(args)):
+            planned_outputs = with_owner_outputs(cfg, stack_outputs, run_plan)
+            plan = run_preview(cfg, planned_outputs) if args.preview else run_plan(cfg, planned_outputs)
     except ProgramError as exc:
         if args.traceback and exc.cause is not None:
             traceback.print_exception(exc.cause, file=sys.stderr)

@@ -107,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.project_dir.is_dir():
         raise UserError(f"--project-dir {str(args.project_dir)!r} is not a folder")
 
+    from certless_ops.console import progress
     from certless_ops.plan.file import load_plan
     from certless_ops.review import load_pack_config, review_plan
     from certless_ops.review.analyzer import is_preview_plan
@@ -117,7 +118,11 @@ def run(args: argparse.Namespace) -> int:
     if args.stack is not None:
         with tempfile.TemporaryDirectory(prefix="certless-review-") as tmp:
             plan_path = Path(tmp) / "plan.json"
-            _run_plan(args.stack, args.project_dir, plan_path, args.preview)
+            with progress(
+                f"planning stack {args.stack} under Pulumi's mock engine…",
+                json_to_stdout=json_to_stdout(args),
+            ):
+                _run_plan(args.stack, args.project_dir, plan_path, args.preview)
             plan = load_plan(plan_path)
     else:
         plan = load_plan(args.plan)

@@ -6,16 +6,9 @@ two of each message per line. Stacked, each message reads as a sentence within t
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import io
 import json
-import os
-import re
-import struct
-import subprocess
 import sys
-import termios
 from pathlib import Path
 
 import pytest
@@ -24,43 +17,21 @@ from certless_ops.bluegreen.checks import CheckResult
 from certless_ops.bluegreen.report import render_table
 from certless_ops.console import make_console
 
+from .terminal import on_a_terminal, plain
+
 ROOT = Path(__file__).resolve().parents[2]
 OPS = str(Path(sys.executable).parent / "certless-ops")
 PLAN = ROOT / "tests" / "emulator" / "fixture_plan.json"
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 
 
 def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def on_a_terminal(argv: list[str], columns: int) -> tuple[int, str]:
-    """Run `argv` with its stdout on a real pseudo-terminal `columns` wide; its text without colour codes."""
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in {"NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE"}}
-    env["COLUMNS"] = str(columns)
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=slave, stderr=subprocess.DEVNULL, env=env)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError as exc:  # EIO: the child closed the terminal
-            if exc.errno != errno.EIO:
-                raise
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(master)
-    code = proc.wait(timeout=120)
-    return code, ANSI.sub("", b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n"))
-
-
 def test_review_on_an_80_column_terminal_reads_each_message_as_a_sentence(tmp_path: Path) -> None:
     report = tmp_path / "review.json"
-    code, text = on_a_terminal([OPS, "review", "--plan", str(PLAN), "--json", str(report)], 80)
+    code, raw = on_a_terminal([OPS, "review", "--plan", str(PLAN), "--json", str(report)], 80)
+    text = plain(raw)
     assert code == 1, text[-500:]
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= 80

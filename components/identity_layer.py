@@ -129,6 +129,7 @@ def sign_in_record(registration: AppRegistrationArgs, callback_path: str | None)
         "web": web is not None,
         "callbackPath": callback_path if web is not None and callback_path else "",
         "redirectUris": list(web.redirect_uris) if web is not None else [],
+        "idTokens": web.id_tokens if web is not None else False,
         "api": api is not None,
         "requestedAccessTokenVersion": api.requested_access_token_version if api is not None else 0,
         "scopes": [s.value for s in api.scopes] if api is not None else [],

@@ -28,7 +28,15 @@ _GUID_OUTPUTS = frozenset({"clientId", "principalId", "objectId"})
 SIGN_IN = "signIn"
 EXPLICIT_OWNER = "certless:identityOwner"
 """How messages name an owner given by explicit IDs (its records come from this stack's config)."""
-SIGN_IN_FIELDS = ("web", "callbackPath", "redirectUris", "api", "requestedAccessTokenVersion", "scopes")
+SIGN_IN_FIELDS = (
+    "web",
+    "callbackPath",
+    "redirectUris",
+    "idTokens",
+    "api",
+    "requestedAccessTokenVersion",
+    "scopes",
+)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ def redirect_check(
         owner = f"stack {config.owner.stack!r}"
         lacks = f"{owner} exports no {SHARED_OUTPUT}.apps.{app}.{SIGN_IN}"
         fix = f"certless:apps.{app}.web.redirectUris of {owner} (then `pulumi up` it before this one)"
+        id_tokens_fix = f"certless:apps.{app}.web of {owner} (then `pulumi up` it before this one)"
     else:
         # Given by IDs: the registration is managed elsewhere; this stack's config says what it lists.
         owner = "its owner"
@@ -44,6 +45,7 @@ def redirect_check(
             f"the app registration's redirect URIs, and in {EXPLICIT_OWNER}.apps.{app}.web.redirectUris"
             " of this stack"
         )
+        id_tokens_fix = f"the app registration, and in {EXPLICIT_OWNER}.apps.{app}.web of this stack"
 
     def check(found: Any) -> dict[str, Any]:
         if found is None:
@@ -63,6 +65,13 @@ def redirect_check(
                 f"workload {w.name!r} signs users in with App Service Authentication at {host}, but app"
                 f" {app!r} (owned by {owner}) lists no redirect URI {auth.callback_uri}; Entra would"
                 f" refuse every sign-in (AADSTS50011). Expected it in {fix}"
+            )
+        if auth is not None and isinstance(found, dict) and found.get("idTokens") is not True:
+            raise pulumi.RunError(
+                f"workload {w.name!r} signs users in with App Service Authentication at {host}, but app"
+                f" {app!r} (owned by {owner}) issues no ID tokens; the platform's sign-in asks for"
+                f" 'code id_token' and Entra would refuse it (AADSTS700054). Expected idTokens: true in"
+                f" {id_tokens_fix}"
             )
         for uri in missing:
             pulumi.log.warn(

@@ -197,6 +197,7 @@ def _sign_in_record(item: s.ReferencedAppEntry) -> dict[str, Any] | None:
         "web": item.web is not None,
         "callbackPath": item.web.callback_path if item.web is not None else "",
         "redirectUris": list(item.web.redirect_uris) if item.web is not None else [],
+        "idTokens": item.web.id_tokens if item.web is not None else False,
         "api": item.api is not None,
         "requestedAccessTokenVersion": item.api.requested_access_token_version if item.api is not None else 0,
         "scopes": list(item.api.scopes) if item.api is not None else [],

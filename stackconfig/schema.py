@@ -464,6 +464,9 @@ class ReferencedWebEntry(Block):
         Listed,
         Field(json_schema_extra={"maxItems": web.MAX_REDIRECT_URIS}),
     ] = Field((), description="the redirect URIs the app lists (this stack's sign-in hosts are checked)")
+    id_tokens: Flag = Field(
+        False, description="the app issues ID tokens (App Service Authentication's sign-in needs them)"
+    )
 
 
 class ReferencedApiEntry(Block):

@@ -325,7 +325,9 @@ def check_unique_delegations(workloads: Mapping[str, WorkloadSpec]) -> None:
 def register_easy_auth_callbacks(
     apps: Mapping[str, AppSpec], workloads: Mapping[str, WorkloadSpec], workloads_key: str
 ) -> dict[str, AppSpec]:
-    """Each owned app gets the Easy Auth callback of every workload signing users in with it.
+    """Each owned app gets the Easy Auth callback of every workload signing users in with it, and issues
+    ID tokens: App Service Authentication signs users in with the hybrid flow (``code id_token``), which
+    Entra refuses (AADSTS700054) for an app without ID-token issuance. Access tokens stay off.
 
     The callback is on the site's default host name, known from the site's name: the app registration
     exists before the site, so no resource has to wait for the other. A referenced app (another stack
@@ -345,6 +347,9 @@ def register_easy_auth_callbacks(
                 f"a web platform on app {w.app} (add certless:apps.{w.app}.web; its redirect URIs get"
                 f" {auth.callback_uri})",
             )
+        if not app.web.id_tokens:
+            app = out[w.app] = dataclasses.replace(app, web=dataclasses.replace(app.web, id_tokens=True))
+        assert app.web is not None
         if auth.callback_uri in app.web.redirect_uris:
             continue
         if len(app.web.redirect_uris) >= MAX_REDIRECT_URIS:

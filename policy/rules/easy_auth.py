@@ -5,8 +5,10 @@ The platform's Entra provider redeems sign-in codes with the credential its ``cl
 points at. Named ``OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID``, that setting holds a user-assigned identity's
 client ID and the credential is that identity's token, which the app's FIC trusts; any other name is an
 app setting holding a client secret (azure-docs ``app-service/configure-authentication-provider-aad.md``).
-Entra refuses a sign-in whose redirect URI the app does not list (AADSTS50011), and the assertion of an
-identity no FIC trusts (AADSTS70021); both only show when a user signs in.
+Entra refuses a sign-in whose redirect URI the app does not list (AADSTS50011), the platform's hybrid
+sign-in (``response_type=code id_token``) for an app that issues no ID tokens (AADSTS700054; the azure-docs
+article above has the app enable them), and the assertion of an identity no FIC trusts (AADSTS70021); all
+only show when a user signs in.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ CERTIFICATE_FIELDS: Final = (
 USES_FIC: Final = "certless-easy-auth-uses-fic"
 CALLBACK_REGISTERED: Final = "certless-easy-auth-callback-registered"
 IDENTITY_TRUSTED: Final = "certless-easy-auth-identity-trusted"
+ID_TOKENS_ISSUED: Final = "certless-easy-auth-id-tokens-issued"
 
 
 def _entra(props: Any) -> dict[str, Any] | None:
@@ -150,6 +153,21 @@ def _callback_registered(args: StackValidationArgs, report: ReportViolation) -> 
             )
 
 
+def _id_tokens_issued(args: StackValidationArgs, report: ReportViolation) -> None:
+    view = _stack.build(args.resources)
+    for auth, site, app in _signing_in(view):
+        enabled = dig(app.props, "web", "implicitGrant", "idTokenIssuanceEnabled")
+        if met_unknown(enabled, app.props, "web") or enabled is True:
+            continue
+        report(
+            f"'{auth.name}' signs site '{site.name}' users in as application '{app.name}', which issues no"
+            " ID tokens (web.implicitGrant.idTokenIssuanceEnabled is not true); App Service Authentication"
+            " asks for 'code id_token' and Entra refuses it (AADSTS700054). Enable ID-token issuance on"
+            " the application (access tokens stay off).",
+            auth.urn,
+        )
+
+
 def _identity_trusted(args: StackValidationArgs, report: ReportViolation) -> None:
     view = _stack.build(args.resources)
     for auth, site, app in _signing_in(view):
@@ -211,6 +229,15 @@ POLICIES: list[Policy] = [
             " FIC trusts (subject = the identity's principal ID)."
         ),
         validate=_identity_trusted,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    StackValidationPolicy(
+        name=ID_TOKENS_ISSUED,
+        description=(
+            "A site signing users in with App Service Authentication does so as an application that issues"
+            " ID tokens (its hybrid sign-in asks for code id_token)."
+        ),
+        validate=_id_tokens_issued,
         enforcement_level=EnforcementLevel.MANDATORY,
     ),
 ]

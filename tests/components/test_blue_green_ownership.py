@@ -85,6 +85,7 @@ def test_owner_exports_what_a_referencing_stack_needs(blue: tuple[Recorder, dict
                     "web": False,
                     "callbackPath": "",
                     "redirectUris": [],
+                    "idTokens": False,
                     "api": False,
                     "requestedAccessTokenVersion": 0,
                     "scopes": [],

@@ -292,3 +292,19 @@ def test_the_editor_schema_knows_the_authentication_block() -> None:
     ]
     assert "authentication" in defs["AppServiceBlock"]["properties"]
     assert "authentication" in defs["FunctionAppBlock"]["properties"]
+
+
+def test_the_app_issues_id_tokens_for_app_service_authentications_hybrid_sign_in() -> None:
+    """App Service Authentication asks Entra for `code id_token`: an app without ID-token issuance
+    answers every sign-in with AADSTS700054. Access tokens stay off."""
+    rec, _ = run_main("dev", dev_with())
+    grant = rec.one(APP, "orders").inputs["web"]["implicitGrant"]
+    assert grant["idTokenIssuanceEnabled"] is True
+    assert grant["accessTokenIssuanceEnabled"] is False
+
+
+def test_without_app_service_authentication_id_tokens_stay_as_configured() -> None:
+    cfg = dev_with()
+    del cfg["certless:workloads"]["orders-web"]["appService"]["authentication"]
+    rec, _ = run_main("dev", cfg)
+    assert rec.one(APP, "orders").inputs["web"]["implicitGrant"]["idTokenIssuanceEnabled"] is False

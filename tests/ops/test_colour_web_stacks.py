@@ -26,9 +26,11 @@ def _write(tmp_path: Path, stack: str, config: dict[str, Any]) -> Path:
     return path
 
 
-def owner_config(extra_uris: tuple[str, ...] = ()) -> dict[str, Any]:
+def owner_config(extra_uris: tuple[str, ...] = (), id_tokens: bool = True) -> dict[str, Any]:
     config: dict[str, Any] = yaml.safe_load(WEB_STACK.read_text())["config"]
     config["certless:apps"]["orders-web"]["web"]["redirectUris"] += list(extra_uris)
+    if id_tokens:  # what a colour's App Service Authentication needs of the owner's app
+        config["certless:apps"]["orders-web"]["web"]["idTokens"] = True
     return config
 
 
@@ -308,3 +310,26 @@ def test_a_bad_sign_in_description_is_one_error_naming_it(
         _plan_by_ids(tmp_path, _by_ids(web, green_config(owner), **described))
     assert named in str(err.value)
     assert "Traceback" not in str(err.value)
+
+
+def test_colour_easy_auth_needs_id_tokens_from_the_owners_app(tmp_path: Path) -> None:
+    owner = owner_config((f"https://{GREEN_HOST}/signin-oidc", GREEN_CALLBACK), id_tokens=False)
+    with pytest.raises(Exception, match="AADSTS700054") as err:
+        plans(tmp_path, owner, green_config(owner, easy_auth=True))
+    assert "certless:apps.orders-web.web of stack 'web'" in str(err.value)
+    # Signing in from the app's own code (MSAL) needs no ID tokens from the implicit grant.
+    _, green = plans(tmp_path, owner, green_config(owner))
+    assert env(green, "orders-web")["AzureAd__CallbackPath"] == "/signin-oidc"
+
+
+def test_a_colour_given_by_ids_needs_id_tokens_for_easy_auth_too(tmp_path: Path) -> None:
+    owner = owner_config()
+    web, _ = plans(tmp_path, owner, green_config(owner))
+    uris = [f"https://{GREEN_HOST}/signin-oidc", GREEN_CALLBACK]
+    without = {"orders_web": {"web": {"redirectUris": uris}}}
+    with pytest.raises(Exception, match="AADSTS700054") as err:
+        _plan_by_ids(tmp_path, _by_ids(web, green_config(owner, easy_auth=True), **without))
+    assert "certless:identityOwner.apps.orders-web.web" in str(err.value)
+    issuing = {"orders_web": {"web": {"redirectUris": uris, "idTokens": True}}}
+    colour = _plan_by_ids(tmp_path, _by_ids(web, green_config(owner, easy_auth=True), **issuing))
+    assert colour["outputs"]["workloads"]["orders-web"]["redirectUris"]["missing"] == []

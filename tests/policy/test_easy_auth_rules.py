@@ -15,7 +15,7 @@ from certless_ops.plan.runner import run_plan
 from certless_ops.review import Review, review_plan
 from certless_ops.review.pack_config import parse_pack_config
 from policy.rules import ALL_POLICIES
-from policy.rules.easy_auth import CALLBACK_REGISTERED, IDENTITY_TRUSTED, USES_FIC
+from policy.rules.easy_auth import CALLBACK_REGISTERED, ID_TOKENS_ISSUED, IDENTITY_TRUSTED, USES_FIC
 
 REPO = Path(__file__).resolve().parents[2]
 AUTH = "WebAppAuthSettingsV2WithoutSecrets"
@@ -41,7 +41,7 @@ def plan(planned: dict[str, Any]) -> dict[str, Any]:
 
 def ours(plan: dict[str, Any]) -> list[tuple[str, str, str]]:
     result: Review = review_plan(plan, parse_pack_config({}, ALL_POLICIES))
-    names = (USES_FIC, CALLBACK_REGISTERED, IDENTITY_TRUSTED)
+    names = (USES_FIC, CALLBACK_REGISTERED, IDENTITY_TRUSTED, ID_TOKENS_ISSUED)
     return [(v.policy, v.enforcement, v.message) for v in result.violations if v.policy in names]
 
 
@@ -118,3 +118,17 @@ def test_a_site_identity_no_fic_of_the_app_trusts_is_mandatory(plan: dict[str, A
     found = [v for v in ours(plan) if v[0] == IDENTITY_TRUSTED]
     ((_, level, message),) = found
     assert level == "mandatory" and "AADSTS70021" in message and "no FIC on 'orders'" in message
+
+
+@pytest.mark.parametrize("value", [False, None], ids=["off", "absent"])
+def test_an_app_that_issues_no_id_tokens_is_mandatory(plan: dict[str, Any], value: Any) -> None:
+    app = find(plan, "orders", APP)
+    for side in ("inputs", "outputs"):
+        grant = app[side]["web"].setdefault("implicitGrant", {})
+        if value is None:
+            grant.pop("idTokenIssuanceEnabled", None)
+        else:
+            grant["idTokenIssuanceEnabled"] = value
+    ((policy, level, message),) = ours(plan)
+    assert (policy, level) == (ID_TOKENS_ISSUED, "mandatory")
+    assert "AADSTS700054" in message and "idTokenIssuanceEnabled" in message

@@ -140,10 +140,10 @@ class OnBehalfOfCredential:
     async def _entry(self, key: _Key) -> Entry:
         sync = self._sync
         broker = sync._broker
-        entry = broker.cached(sync._assertion, sync._digest, key)
+        entry = broker.cached(sync._assertion, key)
         if entry is not None:
             return entry
-        return await asyncio.to_thread(broker.entry, sync._assertion, sync._digest, key)
+        return await asyncio.to_thread(broker.entry, sync._assertion, key)
 
     async def close(self) -> None:
         """Nothing to release per credential."""

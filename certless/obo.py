@@ -11,7 +11,6 @@ tenant, CAE). Concurrent requests for one user and scope share one token request
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Hashable
@@ -46,9 +45,12 @@ class _Broker:
         self.cache = TokenCache(self.clock, _values, kwargs.get("spawn"))
         self._trim_lock = threading.Lock()
 
-    def cached(self, user_assertion: str, digest: str, key: tuple[Any, ...]) -> Entry | None:
-        """The cached token if still usable (a due refresh starts in the background); never blocks."""
-        full: Hashable = (digest, *key)
+    def cached(self, user_assertion: str, key: tuple[Any, ...]) -> Entry | None:
+        """The cached token if still usable (a due refresh starts in the background); never blocks.
+
+        Keyed by the user's token itself: the background refresh holds it anyway, and a web API builds a
+        credential per request, where hashing a 1-2 KB token would cost more than the lookup."""
+        full: Hashable = (user_assertion, *key)
         entry = None if key[1] else self.cache.entries.get(full)  # claims: never from the cache
         if entry is None:
             return None
@@ -59,11 +61,11 @@ class _Broker:
             self.cache.refresh_in_background(full, self._fetcher(user_assertion, key))
         return entry
 
-    def entry(self, user_assertion: str, digest: str, key: tuple[Any, ...]) -> Entry:
-        found = self.cached(user_assertion, digest, key)
+    def entry(self, user_assertion: str, key: tuple[Any, ...]) -> Entry:
+        found = self.cached(user_assertion, key)
         if found is not None:
             return found
-        full: Hashable = (digest, *key)
+        full: Hashable = (user_assertion, *key)
         scopes = key[0]
         if not scopes or not all(isinstance(s, str) and s for s in scopes):
             raise CertlessError(
@@ -73,7 +75,7 @@ class _Broker:
         if key[1]:  # a claims challenge: the new token replaces the cached one for that user and scope
             scopes, _claims, tenant, cae = key
             entry = self.cache.get(
-                full, self._fetcher(user_assertion, key), replaces=(digest, scopes, None, tenant, cae)
+                full, self._fetcher(user_assertion, key), replaces=(user_assertion, scopes, None, tenant, cae)
             )
         else:
             entry = self.cache.get(full, self._fetcher(user_assertion, key))
@@ -180,12 +182,17 @@ _default_settings: list[Settings] = []
 
 def _broker_for(settings: Settings | None, kwargs: dict[str, Any]) -> _Broker:
     if settings is None:
-        with _brokers_lock:
-            if not _default_settings:
-                _default_settings.append(load_settings())  # once per process, not per request
-            settings = _default_settings[0]
+        if not _default_settings:
+            with _brokers_lock:
+                if not _default_settings:
+                    _default_settings.append(load_settings())  # once per process, not per request
+        settings = _default_settings[0]
     if kwargs:  # a custom transport/clock: a broker of its own
         return _Broker(settings, **kwargs)
+    # Once per request: the lock only when the broker is not there yet (a dict read is atomic).
+    known = _brokers.get(id(settings))
+    if known is not None and known[0] is settings:
+        return known[1]
     with _brokers_lock:
         found = _brokers.get(id(settings))
         if found is None or found[0] is not settings:
@@ -230,7 +237,6 @@ class OnBehalfOfCredential:
 
     def __init__(self, user_assertion: str, settings: Settings | None = None, **kwargs: Any) -> None:
         self._assertion = _check_user_assertion(user_assertion)
-        self._digest = hashlib.sha256(self._assertion.encode()).hexdigest()
         self._broker = _broker_for(settings, kwargs)
 
     @property
@@ -246,12 +252,12 @@ class OnBehalfOfCredential:
         **kwargs: Any,
     ) -> AccessToken:
         key = (scopes, claims, tenant_id, enable_cae)
-        return self._broker.entry(self._assertion, self._digest, key).value[0]
+        return self._broker.entry(self._assertion, key).value[0]
 
     def get_token_info(self, *scopes: str, options: TokenRequestOptions | None = None) -> AccessTokenInfo:
         opts = options or {}
         key = (scopes, opts.get("claims"), opts.get("tenant_id"), bool(opts.get("enable_cae", False)))
-        return self._broker.entry(self._assertion, self._digest, key).value[1]
+        return self._broker.entry(self._assertion, key).value[1]
 
     def close(self) -> None:
         """Nothing to release per credential: the shared state stays for the next request."""

@@ -23,6 +23,8 @@ MODES: Final[tuple[ClusterCredentials, ...]] = ("user", *KUBELOGIN_MODES, "admin
 AKS_SERVER_ID: Final = "6dae42f8-4368-4678-94ff-3960e28e3630"
 """The AKS AAD server application: the token audience of every AKS cluster, in every cloud."""
 EXEC_API_VERSION: Final = "client.authentication.k8s.io/v1beta1"
+PUBLIC_CLOUD_NAMES: Final = frozenset({"AZURECLOUD", "AZUREPUBLIC", "AZUREPUBLICCLOUD"})
+"""kubelogin's names for the public cloud (``GetCloudConfiguration``), compared in upper case."""
 INSTALL_HINT: Final = (
     "\nkubelogin is not installed which is required to connect to AAD enabled cluster.\n\n"
     "To learn more, please go to https://azure.github.io/kubelogin/\n"
@@ -105,6 +107,10 @@ def _converted(
         args += ["--cache-dir", cache_dir]
     if mode == "msi" and client_id:
         args += ["--client-id", client_id]
+    elif mode == "workloadidentity" and environment and environment.upper() not in PUBLIC_CLOUD_NAMES:
+        # Beyond the converter: in GitHub Actions kubelogin (v0.2.19) signs in at --environment's login
+        # host unless AZURE_AUTHORITY_HOST is set, so a sovereign cluster keeps its cloud here.
+        args += ["--environment", environment]
     elif mode == "spn":
         # No secret or certificate flag: kubelogin reads them from the environment at get-token time.
         args += ["--client-id", client_id or old_client or "", "--tenant-id", old_tenant or tenant_id]

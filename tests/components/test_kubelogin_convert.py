@@ -60,6 +60,13 @@ def devicecode(*extra: str, command: str = "kubelogin", hint: str | None = AKS_H
     return {"exec": exec_}
 
 
+def public_cloud(user: dict[str, Any]) -> dict[str, Any]:
+    """The same user for a cluster in the public cloud (what az aks get-credentials writes there)."""
+    args = user["exec"]["args"]
+    args[args.index("--environment") + 1] = "AzurePublicCloud"
+    return user
+
+
 def legacy(config_mode: str | None, **config: str) -> dict[str, Any]:
     """The removed `azure` auth-provider (format azure)."""
     cfg = {"apiserver-id": SERVER, "client-id": PUBLIC_CLIENT, "tenant-id": CLUSTER_TENANT, **config}
@@ -95,9 +102,19 @@ SPN_TAIL = ["--client-id", DEPLOYER, "--tenant-id", CLUSTER_TENANT, "--environme
 ROWS: list[tuple[str, dict[str, Any], str, str | None, list[str], str]] = [
     # (id, user, mode, deployer client id, expected args, expected install hint)
     ("azurecli", devicecode(), "azurecli", DEPLOYER, [*HEAD, "azurecli", "--server-id", SERVER], AKS_HINT),
+    # workloadidentity keeps a sovereign cluster's cloud, which the converter drops: in GitHub Actions
+    # kubelogin signs in at --environment's login host unless AZURE_AUTHORITY_HOST says otherwise.
     (
         "workloadidentity",
         devicecode(),
+        "workloadidentity",
+        DEPLOYER,
+        [*HEAD, "workloadidentity", "--server-id", SERVER, "--environment", "AzureUSGovernmentCloud"],
+        AKS_HINT,
+    ),
+    (
+        "workloadidentity-public",
+        public_cloud(devicecode()),
         "workloadidentity",
         DEPLOYER,
         [*HEAD, "workloadidentity", "--server-id", SERVER],
@@ -135,7 +152,7 @@ ROWS: list[tuple[str, dict[str, Any], str, str | None, list[str], str]] = [
     # The cache directory is carried (the deprecated --token-cache-dir becomes --cache-dir).
     (
         "token-cache-dir",
-        devicecode("--token-cache-dir", "/var/cache/kl"),
+        public_cloud(devicecode("--token-cache-dir", "/var/cache/kl")),
         "workloadidentity",
         DEPLOYER,
         [*HEAD, "workloadidentity", "--server-id", SERVER, "--cache-dir", "/var/cache/kl"],

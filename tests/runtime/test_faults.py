@@ -6,6 +6,7 @@ Retry sleeps go through a fake clock, so the 70-second IMDS behaviour runs in mi
 from __future__ import annotations
 
 import dataclasses
+import re
 import socket
 from collections.abc import Callable
 
@@ -31,6 +32,12 @@ def _source_error(exc: NoCredentialError) -> CertlessError:
     error = exc.failures[0].error
     assert isinstance(error, CertlessError)
     return error
+
+
+def _says_the_endpoint_answered_400(error: CertlessError, endpoint: str) -> None:
+    # The summary names the endpoint and quotes what it said, before the fix.
+    assert endpoint and error.summary.startswith(f"The managed identity endpoint {endpoint}"), error.summary
+    assert " answered 400: " in error.summary and len(error.summary.split(" answered 400: ", 1)[1]) > 3
 
 
 # ------------------------------------------------------------------------------------- identity endpoint
@@ -66,12 +73,19 @@ def test_410_is_retried_for_at_least_70_seconds(emulator: Emulator, host: HostFn
 
 
 def test_persistent_5xx_gives_up_within_a_bounded_time_with_a_clear_error(
-    emulator: Emulator, host: HostFn, clock: FakeClock
+    emulator: Emulator, host: HostFn, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     host("vm", "web")
     emulator.faults.script("imds", [500] * 50)
+    caplog.set_level("INFO", logger="certless")
     with credential_from_settings(clock=clock) as credential, pytest.raises(NoCredentialError) as info:
         credential.get_token(STORAGE)
+    # The log says when and why retrying stopped: how many attempts, over how long, the last failure.
+    gave_up = [r.getMessage() for r in caplog.records if "giving up after" in r.msg]
+    assert len(gave_up) == 1, gave_up
+    assert re.search(
+        rf"giving up after {emulator.counters['imds']} attempts in \d+\.\d s \(.*500", gave_up[0]
+    )
     error = _source_error(info.value)
     assert isinstance(error, IdentityEndpointError)
     assert error.status == 500
@@ -112,6 +126,7 @@ def test_identity_not_assigned_to_the_host_names_the_identity_and_the_fix(
         credential.get_token(STORAGE)
     error = _source_error(info.value)
     assert isinstance(error, IdentityEndpointError) and error.status == 400
+    _says_the_endpoint_answered_400(error, emulator.imds_url)
     assert IDS.other_identity in (error.fix or "")
     assert "ManagedIdentityClientId" in (error.fix or "")
     assert clock.sleeps == []  # a 400 is not transient: no retries
@@ -126,6 +141,7 @@ def test_several_identities_and_none_chosen_says_set_managed_identity_client_id(
     with credential_from_settings(clock=clock) as credential, pytest.raises(NoCredentialError) as info:
         credential.get_token(STORAGE)
     error = _source_error(info.value)
+    _says_the_endpoint_answered_400(error, emulator.imds_url)
     assert "Several identities" in (error.fix or "") and "ManagedIdentityClientId" in (error.fix or "")
 
 
@@ -141,6 +157,7 @@ def test_user_assigned_only_and_none_chosen_says_set_managed_identity_client_id(
         credential.get_token(STORAGE)
     error = _source_error(info.value)
     assert isinstance(error, IdentityEndpointError) and error.status == 400
+    _says_the_endpoint_answered_400(error, error.endpoint or "")
     fix = error.fix or ""
     assert "set ManagedIdentityClientId" in fix and "client ID" in fix, fix
 

@@ -100,6 +100,8 @@ def test_a_token_for_another_api_is_refused_as_entra_refuses_it(emulator: Emulat
         OnBehalfOfCredential(for_other_api).get_token(DOWNSTREAM)
     assert caught.value.aadsts == 500131
     assert "not a user token for this API" in str(caught.value)
+    # Entra's trace and correlation IDs survive the rewording: a support case needs them.
+    assert caught.value.trace_id and caught.value.correlation_id
     assert for_other_api not in str(caught.value)
 
 
@@ -118,17 +120,21 @@ def load_settings_cred() -> CertlessCredential:
 
 
 @pytest.mark.parametrize(
-    ("assertion", "expected"),
+    ("assertion", "expected", "fix"),
     [
-        ("", "needs the user's access token"),
-        (None, "needs the user's access token"),
-        ("Bearer a.b.c", "Authorization header value"),
-        ("not-a-jwt", "not a JWT"),
+        ("", "needs the user's access token", "Pass the bearer token from the incoming request's"),
+        (None, "needs the user's access token", "Pass the bearer token from the incoming request's"),
+        ("Bearer a.b.c", "Authorization header value", "Strip the 'Bearer ' prefix: pass only the token."),
+        ("not-a-jwt", "not a JWT", "Pass the access token the client sent to this API."),
+        (" a.b.c", "not a JWT", "Pass the access token the client sent to this API."),
     ],
 )
-def test_a_missing_or_malformed_user_assertion_is_a_clear_error(assertion: object, expected: str) -> None:
-    with pytest.raises(CertlessError, match=expected):
+def test_a_missing_or_malformed_user_assertion_is_a_clear_error(
+    assertion: object, expected: str, fix: str
+) -> None:
+    with pytest.raises(CertlessError, match=expected) as caught:
         OnBehalfOfCredential(assertion)  # type: ignore[arg-type]
+    assert (caught.value.fix or "").startswith(fix)
 
 
 def test_repr_never_shows_the_user_token(emulator: Emulator, host: HostFn) -> None:

@@ -72,6 +72,24 @@ class Fic:
     parent_key: Any  # the app's /applications/{id}, or the identity's URN; UNKNOWN or None if unknown
     parent_label: str
 
+    @property
+    def name(self) -> str:
+        """The name Entra or Azure stores (what the portal, ``az`` and the plan tree show); the resource
+        name only while the stored one is unknown."""
+        prop = "federatedIdentityCredentialResourceName" if self.on == "identity" else "displayName"
+        stored = dig(self.node.props, prop)
+        return stored if isinstance(stored, str) and stored else self.node.name
+
+
+def fic_pair(first: Fic, second: Fic) -> tuple[str, str]:
+    """Two FICs' quoted names for one sentence: the stored names, with the resource names when they match."""
+    if first.name != second.name:
+        return f"'{first.name}'", f"'{second.name}'"
+    return (
+        f"'{first.name}' (resource '{first.node.name}')",
+        f"'{second.name}' (resource '{second.node.name}')",
+    )
+
 
 @dataclass
 class StackView:

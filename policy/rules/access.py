@@ -128,7 +128,7 @@ def _grant_on_fic_identity(args: StackValidationArgs, report: ReportViolation) -
         instead = f" ({sp})" if isinstance(sp, str) else ""
         report(
             f"role assignment '{node.name}' grants {_role_label(guid)} to {who} (principal {principal}), "
-            f"which only serves as the subject of FIC '{fic.node.name}': the app authenticates as its "
+            f"which only serves as the subject of FIC '{fic.name}': the app authenticates as its "
             f"registration's service principal{instead}, so this grant authorizes nothing and Azure answers "
             "403 AuthorizationPermissionMismatch. Grant the role to the app's service principal.",
             node.urn,

@@ -207,7 +207,7 @@ def _issuer(args: StackValidationArgs, report: ReportViolation) -> None:
                 "is neither the tenant's Entra issuer, nor the OIDC issuer of an AKS cluster declared "
                 "in this stack, nor listed in this policy's allowedIssuers"
             )
-        report(f"FIC '{fic.node.name}' on {fic.parent_label}: issuer '{issuer}' {reason}.", fic.node.urn)
+        report(f"FIC '{fic.name}' on {fic.parent_label}: issuer '{issuer}' {reason}.", fic.node.urn)
 
 
 # --- certless-app-fic-trusts-user-assigned-identity and the system-assigned advisory ------------
@@ -241,14 +241,14 @@ def _subject_is_identity(args: StackValidationArgs, report: ReportViolation) -> 
             identity = clients[subject]
             principal = f" {identity.principal_id}" if isinstance(identity.principal_id, str) else ""
             report(
-                f"FIC '{fic.node.name}' has subject '{subject}', the CLIENT ID of identity "
+                f"FIC '{fic.name}' has subject '{subject}', the CLIENT ID of identity "
                 f"'{identity.node.name}'; Entra matches the token's subject, which is the identity's "
                 f"principal (object) ID{principal}. Use the identity's principalId.",
                 fic.node.urn,
             )
         elif not some_unknown:
             report(
-                f"FIC '{fic.node.name}' has subject '{subject}', which is not the principal ID of any "
+                f"FIC '{fic.name}' has subject '{subject}', which is not the principal ID of any "
                 "user-assigned identity declared or adopted in this stack.",
                 fic.node.urn,
             )
@@ -264,7 +264,7 @@ def _system_assigned(args: StackValidationArgs, report: ReportViolation) -> None
         owner = view.system_principals.get(fic.subject) if isinstance(fic.subject, str) else None
         if owner is not None:
             report(
-                f"FIC '{fic.node.name}' trusts the system-assigned identity of '{owner.name}'. Entra's "
+                f"FIC '{fic.name}' trusts the system-assigned identity of '{owner.name}'. Entra's "
                 "documentation for managed identities as app credentials supports user-assigned "
                 f"identities only ({ENTRA_MI_AS_FIC_DOC}); prefer a user-assigned identity.",
                 fic.node.urn,
@@ -299,8 +299,9 @@ def _limits(args: StackValidationArgs, report: ReportViolation) -> None:
                 continue
             key = (fic.issuer, fic.subject)
             if key in seen:
+                mine, theirs = _stack.fic_pair(fic, seen[key])
                 report(
-                    f"FIC '{fic.node.name}' repeats the issuer and subject of '{seen[key].node.name}' on "
+                    f"FIC {mine} repeats the issuer and subject of {theirs} on "
                     f"{label}; Entra rejects a duplicate issuer+subject on one parent.",
                     fic.node.urn,
                 )
@@ -328,8 +329,9 @@ def _serialized(args: StackValidationArgs, report: ReportViolation) -> None:
                     continue
                 if later.node.urn in _stack.ancestors(earlier.node, view, memo):
                     continue
+                pair = _stack.fic_pair(earlier, later)
                 report(
-                    f"FICs '{earlier.node.name}' and '{later.node.name}' on {later.parent_label} can be "
+                    f"FICs {pair[0]} and {pair[1]} on {later.parent_label} can be "
                     "written in parallel: Azure rejects concurrent FIC writes under one identity (409 "
                     "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity). Chain them with "
                     "depends_on.",

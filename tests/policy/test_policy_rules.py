@@ -185,7 +185,7 @@ def test_issuer_of_an_unknown_cluster_fails_unless_allowed_by_config(plan: dict[
         (
             "mandatory",
             "billing-cluster",
-            f"FIC 'billing-cluster' on identity 'billing-id': issuer '{other}' is neither the tenant's Entra "
+            f"FIC 'aks-billing' on identity 'billing-id': issuer '{other}' is neither the tenant's Entra "
             "issuer, nor the OIDC issuer of an AKS cluster declared in this stack, nor listed in this "
             "policy's allowedIssuers.",
         )
@@ -228,7 +228,7 @@ def test_client_id_as_subject_is_named_in_the_message(plan: dict[str, Any]) -> N
         (
             "mandatory",
             "orders-fic",
-            f"FIC 'orders-fic' has subject '{IDS['orders'][1]}', the CLIENT ID of identity 'orders-id'; "
+            f"FIC 'mi-orders' has subject '{IDS['orders'][1]}', the CLIENT ID of identity 'orders-id'; "
             "Entra matches the token's subject, which is the identity's principal (object) ID "
             f"{IDS['orders'][0]}. Use the identity's principalId.",
         )
@@ -242,7 +242,7 @@ def test_subject_that_is_no_identity_of_the_stack_is_reported(plan: dict[str, An
         (
             "mandatory",
             "reports-fic",
-            f"FIC 'reports-fic' has subject '{stranger}', which is not the principal ID of any user-assigned "
+            f"FIC 'mi-reports' has subject '{stranger}', which is not the principal ID of any user-assigned "
             "identity declared or adopted in this stack.",
         )
     ]
@@ -324,7 +324,7 @@ def test_repeated_issuer_and_subject_on_one_app(plan: dict[str, Any]) -> None:
     plan["resources"].append(duplicate)
     found = only(review(plan), "certless-fic-limits")
     assert found[0][1] == "orders-fic-again"
-    assert "repeats the issuer and subject of 'orders-fic'" in found[0][2]
+    assert "repeats the issuer and subject of 'mi-orders' (resource 'orders-fic')" in found[0][2]
 
 
 def test_parallel_fics_under_one_identity_are_reported(plan: dict[str, Any]) -> None:
@@ -334,7 +334,8 @@ def test_parallel_fics_under_one_identity_are_reported(plan: dict[str, Any]) -> 
         (
             "mandatory",
             "billing-extra-0",
-            "FICs 'billing-cluster' and 'billing-extra-0' on identity 'billing-id' can be written in "
+            "FICs 'aks-billing' (resource 'billing-cluster') and 'aks-billing' (resource"
+            " 'billing-extra-0') on identity 'billing-id' can be written in "
             "parallel: Azure rejects concurrent FIC writes under one identity (409 "
             "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity). Chain them with "
             "depends_on.",

@@ -154,7 +154,12 @@ def test_a_failing_discovery_endpoint_is_a_transient_error_not_a_tenant_error(
 def test_an_unknown_tenant_still_points_at_the_tenant_setting(
     emulator: Emulator, host: HostFn, clock: FakeClock
 ) -> None:
-    host("appservice", "web", AzureAd__TenantId="0b6c7a10-0000-4e55-9a21-5c0d9e8b1a99")
+    unknown = "0b6c7a10-0000-4e55-9a21-5c0d9e8b1a99"
+    host("appservice", "web", AzureAd__TenantId=unknown)
     with credential_from_settings(clock=clock) as credential, pytest.raises(TokenRequestError) as info:
         credential.get_token(STORAGE)
     assert "TenantId" in str(info.value)
+    # The summary says Entra refused the authority, naming it, and quotes the first line of the refusal.
+    summary = info.value.summary
+    assert summary.startswith("Microsoft Entra rejected the authority ") and unknown in summary, summary
+    assert "\n" not in summary and len(summary.split(unknown, 1)[1]) > 3, summary

@@ -173,6 +173,25 @@ def test_the_first_vault_request_carries_no_token_and_the_token_follows_the_chal
     assert [a.rstrip("/") for a in vault.audiences] == ["https://vault.azure.net"]
 
 
+@pytest.mark.parametrize("spelling", ["{vault}/", "{vault}//"])
+def test_a_key_vault_url_with_a_trailing_slash_reads_the_same_secret(
+    emulator: Emulator, host: HostFn, vault_pfx: bytes, spelling: str
+) -> None:
+    # The portal shows the vault URI with a trailing slash; pasted as is, it is the same vault.
+    vault = FakeVault(vault_pfx)
+    host(
+        "appservice",
+        "web",
+        AzureAd__ClientCredentials__0__SourceType="KeyVault",
+        AzureAd__ClientCredentials__0__KeyVaultUrl=spelling.format(vault=vault.vault),
+        AzureAd__ClientCredentials__0__KeyVaultCertificateName="app-cert",
+        AzureAd__ClientCredentials__0__ManagedIdentityClientId=IDS.identity,
+    )
+    with credential_from_settings(transport=vault) as credential:
+        assert credential.get_token(STORAGE).token
+    assert vault.requests == 2
+
+
 HOSTILE_CHALLENGES = [
     (401, 'Bearer authorization="https://login.microsoftonline.com/x", resource="https://evil.example"'),
     (401, 'Bearer resource="https://azure.net"'),  # a suffix of the host, but not the vault resource

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 
 import jwt
+import msal
 import pytest
 from azure.core.credentials import TokenCredential
 from azure.core.credentials_async import AsyncTokenCredential
@@ -17,6 +18,7 @@ from certless import (
     CertlessError,
     OnBehalfOfCredential,
     TokenRequestError,
+    _engine,
     aio,
     load_settings,
 )
@@ -159,6 +161,13 @@ def test_the_cache_stays_bounded(emulator: Emulator, host: HostFn, monkeypatch: 
     before = emulator.counters["entra-token"]
     OnBehalfOfCredential(users[-1]).get_token(DOWNSTREAM)
     assert emulator.counters["entra-token"] == before
+    # Nor do the users' tokens pile up in MSAL's own cache behind certless's bounded one (a web API
+    # serving many users would grow without limit): the on-behalf-of app's MSAL cache stores none.
+    obo_apps = [app for key, app in _engine._apps.items() if key[-1] is False]
+    assert obo_apps
+    for app in obo_apps:
+        assert list(app.msal.token_cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)) == []
+        assert list(app.msal.token_cache.search(msal.TokenCache.CredentialType.REFRESH_TOKEN)) == []
 
 
 async def test_async_twin_shares_one_request_and_a_cancelled_caller_is_its_own(

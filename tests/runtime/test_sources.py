@@ -42,7 +42,11 @@ def _closed_port() -> int:
 
 
 def test_first_source_that_loads_wins_and_a_failed_one_is_skipped_from_then_on(
-    emulator: Emulator, host: HostFn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    emulator: Emulator,
+    host: HostFn,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     host(
         "vm",
@@ -61,7 +65,12 @@ def test_first_source_that_loads_wins_and_a_failed_one_is_skipped_from_then_on(
 
         # After a reset every source is tried again in order: now the identity endpoint works.
         monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.host_imds_url("web"))
-        credential.reset_sources()
+        with caplog.at_level("INFO", logger="certless"):
+            credential.reset_sources()
+        # The log shows when the choice was forgotten (why a later request tries the first source again).
+        assert [r.getMessage() for r in caplog.records if "reset" in r.getMessage()] == [
+            "Credential sources reset"
+        ]
         credential.get_token(STORAGE)
         assert credential.selected_source.description.source_type == "SignedAssertionFromManagedIdentity"
 

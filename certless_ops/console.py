@@ -15,7 +15,7 @@ from rich.table import Table
 # Without a terminal (a CI log, `| grep`, `> file`) and without COLUMNS, rich lays everything out for
 # 80 columns and folds issuer URLs and policy messages mid-word. There a line is never folded nor
 # cropped: no line of ours comes near this width, and nothing stretches to it (tables take the width of
-# their content, panels too: see panel()).
+# their content, panels and rules too: see panel() and rule()).
 LOG_WIDTH = 10_000
 
 
@@ -37,6 +37,15 @@ def make_console(*, stderr: bool = False, **options: Any) -> Console:
 def panel(console: Console, body: Any, *, title: str) -> Panel:
     """A titled box: as wide as the terminal on one, as wide as its content in a log."""
     return Panel(body, title=title, title_align="left", expand=console.is_terminal)
+
+
+def rule(console: Console, title: str) -> None:
+    """A section heading: a rule across the terminal; in a log, as wide as its title (a rule would
+    otherwise stretch to LOG_WIDTH)."""
+    if console.is_terminal or "COLUMNS" in os.environ:
+        console.rule(title)
+    else:
+        console.print(f"── {title} ──", highlight=False)
 
 
 def show_table(console: Console, table: Table) -> None:

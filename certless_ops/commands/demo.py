@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from certless_ops.azurite import ACCOUNT, locate_azurite
-    from certless_ops.console import make_console
+    from certless_ops.console import make_console, rule
     from certless_ops.demo import chain, render
     from certless_ops.demo.picture import picture_folder, write_picture
     from certless_ops.demo.session import DemoSession
@@ -163,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
                 storage_ca=azurite.ca_pem,
                 label=name,
             )
-            console.rule(f"The app of workload {name!r} on {host}: one token acquisition, hop by hop")
+            rule(console, f"The app of workload {name!r} on {host}: one token acquisition, hop by hop")
             render.app_environment(console, workload.get("azureAdEnv", {}), env)
             trace_path = session.workdir / "trace.json"
             app_dir = session.workdir / "app"

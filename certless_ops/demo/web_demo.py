@@ -24,7 +24,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from certless_ops.console import panel
+from certless_ops.console import panel, rule
 from certless_ops.errors import UserError
 
 USER = "alice"
@@ -392,7 +392,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             shots = given or screenshots_dir(None)  # made outside the session's temp dir: it stays
             with DemoSession() as session:
                 stack = start_stack(session, console)
-                console.rule(f"{USER} signs in to the web app in headless Chromium; screenshots in {shots}")
+                rule(console, f"{USER} signs in to the web app in headless Chromium; screenshots in {shots}")
                 outcome = run_browser(console, stack, shots, browser)
                 show_outcome(console, stack, outcome)
                 status = 0 if outcome.ok else 1

@@ -105,3 +105,57 @@ def test_a_validated_token_is_not_verified_again(emulator: Emulator, validator: 
         validator.validate(token, scopes=["access_as_user"])
     assert emulator.counters.get("entra-discovery", 0) <= 1
     assert time.perf_counter() - started < 5  # no RSA verification per call (a loose bound, not a benchmark)
+
+
+def _with_header(token: str, header_segment: str) -> str:
+    _, payload, signature = token.split(".")
+    return f"{header_segment}.{payload}.{signature}"
+
+
+def _segment(header: object) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    "header_segment",
+    [
+        _segment({"alg": "RS256", "typ": "JWT"}),  # no kid
+        _segment({"alg": "RS256", "kid": "not-a-key-of-the-tenant"}),
+        _segment({"alg": "RS256", "kid": 7}),
+        _segment({"alg": "none", "kid": "x"}),
+        _segment(["RS256"]),
+        "bm90IGpzb24",  # base64 of text that is not JSON
+        "!!!!",  # not base64url
+        "",
+    ],
+    ids=[
+        "no-kid",
+        "unknown-kid",
+        "kid-number",
+        "alg-none",
+        "not-an-object",
+        "not-json",
+        "not-base64",
+        "empty",
+    ],
+)
+def test_a_token_whose_header_is_odd_is_refused_as_invalid(
+    emulator: Emulator, validator: TokenValidator, header_segment: str
+) -> None:
+    token = _with_header(emulator.user_token("alice", IDS.app_direct, API_SCOPE), header_segment)
+    with pytest.raises(BearerError) as caught:
+        validator.validate(token)
+    assert (caught.value.status, caught.value.error) == (401, "invalid_token")
+    assert token not in str(caught.value) and token not in caught.value.www_authenticate
+
+
+def test_the_real_header_with_its_kid_still_validates_after_an_odd_one(
+    emulator: Emulator, validator: TokenValidator
+) -> None:
+    token = emulator.user_token("alice", IDS.app_direct, API_SCOPE)
+    with pytest.raises(BearerError):
+        validator.validate(_with_header(token, _segment({"alg": "RS256", "kid": "nope"})))
+    assert validator.validate(token)["name"] == "alice"

@@ -20,3 +20,14 @@ def test_every_install_of_certless_uses_the_one_source() -> None:
     lines = [line for found in seen.values() for line in found]
     for line in lines:
         assert re.fullmatch(r"certless(\[web\])? @ " + re.escape(SOURCE), line), line
+
+
+def test_the_readme_names_every_dependency_the_package_installs() -> None:
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0] for spec in declared}
+    readme = (ROOT / "README.md").read_text()
+    comment = re.search(r'pip install "certless @ [^"]+"\s+# depends on ([^\n]+)', readme)
+    assert comment is not None
+    assert set(re.findall(r"[a-z][a-z0-9-]+", comment.group(1))) - {"and", "only", "on"} == names

@@ -33,9 +33,10 @@ _APP_CLIENT_ID_SETTING = "AzureAd__ClientId"
 
 
 def short(value: Any) -> str:
-    """A GUID shortened to its first block, enough to tell identities apart on screen."""
+    """A GUID shortened to its first block, enough to tell identities apart on screen; as rich markup
+    (a preview's "[unknown]" would otherwise be read as a tag and vanish)."""
     text = str(value)
-    return f"{text[:8]}…" if re.fullmatch(r"[0-9a-f]{8}-[0-9a-f-]{27}", text) else text
+    return f"{text[:8]}…" if re.fullmatch(r"[0-9a-f]{8}-[0-9a-f-]{27}", text) else escape(text)
 
 
 @dataclass
@@ -219,7 +220,7 @@ def _fic_node(parent: Tree, ix: _Index, res: dict[str, Any]) -> None:
     issuer = str(inputs.get("issuer", ""))
     subject = str(inputs.get("subject", ""))
     node.add(f"issuer   {escape(issuer)} {_explain_issuer(ix, issuer)}")
-    node.add(f"subject  {escape(short(subject))} {_explain_subject(ix, subject)}")
+    node.add(f"subject  {short(subject)} {_explain_subject(ix, subject)}")
     audiences = inputs.get("audiences") or []
     node.add(f"audience {escape(', '.join(str(a) for a in audiences))}")
 

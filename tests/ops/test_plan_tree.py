@@ -60,3 +60,11 @@ def test_tree_reports_a_broken_chain(mini_plan: dict[str, Any]) -> None:
     assert (
         "broken trust chain: identity `orders-id` → no FIC on app registration `orders-app` trusts it" in text
     )
+
+
+def test_a_preview_plan_shows_its_unknown_ids_as_unknown(mini_plan: dict[str, Any]) -> None:
+    plan = copy.deepcopy(mini_plan)  # `plan --preview`: outputs known only after deploy are "[unknown]"
+    outputs = by_name(plan, "orders-id")["outputs"]
+    outputs["clientId"] = outputs["principalId"] = "[unknown]"
+    text = _text(plan)
+    assert "clientId [unknown], principalId [unknown]" in text

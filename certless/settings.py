@@ -28,7 +28,7 @@ from certless._clouds import (
     known_entra_hosts,
 )
 from certless._urls import AmbiguousUrlError, split_strict
-from certless.errors import SettingsError
+from certless.errors import CertlessError, SettingsError
 
 # Microsoft.Identity.Abstractions' CredentialSource enum: name -> numeric value (both accepted, as
 # .NET's configuration binder accepts both).
@@ -176,6 +176,10 @@ def load_settings(
         key = name.replace("__", ":")
         if key.lower().startswith(section.lower() + ":"):
             flat[key.lower()] = (key, value)
+    prefix = section.lower() + ":"
+    if not any(key.startswith(prefix) for key in flat):
+        where = str(base) if base else f"{Path('appsettings.json').absolute()} (no such file)"
+        raise NoSettingsError(section, where)
     loaded = settings_from_flat(flat, section)
     # azure-identity's variable (.NET and JavaScript read it; semicolon-separated), added to the setting.
     from_env = env.get(ALLOWED_TENANTS_VAR)
@@ -184,6 +188,21 @@ def load_settings(
         merged = tuple(dict.fromkeys(loaded.additionally_allowed_tenants + extra))
         loaded = replace(loaded, additionally_allowed_tenants=merged)
     return loaded
+
+
+class NoSettingsError(SettingsError):
+    """Not one setting of the section anywhere: the process is not running as the app (yet)."""
+
+    def __init__(self, section: str, where: str) -> None:
+        self.key, self.value = section, None
+        self.expected = f"{section}__* environment variables or an {section} section in {where}"
+        CertlessError.__init__(
+            self,
+            f"no {section} settings: no {section}__* environment variables and no {section} section in "
+            f"{where}",
+            fix="on Azure the compute sets them (the program declares them); on a laptop run in the shell "
+            "where the eval line of ./dev emulate ran, or pass --settings",
+        )
 
 
 def settings_from_mapping(values: Mapping[str, Any], section: str = "AzureAd") -> Settings:

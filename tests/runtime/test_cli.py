@@ -163,3 +163,23 @@ def test_module_entry_point_runs_without_a_traceback_on_user_error(monkeypatch: 
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "AzureAd:ClientId" in result.stderr
+
+
+def test_doctor_with_no_settings_at_all_says_none_were_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no appsettings.json here, no AzureAd__* variables (autouse fixture)
+    code, text = run("doctor")
+    assert code == 2 and text == ""
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "no AzureAd settings" in line
+    assert "AzureAd__" in line and "appsettings.json" in line
+
+
+def test_settings_without_a_client_id_still_name_that_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AzureAd__TenantId", IDS.tenant)
+    assert run("doctor")[0] == 2
+    assert "AzureAd:ClientId=(not set)" in capsys.readouterr().err

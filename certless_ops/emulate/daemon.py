@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import sys
 import tempfile
 import threading
@@ -36,13 +37,26 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def merged_ca_bundle(target: Path, *pem_files: Path | str) -> Path:
-    """One PEM file with the local CAs first, then the public roots (certifi): an app that trusts it
-    reaches the emulator, Azurite and any public HTTPS service alike."""
+    """One PEM file with the local CAs first, then the roots the shell already trusted: its own
+    REQUESTS_CA_BUNDLE / SSL_CERT_FILE, the system store (where a TLS-inspecting proxy's CA lives) and
+    the public roots (certifi). An app that trusts it reaches the emulator, Azurite and any HTTPS
+    service it reached before, and `pip install` keeps working in that shell."""
     parts = [Path(p).read_text(encoding="ascii").strip() for p in pem_files]
-    with contextlib.suppress(ImportError, OSError):
+    trusted: list[str] = [os.environ.get(name, "") for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")]
+    trusted.append(ssl.get_default_verify_paths().cafile or "")
+    with contextlib.suppress(ImportError):
         import certifi
 
-        parts.append(Path(certifi.where()).read_text(encoding="ascii").strip())
+        trusted.append(certifi.where())
+    seen: set[Path] = set()
+    for name in filter(None, trusted):
+        path = Path(name).resolve()
+        # An earlier eval line's bundle (this file, or a stopped run's) would nest old local CAs.
+        if path in seen or path == target.resolve() or path.parent.name.endswith("emulator.d"):
+            continue
+        seen.add(path)
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            parts.append(path.read_text(encoding="ascii").strip())
     target.write_text("\n".join(parts) + "\n", encoding="ascii")
     return target
 

@@ -131,3 +131,41 @@ def test_the_program_plan_breaks_the_rules_when_its_app_is_edited(web_pair_plan:
     set_prop(app, "web.implicitGrant.accessTokenIssuanceEnabled", True)
     set_prop(app, "web.redirectUris.1", "http://localhost.evil.com/signin-oidc")
     assert sorted(p for p, *_ in found(review(plan))) == [NO_IMPLICIT_ACCESS_TOKENS, REDIRECT_URIS_HTTPS]
+
+
+MORE_TRICKS = [
+    # Every other way Entra or a browser refuses or re-reads a redirect URI, each under the https policy.
+    ("https://orders.example.com/sign(in)", "! $ ' ( ) , ;"),
+    ("https://Orders.example.com/signin-oidc", "uppercase letters in the host"),
+    ("https://orders.example.com:99999/signin-oidc", "port 99999"),
+    ("https://orders.example.com/a/../signin-oidc", "dot segment"),
+    ("https://orders_example.com/signin-oidc", "is not scheme://host"),
+    ("orders.example.com/signin-oidc", "not an absolute URL"),
+]
+
+
+@pytest.mark.parametrize(("uri", "why"), MORE_TRICKS)
+def test_every_malformed_redirect_uri_is_the_https_policys_violation(uri: str, why: str) -> None:
+    plan = with_web({"redirectUris": [WEB, uri]})
+    ((name, level, resource, message),) = found(review(plan))
+    assert (name, level, resource) == (REDIRECT_URIS_HTTPS, "mandatory", "orders-app")
+    assert why in message, message
+
+
+@pytest.mark.parametrize("value", [None, 7, ""], ids=["null", "number", "empty"])
+def test_a_redirect_uri_that_is_no_text_is_a_violation(value: Any) -> None:
+    plan = with_web({"redirectUris": [WEB, value]})
+    ((name, level, _, message),) = found(review(plan))
+    assert (name, level) == (REDIRECT_URIS_HTTPS, "mandatory")
+    assert "is not a non-empty string" in message
+
+
+def test_an_overlong_redirect_uri_is_named_by_its_first_characters_and_its_length() -> None:
+    from policy.rules.redirect_uris import MAX_LENGTH
+
+    uri = "https://orders.example.com/" + "a" * (MAX_LENGTH + 10)
+    plan = with_web({"redirectUris": [WEB, uri]})
+    ((name, _, _, message),) = found(review(plan))
+    assert name == REDIRECT_URIS_HTTPS
+    assert repr(uri[:117] + "...") in message and uri not in message
+    assert f"is {len(uri)} characters long; Entra takes at most {MAX_LENGTH}" in message

@@ -25,7 +25,7 @@ from certless import (
 from certless import obo as obo_module
 from emulator import Emulator
 
-from .support import IDS, STORAGE, TENANT
+from .support import IDS, STORAGE, TENANT, FakeClock
 
 HostFn = Callable[..., dict[str, str]]
 CLIENT = IDS.app_direct  # the web app the user signed in to; it calls the API (IDS.app)
@@ -186,3 +186,25 @@ async def test_async_twin_shares_one_request_and_a_cancelled_caller_is_its_own(
     assert emulator.counters["entra-token"] == 1
     assert _claims(tokens[0].token)["tid"] == TENANT
     assert STORAGE  # the app-only scope is untouched by OBO
+
+
+def test_a_due_obo_token_is_renewed_through_the_spawn_it_was_given(
+    emulator: Emulator, host: HostFn, clock: FakeClock
+) -> None:
+    """As for app-only tokens (tests/runtime/test_refresh.py): a custom clock and spawn reach the OBO
+    cache, so a token near expiry is served at once and renewed by the caller's spawn, not a thread."""
+    from .test_refresh import Deferred
+
+    host("appservice", "web")
+    user_token = emulator.user_token("alice", CLIENT, API_SCOPE)
+    spawn = Deferred()
+    credential = OnBehalfOfCredential(user_token, load_settings(), clock=clock, spawn=spawn)
+    first = credential.get_token(DOWNSTREAM)
+    clock.advance(first.expires_on - clock.time() - 200)
+    assert credential.get_token(DOWNSTREAM) == first  # served at once, the renewal queued
+    assert len(spawn.jobs) == 1
+    spawn.run_all()
+    second = credential.get_token(DOWNSTREAM)
+    assert second.token != first.token
+    grants = [e.get("grant") for e in emulator.requests if e["endpoint"] == "entra-token"]
+    assert grants.count("on_behalf_of") == 2

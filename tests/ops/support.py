@@ -36,3 +36,24 @@ def by_name(plan: dict[str, Any], name: str) -> dict[str, Any]:
     matches = [r for r in plan["resources"] if r["name"] == name]
     assert len(matches) == 1, f"expected one resource named {name!r}, found {len(matches)}"
     return matches[0]
+
+
+def into_a_closed_pipe(
+    argv: list[str], env: dict[str, str], cwd: Path = REPO
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` with its stdout a pipe whose reader left before the first byte (``| head -c0``)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(
+            argv,
+            cwd=cwd,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            timeout=120,
+            env=env,
+        )
+    finally:
+        os.close(write_end)

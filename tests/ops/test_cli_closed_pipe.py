@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from . import support
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PLAN = ROOT / "tests" / "emulator" / "fixture_plan.json"
@@ -29,21 +31,7 @@ ENV = {k: v for k, v in os.environ.items() if not k.startswith(("AzureAd", "AZUR
 def into_a_closed_pipe(
     argv: list[str], env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    read_end, write_end = os.pipe()
-    os.close(read_end)  # the reader left before the first line came, as `| head -c0` does
-    try:
-        return subprocess.run(
-            argv,
-            cwd=ROOT,
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            text=True,
-            check=False,
-            timeout=120,
-            env=env or ENV,
-        )
-    finally:
-        os.close(write_end)
+    return support.into_a_closed_pipe(argv, env or ENV, cwd=ROOT)
 
 
 def assert_ended_quietly(done: subprocess.CompletedProcess[str]) -> None:

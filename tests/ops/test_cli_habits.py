@@ -17,6 +17,8 @@ import pytest
 
 from certless_ops.__main__ import _command_modules
 
+from .support import into_a_closed_pipe
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 OPS = [str(BIN / "certless-ops")]
@@ -103,25 +105,7 @@ def test_every_command_offers_json_the_same_way(argv: list[str]) -> None:
     assert "to stdout without FILE" in " ".join(usage.split())
 
 
-def _into_a_closed_pipe(argv: list[str]) -> subprocess.CompletedProcess[str]:
-    read_end, write_end = os.pipe()
-    os.close(read_end)  # the reader is gone before the first byte, as `| head -c0` would be
-    try:
-        return subprocess.run(
-            argv,
-            cwd=ROOT,
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            text=True,
-            check=False,
-            timeout=120,
-            env=ENV,
-        )
-    finally:
-        os.close(write_end)
-
-
 @pytest.mark.parametrize(("name", "argv", "prog"), ENTRY_POINTS, ids=IDS)
 def test_help_into_a_closed_pipe_ends_quietly(name: str, argv: list[str], prog: str) -> None:
-    done = _into_a_closed_pipe([*argv, "--help"])
+    done = into_a_closed_pipe([*argv, "--help"], ENV, cwd=ROOT)
     assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr

@@ -100,7 +100,8 @@ def _configure(
         {p.name for p in work.iterdir() if p.name not in (".venv", "node_modules", "mutants", ".git")}
     )
     skipped = [f"--ignore={d}" if d.endswith(".py") else f"--deselect={d}" for d in deselect]
-    pytest_args = ["-q", "-x", "-p", "no:cacheprovider", *skipped]
+    # The plugin gives import-time and shared-fixture calls to every test that can see them.
+    pytest_args = ["-q", "-x", "-p", "no:cacheprovider", "-p", "benchmarks.mutation_plugin", *skipped]
     lines = [
         "",
         "[tool.mutmut]",
@@ -109,6 +110,11 @@ def _configure(
         f"also_copy = {json.dumps(top)}",
         f"pytest_add_cli_args_test_selection = {json.dumps(list(tests))}",
         f"pytest_add_cli_args = {json.dumps(pytest_args)}",
+        # Each mutant's tests run in a process that imports the code afresh under that mutant: forked from
+        # a process that had imported it, code run at import time (decorators, rules built when their
+        # module loads) would keep the original and hide its mutants.
+        'process_isolation = "forkserver"',
+        'forkserver_warmup = "none"',
     ]
     pyproject = work / "pyproject.toml"
     pyproject.write_text(pyproject.read_text(encoding="utf-8") + "\n".join(lines) + "\n", encoding="utf-8")

@@ -198,7 +198,7 @@ class HostCache:
 
 
 def _file_name(key: Hashable) -> str:
-    return hashlib.sha256(json.dumps(key, default=str).encode()).hexdigest()[:40]
+    return hashlib.sha256(json.dumps(key, default=str).encode()).hexdigest()
 
 
 def _parse(raw: bytes) -> TokenResult | None:

@@ -21,8 +21,8 @@ def strip_comments_and_trailing_commas(text: str) -> str:
     """``text`` with comments blanked and trailing commas removed; strings untouched."""
     out = list(text)
     i, n = 0, len(text)
-    last_significant = ""  # the last character outside strings/comments/whitespace
-    pending_comma = -1  # index of a comma that may turn out to be trailing
+    after_value = False  # the last character outside strings/comments/whitespace ended a value
+    pending_comma: int | None = None  # index of a comma that may turn out to be trailing
     while i < n:
         ch = text[i]
         if ch == '"':
@@ -30,7 +30,7 @@ def strip_comments_and_trailing_commas(text: str) -> str:
             while j < n and text[j] != '"':
                 j += 2 if text[j] == "\\" else 1
             i = j + 1
-            last_significant, pending_comma = '"', -1
+            after_value, pending_comma = True, None
             continue
         if ch == "/" and i + 1 < n and text[i + 1] in "/*":
             if text[i + 1] == "/":
@@ -50,10 +50,10 @@ def strip_comments_and_trailing_commas(text: str) -> str:
         if ch in " \t\r\n":
             i += 1
             continue
-        if ch in "]}" and pending_comma >= 0:
+        if ch in "]}" and pending_comma is not None:
             out[pending_comma] = " "
-        pending_comma = i if ch == "," and last_significant not in _OPENERS and last_significant else -1
-        last_significant = ch
+        pending_comma = i if ch == "," and after_value else None
+        after_value = ch not in _OPENERS
         i += 1
     return "".join(out)
 

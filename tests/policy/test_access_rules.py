@@ -70,6 +70,31 @@ def test_a_data_grant_on_the_identity_the_app_trusts_is_a_mandatory_violation(pl
     assert "403 AuthorizationPermissionMismatch" in message
 
 
+def test_a_grant_on_an_identity_with_no_platform_use_is_a_violation() -> None:
+    """An identity that serves no platform feature (no Functions host, no Key Vault references): a
+    data role on it is the classic mistake, reported, not skipped."""
+    plan = run_plan(load_stack_config(REPO, "dev"))
+    identity = next(r for r in plan["resources"] if r["type"] == UAMI)
+    grant = the_grant(plan)
+    set_props(grant, principalId=identity["outputs"]["principalId"])
+    # Key Vault references made the identity the platform's own: a read role on a vault is allowed.
+    kv_read = roles.definition_id(
+        grant["inputs"]["scope"].split("/")[2], roles.ROLES["Key Vault Secrets User"].guid
+    )
+    as_kv_reader = copy.deepcopy(plan)
+    set_props(the_grant(as_kv_reader), roleDefinitionId=kv_read)
+    assert violations(review(as_kv_reader), GRANT_ON_FIC_IDENTITY) == []
+    # The web app resolves its references with its system identity: the user-assigned one has no use.
+    for candidate in (plan, as_kv_reader):
+        set_props(
+            next(r for r in candidate["resources"] if r["type"] == "azure-native:web:WebApp"),
+            keyVaultReferenceIdentity="SystemAssigned",
+        )
+        (found,) = violations(review(candidate), GRANT_ON_FIC_IDENTITY)
+        assert found[:2] == ("mandatory", grant["name"])
+        assert f"identity '{identity['name']}'" in found[2]
+
+
 def test_acr_pull_on_the_identity_is_the_platforms_own_use(plan: dict[str, Any]) -> None:
     identity = next(r for r in plan["resources"] if r["type"] == UAMI)
     grant = the_grant(plan)

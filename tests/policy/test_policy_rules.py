@@ -359,6 +359,19 @@ def test_the_parent_identity_is_found_from_the_arm_id_alone(plan: dict[str, Any]
     assert [(level, name) for level, name, _ in found] == [("mandatory", "billing-extra-0")]
 
 
+def test_the_parent_identity_is_found_from_resource_name_alone(plan: dict[str, Any]) -> None:
+    """A FIC whose identity is named by a literal ``resourceName`` (no property dependency, no ID yet)."""
+    _more_identity_fics(plan, 1, chained=False)
+    for name in ("billing-cluster", "billing-extra-0"):
+        fic = find(plan, name)
+        fic["property_dependencies"] = {}
+        fic["outputs"].pop("id", None)
+        assert fic["outputs"]["resourceName"] == "id-billing"
+    found = only(review(plan), "certless-identity-fics-serialized")
+    assert [(level, name) for level, name, _ in found] == [("mandatory", "billing-extra-0")]
+    assert "on identity 'billing-id'" in found[0][2]
+
+
 def test_chained_fics_under_one_identity_pass(plan: dict[str, Any]) -> None:
     _more_identity_fics(plan, 3, chained=True)
     assert review(plan).violations == []

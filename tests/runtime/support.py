@@ -211,10 +211,18 @@ class FakeVault:
 
     VAULT = "https://certless-test.vault.azure.net"
 
-    def __init__(self, pfx: bytes, *, vault: str = VAULT, resource: str = "https://vault.azure.net") -> None:
+    def __init__(
+        self,
+        pfx: bytes,
+        *,
+        vault: str = VAULT,
+        resource: str = "https://vault.azure.net",
+        pem: str | None = None,
+    ) -> None:
         from certless._http import RequestsTransport
 
         self.pfx = pfx
+        self.pem = pem  # set: the certificate was imported as PEM, and the secret holds that text
         self.vault = vault
         self.resource = resource
         self.challenge = (
@@ -261,6 +269,8 @@ class FakeVault:
         if url != f"{self.vault}/secrets/app-cert" or (params or {}).get("api-version") != "7.4":
             return _http.Response(404, json.dumps({"error": {"code": "SecretNotFound"}}))
         body = {"value": base64.b64encode(self.pfx).decode(), "contentType": "application/x-pkcs12"}
+        if self.pem is not None:
+            body = {"value": self.pem, "contentType": "application/x-pem-file"}
         return _http.Response(200, json.dumps(body))
 
     def close(self) -> None:

@@ -166,3 +166,36 @@ def test_keys_are_independent(clock: FakeClock) -> None:
     other = (("https://vault.azure.net/.default",), None, None, False)
     assert cache.get(KEY, upstream).result.token != cache.get(other, upstream).result.token
     assert upstream.calls == 2
+
+
+class _WatchedLock:
+    """The cache's lock, telling the test when a caller has started waiting for it."""
+
+    def __init__(self) -> None:
+        self.real = threading.Lock()
+        self.waiting = threading.Event()
+
+    def __enter__(self) -> None:
+        self.waiting.set()
+        self.real.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.real.release()
+
+
+def test_a_caller_that_missed_a_token_landing_gets_it_without_a_second_request(clock: FakeClock) -> None:
+    """A caller looked before another's token landed and waits for the lock while it is stored: it
+    gets that token under the lock instead of asking upstream once more."""
+    upstream = Upstream(clock)
+    cache = make(clock)
+    lock = _WatchedLock()
+    cache._lock = lock  # type: ignore[assignment]
+    results: list[str] = []
+    with lock:  # another caller is storing its token now
+        lock.waiting.clear()
+        caller = threading.Thread(target=lambda: results.append(cache.get(KEY, upstream).result.token))
+        caller.start()
+        assert lock.waiting.wait(5), "the caller never reached the cache's lock"
+        cache._store(KEY, TokenResult("landed", int(clock.time() + 3600), None, "Bearer"))
+    caller.join(5)
+    assert results == ["landed"] and upstream.calls == 0

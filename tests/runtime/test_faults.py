@@ -296,7 +296,7 @@ def test_wrong_client_secret_is_7000215_and_the_secret_is_never_shown(
 
 
 def test_right_client_secret_works_for_local_development(
-    emulator: Emulator, host: HostFn, clock: FakeClock
+    emulator: Emulator, host: HostFn, clock: FakeClock, certless_logs: pytest.LogCaptureFixture
 ) -> None:
     host(
         "appservice",
@@ -307,6 +307,12 @@ def test_right_client_secret_works_for_local_development(
     with credential_from_settings(clock=clock) as credential:
         assert credential.get_token(STORAGE).token
     assert emulator.counters["appservice"] == 0
+    # Every load warns, naming the source, what to use instead, and never the secret.
+    warnings = [r.getMessage() for r in certless_logs.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "#0 ClientSecret: using a client secret. Secrets leak and expire; use it for local development "
+        "only and prefer SignedAssertionFromManagedIdentity on Azure."
+    ]
 
 
 def test_a_scope_without_default_is_explained(emulator: Emulator, host: HostFn, clock: FakeClock) -> None:

@@ -173,6 +173,27 @@ def test_the_first_vault_request_carries_no_token_and_the_token_follows_the_chal
     assert [a.rstrip("/") for a in vault.audiences] == ["https://vault.azure.net"]
 
 
+def test_a_certificate_imported_as_pem_is_read_by_its_content_type(
+    emulator: Emulator, host: HostFn, vault_pfx: bytes
+) -> None:
+    """Key Vault keeps a PEM import as text (contentType application/x-pem-file), and openssl's export
+    puts 'Bag Attributes' lines before the first BEGIN: the content type, not the first line, says PEM."""
+    key, cert, _ = pkcs12.load_key_and_certificates(vault_pfx, None)
+    assert key is not None and cert is not None
+    pem = (
+        "Bag Attributes\n    friendlyName: app\n"
+        + key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        + "Bag Attributes\n    friendlyName: app\n"
+        + cert.public_bytes(serialization.Encoding.PEM).decode()
+    )
+    vault = FakeVault(vault_pfx, pem=pem)
+    _vault_host(host, vault)
+    with credential_from_settings(transport=vault) as credential:
+        assert credential.get_token(STORAGE).token
+
+
 @pytest.mark.parametrize("spelling", ["{vault}/", "{vault}//"])
 def test_a_key_vault_url_with_a_trailing_slash_reads_the_same_secret(
     emulator: Emulator, host: HostFn, vault_pfx: bytes, spelling: str

@@ -62,6 +62,22 @@ def test_the_downstream_token_is_for_the_same_user_and_the_app_proves_itself_wit
     assert [e["endpoint"] for e in emulator.requests].count("appservice") == 1  # the identity's assertion
 
 
+def test_a_tenant_not_allowed_is_refused_before_the_exchange(emulator: Emulator, host: HostFn) -> None:
+    """As for app-only tokens: tenant_id moves the exchange only to the configured or an allowed tenant."""
+    from certless.errors import TenantNotAllowedError
+
+    host("appservice", "web")
+    user_token = emulator.user_token("alice", CLIENT, API_SCOPE)
+    other = "0b1c2d3e-4f50-4617-8a9b-0c1d2e3f4a5b"
+    credential = OnBehalfOfCredential(user_token)
+    with pytest.raises(TenantNotAllowedError) as caught:
+        credential.get_token(DOWNSTREAM, tenant_id=other)
+    assert other in str(caught.value) and TENANT in str(caught.value)
+    assert [e for e in emulator.requests if e["endpoint"] == "entra-token"] == []
+    # The configured tenant, named, is the default one.
+    assert _claims(credential.get_token(DOWNSTREAM, tenant_id=TENANT).token)["tid"] == TENANT
+
+
 def test_cached_per_user_and_scope_and_shared_across_credentials(emulator: Emulator, host: HostFn) -> None:
     host("appservice", "web")
     alice = emulator.user_token("alice", CLIENT, API_SCOPE)

@@ -76,7 +76,11 @@ def test_first_source_that_loads_wins_and_a_failed_one_is_skipped_from_then_on(
 
 
 def test_when_every_source_fails_one_error_lists_each_and_why(
-    emulator: Emulator, host: HostFn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    emulator: Emulator,
+    host: HostFn,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    certless_logs: pytest.LogCaptureFixture,
 ) -> None:
     host(
         "vm",
@@ -93,10 +97,17 @@ def test_when_every_source_fails_one_error_lists_each_and_why(
         credential.get_token(STORAGE)
     text = str(info.value)
     reasons = [f.reason for f in info.value.failures]
+    # The log says which endpoint had no connection, and when certless stopped trying it.
+    (gave_up,) = [r.getMessage() for r in certless_logs.records if "no connection" in r.getMessage()]
+    assert gave_up == (
+        "managed identity endpoint: no connection (ConnectionError: Connection refused); giving up after 2"
+        " attempts"
+    )
     assert [f.source.split()[0] for f in info.value.failures] == ["#0", "#1", "#2", "#3"]
     assert "did not answer" in reasons[0]
     assert "/nonexistent/token" in reasons[1]
     assert "not supported by certless" in reasons[2]
+    assert "Fix: Add a source certless supports: SignedAssertionFromManagedIdentity," in reasons[2]
     assert "Skip is true" in reasons[3]
     assert SECRET not in text
     assert "IDW10109" in text

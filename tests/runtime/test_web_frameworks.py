@@ -158,6 +158,19 @@ def test_a_missing_scope_is_403_insufficient_scope(emulator: Emulator, api: Clie
     assert_token_not_echoed(answer, token)
 
 
+def test_a_user_token_with_another_scope_of_the_api_is_403_naming_the_scope(
+    emulator: Emulator, api: Client
+) -> None:
+    token = emulator.user_token("alice", IDS.app_direct, f"api://{IDS.app}/Notes.Read")
+    answer = api("/notes", bearer(token))
+    assert answer.status == 403
+    assert answer.www_authenticate == (
+        'Bearer error="insufficient_scope", error_description="The access token lacks access_as_user."'
+    )
+    assert_token_not_echoed(answer, token)
+    assert api("/any", bearer(token)).status == 200, "any scope passes where none is named"
+
+
 def test_an_app_token_without_scope_or_role_is_403_even_where_any_scope_passes(
     emulator: Emulator, api: Client
 ) -> None:

@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -154,7 +155,36 @@ def load_equivalent() -> dict[str, dict[str, Any]]:
     if not EQUIVALENT_FILE.is_file():
         return {}
     entries = json.loads(EQUIVALENT_FILE.read_text(encoding="utf-8"))
-    return {e["mutant"]: e for e in entries}
+    return {e["mutant"]: e for e in entries if "mutant" in e}
+
+
+def load_rules() -> list[dict[str, Any]]:
+    """Classes of equivalent mutants, each with its reason: ``case-insensitive-lookup`` (a mutant that only
+    changes the case of the key given to a case-insensitive lookup, ``<receiver>.get("Key")``)."""
+    if not EQUIVALENT_FILE.is_file():
+        return []
+    entries = json.loads(EQUIVALENT_FILE.read_text(encoding="utf-8"))
+    return [e for e in entries if "rule" in e]
+
+
+def _lookup_keys_folded(line: str, receivers: list[str]) -> str:
+    pattern = rf'\b(?:{"|".join(map(re.escape, receivers))})\.get\("([^"\\]*)"\)'
+    return re.sub(pattern, lambda m: m.group(0).replace(m.group(1), m.group(1).lower()), line)
+
+
+def equivalent_by_rule(name: str, diff: list[str], rules: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The rule a mutant falls under, if any: its diff must be one line changed, in the rule's module."""
+    removed = [line[1:] for line in diff if line.startswith("-")]
+    added = [line[1:] for line in diff if line.startswith("+")]
+    if len(removed) != 1 or len(added) != 1 or removed == added:
+        return None
+    for rule in rules:
+        if rule["rule"] != "case-insensitive-lookup" or not name.startswith(rule["module"] + "."):
+            continue
+        receivers = list(rule["receivers"])
+        if _lookup_keys_folded(removed[0], receivers) == _lookup_keys_folded(added[0], receivers):
+            return rule
+    return None
 
 
 @dataclass
@@ -222,12 +252,16 @@ def run_area(
             "not_checked": sum(v == "not checked" for v in judged.values()),
         }
         allow = load_equivalent()
+        rules = load_rules()
         lived = sorted(n for n, v in judged.items() if v == "survived")
         equivalent, stale, real = [], [], []
         for name in lived:
             diff = _mutmut(work, ["show", name]).stdout
             entry = allow.get(name)
             if entry is not None and entry.get("diff") == _diff_lines(diff):
+                equivalent.append(name)
+                continue
+            if entry is None and equivalent_by_rule(name, _diff_lines(diff), rules) is not None:
                 equivalent.append(name)
                 continue
             if entry is not None:

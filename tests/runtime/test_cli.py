@@ -61,11 +61,26 @@ def test_doctor_shows_the_fic_the_app_must_hold_next_to_the_assertion(
 
 
 def test_doctor_on_aks_shows_both_hops(emulator: Emulator, host: HostFn) -> None:
-    host("aks-via-identity", "reports")
+    env = host("aks-via-identity", "reports")
     code, text = run("doctor")
     assert code == 0
     assert f"issuer={CLUSTER_ISSUER} subject=system:serviceaccount:reports:reports-sa" in text
     assert f"subject={IDS.aks_principal}" in text
+    # The host line shows what workload identity injected into the pod.
+    (host_line,) = [line for line in text.splitlines() if line.startswith("[ ok ] host: ")]
+    assert host_line.startswith("[ ok ] host: aks (")
+    assert f"AZURE_FEDERATED_TOKEN_FILE={env['AZURE_FEDERATED_TOKEN_FILE']}" in host_line
+
+
+def test_doctor_off_aks_shows_only_the_identity_endpoint_variables(
+    emulator: Emulator, host: HostFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = host("appservice", "web")
+    monkeypatch.setenv("AZURE_CLIENT_ID", "11111111-2222-3333-4444-555555555555")  # the SDK's, not ours
+    code, text = run("doctor")
+    assert code == 0
+    (host_line,) = [line for line in text.splitlines() if line.startswith("[ ok ] host: ")]
+    assert host_line == f"[ ok ] host: appservice (IDENTITY_ENDPOINT={env['IDENTITY_ENDPOINT']})"
 
 
 def test_doctor_turns_a_fic_mismatch_into_a_fix_and_exits_non_zero(emulator: Emulator, host: HostFn) -> None:
@@ -139,6 +154,9 @@ def test_token_json_has_claims_and_fingerprint_but_not_the_token(
     captured = capsys.readouterr()
     document = json.loads(captured.out)
     assert document["claims"]["appid"] == IDS.app
+    # Who issued it, for whom and to whom, and when: the claims a person checks.
+    assert {"iss", "sub", "aud", "oid", "tid", "iat", "nbf", "exp"} <= set(document["claims"])
+    assert document["claims"]["sub"] == document["claims"]["oid"]  # app-only: the service principal
     assert document["fingerprint"].startswith("sha256:")
     assert "token" not in document
     assert "eyJ" not in captured.out + captured.err

@@ -4,8 +4,10 @@ app with the certificateless chain, through MSAL's on-behalf-of grant against th
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import jwt
 import msal
@@ -131,6 +133,97 @@ def test_an_app_only_token_cannot_be_exchanged(emulator: Emulator, host: HostFn)
         OnBehalfOfCredential(token).get_token(DOWNSTREAM)
     assert caught.value.aadsts in (50013, 500131)
     assert token not in str(caught.value)
+
+
+class EntraRefusesTheExchange:
+    """The real transport, except that Entra answers the on-behalf-of request with ``body`` (HTTP 400),
+    as it does for a user under Conditional Access or without consent."""
+
+    def __init__(self, body: dict[str, object]) -> None:
+        from certless._http import RequestsTransport
+
+        self.real = RequestsTransport()
+        self.body = body
+        self.refused = 0
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        from certless._http import Response
+
+        data = kwargs.get("data")
+        if isinstance(data, dict) and data.get("requested_token_use") == "on_behalf_of":
+            self.refused += 1
+            return Response(400, json.dumps(self.body), {"Content-Type": "application/json"})
+        return self.real.request(method, url, **kwargs)
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def _entra_error(error: str, code: int, text: str, **extra: object) -> dict[str, object]:
+    return {
+        "error": error,
+        "error_description": f"AADSTS{code}: {text} Trace ID: 0b6a4c1e-1111-4c2b-9d2e-0a0b0c0d0e0f "
+        "Correlation ID: 5d5c3b2a-2222-4e1f-8a9b-1a2b3c4d5e6f Timestamp: 2026-12-04 02:00:00Z",
+        "error_codes": [code],
+        "timestamp": "2026-12-04 02:00:00Z",
+        "trace_id": "0b6a4c1e-1111-4c2b-9d2e-0a0b0c0d0e0f",
+        "correlation_id": "5d5c3b2a-2222-4e1f-8a9b-1a2b3c4d5e6f",
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "fix"),
+    [
+        (
+            _entra_error(
+                "interaction_required",
+                50076,
+                "Due to a configuration change made by your administrator, or because you moved to a new "
+                "location, you must use multi-factor authentication to access 'storage'.",
+                suberror="basic_action",
+                claims='{"access_token":{"capolids":{"essential":true,"values":["c1"]}}}',
+            ),
+            "The user must sign in again (Conditional Access or MFA): return 401 with the claims challenge",
+        ),
+        (
+            _entra_error(
+                "invalid_grant",
+                65001,
+                "The user or administrator has not consented to use the application with ID 'x' named 'api'.",
+                suberror="consent_required",
+            ),
+            "The user (or an admin) has not consented to this API calling the downstream API for them",
+        ),
+    ],
+    ids=["mfa", "consent"],
+)
+def test_an_exchange_entra_refuses_for_the_user_says_what_the_api_must_do(
+    emulator: Emulator, host: HostFn, body: dict[str, object], fix: str
+) -> None:
+    host("appservice", "web")
+    user_token = emulator.user_token("alice", CLIENT, API_SCOPE)
+    transport = EntraRefusesTheExchange(body)
+    with pytest.raises(TokenRequestError) as caught:
+        OnBehalfOfCredential(user_token, transport=transport).get_token(DOWNSTREAM)
+    assert transport.refused == 1, "a refusal for the user is final: not retried"
+    error = caught.value
+    assert error.aadsts == body["error_codes"][0]  # type: ignore[index]
+    assert (error.fix or "").startswith(fix)
+    assert error.trace_id == body["trace_id"] and error.correlation_id == body["correlation_id"]
+    assert user_token not in str(error)
+
+
+def test_an_exchange_without_a_scope_is_a_clear_error_before_any_request(
+    emulator: Emulator, host: HostFn
+) -> None:
+    host("appservice", "web")
+    user_token = emulator.user_token("alice", CLIENT, API_SCOPE)
+    with pytest.raises(CertlessError) as caught:
+        OnBehalfOfCredential(user_token).get_token()
+    assert str(caught.value).startswith("get_token needs at least one scope, got ()")
+    assert "user_impersonation" in (caught.value.fix or "")
+    assert [e for e in emulator.requests if e["endpoint"] == "entra-token"] == []
 
 
 def load_settings_cred() -> CertlessCredential:

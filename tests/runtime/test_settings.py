@@ -189,3 +189,39 @@ def test_missing_settings_file_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as info:
         load_settings(tmp_path / "nope.json", environ={})
     assert "nope.json" in str(info.value)
+
+
+@pytest.mark.parametrize("where", ["missing.json", "folder"])
+def test_a_settings_path_that_holds_no_appsettings_file_is_named(tmp_path: Path, where: str) -> None:
+    (tmp_path / "folder").mkdir()
+    path = tmp_path / where
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"Setting path='{path}' is invalid: expected an existing appsettings.json file or a folder "
+        "holding one"
+    )
+
+
+def test_clear_process_caches_also_forgets_the_web_apis_validator(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """After the app moves to another tenant (and the caches are cleared), a web API checks tokens
+    against the new settings, not the ones its validator was built with."""
+    from certless import clear_process_caches
+    from certless.web import default_validator
+
+    monkeypatch.chdir(tmp_path)  # no appsettings.json here: the variables are the settings
+    first, second = "7f4c2a10-3b1d-4e55-9a21-5c0d9e8b1a01", "0b1c2d3e-4f50-4617-8a9b-0c1d2e3f4a5b"
+    monkeypatch.setenv("AzureAd__ClientId", "daef0427-1a12-5c94-a8d3-0d285891fb7e")
+    monkeypatch.setenv("AzureAd__TenantId", first)
+    monkeypatch.setenv("AzureAd__ClientCredentials__0__SourceType", "SignedAssertionFromManagedIdentity")
+    clear_process_caches()
+    try:
+        assert default_validator().settings.tenant_id == first
+        monkeypatch.setenv("AzureAd__TenantId", second)
+        assert default_validator().settings.tenant_id == first, "built once per process"
+        clear_process_caches()
+        assert default_validator().settings.tenant_id == second
+    finally:
+        clear_process_caches()

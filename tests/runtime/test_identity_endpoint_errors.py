@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from certless.errors import (
     CertlessError,
     CredentialUnavailableError,
     IdentityEndpointError,
+    InsecureEndpointError,
     NoCredentialError,
 )
 from emulator import Emulator
@@ -290,3 +292,78 @@ def test_a_token_exchange_url_with_default_scope_is_asked_for_as_a_resource(
     assert [(r.get("resource"), r.get("selector"), r.get("identity")) for r in asked] == [
         ("api://AzureADTokenExchange", "client_id", IDS.identity)
     ]
+
+
+# ------------------------------------------------------------------------------ AKS workload identity
+
+AKS_TOKEN_FILE_FIX = (
+    "On AKS, label the pod azure.workload.identity/use=true and use a service account annotated with "
+    "azure.workload.identity/client-id; elsewhere set SignedAssertionFileDiskPath."
+)
+
+
+@pytest.mark.parametrize("what", ["missing", "a directory"])
+def test_an_unreadable_aks_token_file_is_unavailable_with_the_webhook_fix(
+    emulator: Emulator,
+    host: HostFn,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    what: str,
+) -> None:
+    host("aks-via-identity", "reports")
+    path = str(tmp_path / "token") if what == "missing" else str(tmp_path)
+    monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", path)
+    reason = "No such file or directory" if what == "missing" else "Is a directory"
+    error = _failure(clock)
+    assert type(error) is CredentialUnavailableError and error.transient is False
+    assert error.summary == (
+        f"#0 SignedAssertionFilePath ({path}): cannot read the token file {path!r} ({reason})."
+    )
+    assert error.fix == AKS_TOKEN_FILE_FIX
+    assert emulator.counters["entra-token"] == 0
+
+
+def test_an_empty_aks_token_file_is_transient(
+    emulator: Emulator, host: HostFn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    host("aks-via-identity", "reports")
+    path = tmp_path / "token"
+    path.write_text("\n")
+    monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", str(path))
+    error = _failure(clock)
+    assert type(error) is CredentialUnavailableError and error.transient is True
+    assert error.summary == f"#0 SignedAssertionFilePath ({path}): the token file {str(path)!r} is empty."
+    assert emulator.counters["entra-token"] == 0
+
+
+def test_an_aks_tenant_that_is_not_a_tenant_id_is_refused(
+    emulator: Emulator, host: HostFn, clock: FakeClock
+) -> None:
+    host("aks-via-identity", "reports", AZURE_TENANT_ID="a/b")
+    error = _failure(clock)
+    assert type(error) is CredentialUnavailableError
+    assert error.summary == "AZURE_TENANT_ID='a/b' is not a tenant ID or domain."
+    assert (
+        error.fix
+        == "Set AZURE_TENANT_ID to the identity's tenant ID (the workload identity webhook sets it)."
+    )
+    assert emulator.counters["entra-token"] == 0
+
+
+def test_an_aks_authority_host_with_a_path_is_refused(
+    emulator: Emulator, host: HostFn, clock: FakeClock
+) -> None:
+    authority = f"{emulator.entra_url}/other"
+    host("aks-via-identity", "reports", AZURE_AUTHORITY_HOST=authority)
+    error = _failure(clock)
+    assert type(error) is InsecureEndpointError
+    assert error.summary == (
+        f"Refusing AZURE_AUTHORITY_HOST={authority!r}: it must be the login host only, nothing after it "
+        "(a path would name another tenant)."
+    )
+    assert (
+        error.fix
+        == "Set AZURE_AUTHORITY_HOST to the cloud's login host, e.g. https://login.microsoftonline.com/."
+    )
+    assert emulator.counters["entra-token"] == 0

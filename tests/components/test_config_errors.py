@@ -263,3 +263,28 @@ def test_main_registers_nothing_for_a_bad_config(monkeypatch: pytest.MonkeyPatch
         run_main("prod", prod(**{"certless:tenantId": "nope"}))
     (rec,) = seen
     assert rec.registrations == [] and rec.invokes == []
+
+
+@pytest.mark.parametrize(
+    ("stack", "workload", "block", "field", "kind"),
+    [
+        ("dev", "orders-web", "appService", "name", "webapp"),
+        ("dev", "orders-web", "appService", "planName", "plan"),
+        ("prod", "orders-jobs", "functionApp", "name", "webapp"),
+        ("prod", "orders-jobs", "functionApp", "planName", "plan"),
+    ],
+    ids=["web app", "web plan", "function app", "function plan"],
+)
+def test_a_name_the_colour_suffix_makes_too_long_is_named_by_its_key(
+    stack: str, workload: str, block: str, field: str, kind: str
+) -> None:
+    """60 characters pass alone; with '-green' appended they are no App Service name."""
+    cfg = copy.deepcopy(shipped(stack))
+    cfg["certless:color"] = "green"
+    cfg["certless:workloads"][workload][block][field] = "a" * 60
+    with pytest.raises(ConfigError) as err:
+        load(cfg, set(), stack)
+    assert str(err.value).startswith(
+        f"config certless:workloads.{workload}.{block}.{field}: got '{'a' * 60}-green', expected a valid "
+        f"Azure {kind} name: "
+    )

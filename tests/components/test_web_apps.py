@@ -507,3 +507,12 @@ def test_the_editor_schema_knows_the_api_block_and_delegated_permissions() -> No
     assert {"scopes", "requestedAccessTokenVersion", "knownClients", "preAuthorizedClients"} <= set(api)
     assert set(defs["ScopeEntry"]["properties"]) == {"value", "adminConsentDisplayName", "description", "id"}
     assert "delegatedPermissions" in defs["WorkloadEntry"]["properties"]
+
+
+@pytest.mark.parametrize("path", ["signin-oidc", "/a//b", "https://x/signin-oidc"])
+def test_a_callback_path_that_is_no_url_path_is_refused_by_its_key(path: str) -> None:
+    message = refused(dev(redirectUris=[f"{WEB_HOST}/signin-oidc"], callbackPath=path))
+    assert message == (
+        f"config certless:apps.orders.web.callbackPath: got {path!r}, expected a URL path starting with "
+        "'/', like /signin-oidc"
+    )

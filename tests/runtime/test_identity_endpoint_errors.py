@@ -367,3 +367,26 @@ def test_an_aks_authority_host_with_a_path_is_refused(
         == "Set AZURE_AUTHORITY_HOST to the cloud's login host, e.g. https://login.microsoftonline.com/."
     )
     assert emulator.counters["entra-token"] == 0
+
+
+# ---------------------------------------------------------------------------- where identity endpoints may be
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://10.0.0.1:8081/msi/token", "https://identity.example.com/msi/token", "ftp://127.0.0.1/msi/token"],
+)
+def test_an_identity_endpoint_off_the_host_is_refused_before_any_request(
+    emulator: Emulator, host: HostFn, clock: FakeClock, url: str
+) -> None:
+    host("appservice", "web", IDENTITY_ENDPOINT=url)
+    error = _failure(clock)
+    assert type(error) is InsecureEndpointError
+    assert error.summary == (
+        f"Refusing the managed identity endpoint IDENTITY_ENDPOINT={url!r}: identity endpoints must be on "
+        "loopback (127.0.0.0/8, ::1, localhost) or link-local (169.254.0.0/16) addresses."
+    )
+    assert error.fix == (
+        "Unset or correct IDENTITY_ENDPOINT; Azure sets it to a local address on hosts with managed identity."
+    )
+    assert emulator.counters["appservice"] == 0

@@ -94,7 +94,9 @@ class SourceChain:
                 try:
                     source.load()
                 except CertlessError as exc:
-                    failure = SourceFailure(source.label, str(exc).replace("\n", " "), exc)
+                    # The failure is listed under its label: the message's own "<label>: " would repeat it.
+                    reason = str(exc).replace("\n", " ").removeprefix(f"{source.label}: ")
+                    failure = SourceFailure(source.label, reason, exc)
                 except Exception as exc:  # an unexpected failure still must not stop the fallback
                     log.debug("Credential source %s raised", source.label, exc_info=True)
                     failure = SourceFailure(source.label, f"{exc.__class__.__name__}: {str(exc)[:200]}", exc)

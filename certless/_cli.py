@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from certless import _jwt
-from certless.errors import CertlessError, NoCredentialError, SettingsError
+from certless.errors import CertlessError, NoCredentialError, SettingsError, SourceFailure
 
 DOCTOR_SCOPE = "https://management.azure.com/.default"
 TOKEN_EXCHANGE_APP_ID = "fb60f99c-7a34-4190-8149-302f77469936"  # "AAD Token Exchange Endpoint"
@@ -221,6 +221,19 @@ def _doctor(args: argparse.Namespace, out: TextIO) -> int:
     return code
 
 
+def _failure_detail(failure: SourceFailure) -> str:
+    """Why a source failed, shown under its label: without the fix (a line of its own) or the label."""
+    error = failure.error
+    text = error.summary if isinstance(error, CertlessError) else failure.reason
+    return str(text).removeprefix(f"{failure.source}: ")
+
+
+def _audience(claims: dict[str, Any]) -> str:
+    """``aud`` as a person reads it: a service-account token carries a list (RFC 7519 allows both)."""
+    aud = claims.get("aud")
+    return ", ".join(map(str, aud)) if isinstance(aud, list) else str(aud)
+
+
 def _diagnose(args: argparse.Namespace, report: _Report) -> int:
     from certless._http import IDENTITY_POLICY
     from certless._parity import dotnet_differences
@@ -270,7 +283,7 @@ def _diagnose(args: argparse.Namespace, report: _Report) -> int:
                     "sources": [
                         {
                             "source": f.source,
-                            "detail": f.error.summary if isinstance(f.error, CertlessError) else f.reason,
+                            "detail": _failure_detail(f),
                             "fix": getattr(f.error, "fix", None),
                         }
                         for f in exc.failures
@@ -280,11 +293,9 @@ def _diagnose(args: argparse.Namespace, report: _Report) -> int:
             )
             for failure in exc.failures:
                 print(f"       {failure.source}", file=out)
-                error = failure.error
-                message = error.summary if isinstance(error, CertlessError) else failure.reason
-                for line in str(message).splitlines():
+                for line in _failure_detail(failure).splitlines():
                     print(f"         {line}", file=out)
-                fix = getattr(error, "fix", None)
+                fix = getattr(failure.error, "fix", None)
                 if fix:
                     print(f"    fix: {fix}", file=out)
             return 1
@@ -305,7 +316,7 @@ def _diagnose(args: argparse.Namespace, report: _Report) -> int:
         if claims:
             report.ok(
                 "assertion",
-                f"issuer {claims.get('iss')}, subject {claims.get('sub')}, audience {claims.get('aud')}",
+                f"issuer {claims.get('iss')}, subject {claims.get('sub')}, audience {_audience(claims)}",
             )
             expected_aud = getattr(source, "audience", settings.cloud.token_exchange_audience)
             report.info(

@@ -278,7 +278,8 @@ def test_doctor_with_no_loadable_source_lists_each_source_its_reason_and_its_fix
         "On a laptop or in CI, add a fallback source after this one, e.g. SignedAssertionFilePath "
         "or ClientSecret, or run the certless emulator."
     )
-    file_reason = f"{file}: cannot read the token file '/nonexistent/token' (No such file or directory)."
+    # The source is named once, on its own line: its reason does not repeat the label.
+    file_reason = "cannot read the token file '/nonexistent/token' (No such file or directory)."
     file_fix = (
         "On AKS, label the pod azure.workload.identity/use=true and use a service account annotated with "
         "azure.workload.identity/client-id; elsewhere set SignedAssertionFileDiskPath."
@@ -452,7 +453,9 @@ def test_doctor_on_aks_direct_shows_the_fic_the_app_must_hold_for_the_service_ac
         f"token for {ARM}",
     ]
     assert lines[4] == f"[ ok ] credential source: {source}"
-    assert lines[5].startswith(f"[ ok ] assertion: issuer {CLUSTER_ISSUER}, subject {sa}, audience ")
+    # A service-account token's audience is a list: shown as the FIC line shows it, not as a Python list.
+    assert lines[5] == f"[ ok ] assertion: issuer {CLUSTER_ISSUER}, subject {sa}, audience {EXCHANGE}"
+    assert checks[3]["detail"] == lines[5].removeprefix("[ ok ] assertion: ")
     assert untimed(checks[3]["info"]) == [
         f"the app registration {IDS.app_direct} must hold a FIC: issuer={CLUSTER_ISSUER} subject={sa} "
         f"audience={EXCHANGE}",

@@ -106,6 +106,8 @@ def test_when_every_source_fails_one_error_lists_each_and_why(
     assert [f.source.split()[0] for f in info.value.failures] == ["#0", "#1", "#2", "#3"]
     assert "did not answer" in reasons[0]
     assert "/nonexistent/token" in reasons[1]
+    # Each line names its source once (the reason does not start with the label again).
+    assert not any(f.reason.startswith(f.source) for f in info.value.failures), reasons
     assert "not supported by certless" in reasons[2]
     assert "Fix: Add a source certless supports: SignedAssertionFromManagedIdentity," in reasons[2]
     assert "Skip is true" in reasons[3]

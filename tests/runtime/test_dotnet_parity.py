@@ -609,3 +609,26 @@ def test_via_identity_mode_is_logged_once_at_runtime(
             assert credential.get_token(STORAGE).token
     assert len(warnings_in(caplog, "Microsoft.Identity.Web has no equivalent")) == 1
     assert not re.search(r"eyJ[\w-]+\.", caplog.text)
+
+
+def test_the_async_credential_announces_cp1_for_a_cae_request_through_either_method() -> None:
+    """azure-core's async clients ask with get_token_info(options={'enable_cae': True}) as often as with
+    get_token(enable_cae=True): both are CAE requests, each its own cached token."""
+    import asyncio
+
+    from certless import aio
+
+    entra = FakeEntra()
+    values = section(ClientCredentials=[{"SourceType": "ClientSecret", "ClientSecret": "dev-only"}])
+
+    cae = {"access_token": {"xms_cc": {"values": ["CP1"]}}}
+
+    async def ask() -> None:
+        async with aio.CertlessCredential(settings_from_mapping(values), transport=entra) as credential:
+            await credential.get_token_info(STORAGE)
+            await credential.get_token_info(STORAGE, options={"enable_cae": True})
+            assert [_claims(body) for _, body in entra.posts] == [None, cae]
+            await credential.get_token(STORAGE, enable_cae=True)  # the same CAE token: from the cache
+            assert len(entra.posts) == 2
+
+    asyncio.run(ask())

@@ -164,16 +164,24 @@ def load_equivalent() -> dict[str, dict[str, Any]]:
 
 def load_rules() -> list[dict[str, Any]]:
     """Classes of equivalent mutants, each with its reason: ``case-insensitive-lookup`` (a mutant that only
-    changes the case of the key given to a case-insensitive lookup, ``<receiver>.get("Key")``)."""
+    changes the case of the key given to a case-insensitive lookup, ``<receiver>.get("Key")`` or
+    ``<reader>(<receiver>, "Key")``)."""
     if not EQUIVALENT_FILE.is_file():
         return []
     entries = json.loads(EQUIVALENT_FILE.read_text(encoding="utf-8"))
     return [e for e in entries if "rule" in e]
 
 
-def _lookup_keys_folded(line: str, receivers: list[str]) -> str:
-    pattern = rf'\b(?:{"|".join(map(re.escape, receivers))})\.get\("([^"\\]*)"\)'
-    return re.sub(pattern, lambda m: m.group(0).replace(m.group(1), m.group(1).lower()), line)
+def _lookup_keys_folded(line: str, receivers: list[str], readers: list[str]) -> str:
+    """``line`` with the key of every case-insensitive lookup lower-cased: ``<receiver>.get|indexes|child
+    ("Key")`` and ``<reader>(<receiver>, "Key")``."""
+    who = "|".join(map(re.escape, receivers))
+    calls = [rf'\b(?:{who})\.(?:get|indexes|child)\("([^"\\]*)"\)']
+    if readers:
+        calls.append(rf'\b(?:{"|".join(map(re.escape, readers))})\((?:{who}), "([^"\\]*)"\)')
+    for pattern in calls:
+        line = re.sub(pattern, lambda m: m.group(0).replace(m.group(1), m.group(1).lower()), line)
+    return line
 
 
 def equivalent_by_rule(name: str, diff: list[str], rules: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -185,8 +193,10 @@ def equivalent_by_rule(name: str, diff: list[str], rules: list[dict[str, Any]]) 
     for rule in rules:
         if rule["rule"] != "case-insensitive-lookup" or not name.startswith(rule["module"] + "."):
             continue
-        receivers = list(rule["receivers"])
-        if _lookup_keys_folded(removed[0], receivers) == _lookup_keys_folded(added[0], receivers):
+        receivers, readers = list(rule["receivers"]), list(rule.get("readers", []))
+        if _lookup_keys_folded(removed[0], receivers, readers) == _lookup_keys_folded(
+            added[0], receivers, readers
+        ):
             return rule
     return None
 

@@ -54,6 +54,12 @@ LOOKUP = '        token_cache_directory=s.get("TokenCacheDirectory"),'
             LOOKUP.replace("token_cache_directory", "TOKEN_CACHE_DIRECTORY"),
             False,
         ),
+        (
+            "certless.settings.x_f__mutmut_7",
+            '        _list_setting(s, "AdditionallyAllowedTenants")',
+            '        _list_setting(s, "additionallyallowedtenants")',
+            True,
+        ),
         # Environment variables are case-sensitive: not the settings section's lookup.
         (
             "certless.settings.x_f__mutmut_5",

@@ -106,32 +106,6 @@ def test_doctor_off_azure_lists_each_source_and_its_fix(
     assert "fallback" in text
 
 
-def test_doctor_json_off_azure_lists_each_source_with_its_detail_and_fix(
-    emulator: Emulator, host: HostFn, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    host(
-        "appservice",
-        "web",
-        AzureAd__ClientCredentials__1__SourceType="SignedAssertionFilePath",
-        AzureAd__ClientCredentials__1__SignedAssertionFileDiskPath="/nonexistent/token",
-    )
-    monkeypatch.delenv("IDENTITY_ENDPOINT")
-    monkeypatch.delenv("IDENTITY_HEADER")
-    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9")  # nothing listens there
-    assert main(["doctor", "--json"]) == 1
-    document = json.loads(capsys.readouterr().out)
-    (check,) = [c for c in document["checks"] if c["check"] == "credential source"]
-    assert check["status"] == "fail"
-    sources = check["sources"]
-    assert [sorted(s) for s in sources] == [["detail", "fix", "source"]] * 2
-    assert [s["source"].split()[:2] for s in sources] == [
-        ["#0", "SignedAssertionFromManagedIdentity"],
-        ["#1", "SignedAssertionFilePath"],
-    ]
-    assert "/nonexistent/token" in sources[1]["detail"] and "Fix:" not in sources[1]["detail"]
-    assert all(isinstance(s["fix"], str) and s["fix"] for s in sources)
-
-
 @pytest.mark.parametrize("command", [["doctor"], ["token", "--scope", "https://storage.azure.com/.default"]])
 def test_bad_settings_are_a_configuration_error_exit_2_in_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]

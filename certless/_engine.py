@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -21,7 +22,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from certless._http import ENTRA_POLICY, Clock, HttpClient, Transport, TransportError, last_retry_after
+from certless._http import (
+    ENTRA_POLICY,
+    Clock,
+    HttpClient,
+    Transport,
+    TransportError,
+    last_retry_after,
+    last_server_error,
+)
 from certless._urls import AmbiguousUrlError, split_strict
 from certless.errors import (
     CertlessError,
@@ -208,6 +217,7 @@ class Apps:
             clock=self.clock,
             verify=verify,
             name="Entra",
+            keep_server_errors=True,
             endpoint_host_ok=lambda netloc: host_allowed(
                 netloc, self.settings.extra_authority_hosts, self.settings.cloud
             ),
@@ -307,6 +317,7 @@ def _acquire(
     wait = 5.0
     while True:
         last_retry_after.set(None)
+        last_server_error.set(None)
         try:
             now = clock.time()
             if request is None:
@@ -322,12 +333,7 @@ def _acquire(
                 transient=exc.retryable,  # a TLS verification failure will not pass by itself
             ) from None
         except Exception as exc:  # MSAL raises MsalServiceError on 5xx after our retries
-            raise TokenRequestError(
-                f"Microsoft Entra's token endpoint failed: {exc.__class__.__name__}: {_first_line(str(exc))}",
-                fix="This is usually transient; certless retried already. Try again later.",
-                transient=True,
-                retry_after=last_retry_after.get(),
-            ) from None
+            raise server_error(exc, last_server_error.get(), last_retry_after.get()) from None
         if "access_token" in result:
             return _token_result(result, now)
         code = _aadsts(result.get("error_description", ""), result.get("error_codes"))
@@ -385,6 +391,61 @@ def _aadsts(description: str, codes: Any) -> int | None:
 
 def _first_line(text: str) -> str:
     return (text or "").strip().splitlines()[0][:500] if text and text.strip() else ""
+
+
+def _request_ids(result: dict[str, Any]) -> str:
+    """`` [trace ID …, correlation ID …]`` with the IDs Entra sent (either may be missing), or ``""``."""
+    ids = [
+        f"{label} {result[key]}"
+        for key, label in (("trace_id", "trace ID"), ("correlation_id", "correlation ID"))
+        if result.get(key)
+    ]
+    return f" [{', '.join(ids)}]" if ids else ""
+
+
+_SERVER_FAULT_FIX = "This is usually transient; certless retried already. Try again later."
+
+
+def server_error(
+    exc: Exception, answer: tuple[int, str] | None, retry_after: float | None
+) -> TokenRequestError:
+    """The error for a token request MSAL gave up on: a 5xx (with Entra's error body, if it sent one)."""
+    if answer is None:  # not a 5xx this request received (e.g. MSAL replayed one it had cached)
+        return TokenRequestError(
+            f"Microsoft Entra's token endpoint failed: {exc.__class__.__name__}: {_first_line(str(exc))}",
+            fix=_SERVER_FAULT_FIX,
+            transient=True,
+            retry_after=retry_after,
+        )
+    status, text = answer
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if not (isinstance(body, dict) and isinstance(body.get("error"), str)):
+        # A gateway's or proxy's page: its text is not Entra's and is not shown.
+        return TokenRequestError(
+            f"Microsoft Entra's token endpoint answered HTTP {status} without an OAuth error body.",
+            fix=_SERVER_FAULT_FIX,
+            transient=True,
+            retry_after=retry_after,
+        )
+    description = str(body.get("error_description") or "")
+    code = _aadsts(description, body.get("error_codes"))
+    error = body["error"]
+    label = f"AADSTS{code}, {error}" if code else error
+    trace_id, correlation_id = body.get("trace_id"), body.get("correlation_id")
+    return TokenRequestError(
+        f"Microsoft Entra's token endpoint answered HTTP {status} ({label}): {_first_line(description)}"
+        + _request_ids(body),
+        fix=_SERVER_FAULT_FIX,
+        error=error,
+        aadsts=code,
+        trace_id=trace_id if isinstance(trace_id, str) else None,
+        correlation_id=correlation_id if isinstance(correlation_id, str) else None,
+        transient=True,  # a 5xx is a server fault whatever its body says
+        retry_after=retry_after,
+    )
 
 
 def token_error(
@@ -454,12 +515,7 @@ def token_error(
     label = f"AADSTS{code}" if code else error
     return TokenRequestError(
         f"Microsoft Entra refused the token request for {who} {client_id} ({label}, {error}): "
-        f"{_first_line(description)}"
-        + (
-            f" [trace ID {result.get('trace_id')}, correlation ID {result.get('correlation_id')}]"
-            if result.get("trace_id") or result.get("correlation_id")
-            else ""
-        ),
+        f"{_first_line(description)}" + _request_ids(result),
         fix=fix,
         error=error,
         aadsts=code,

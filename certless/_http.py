@@ -267,8 +267,12 @@ class HttpClient:
         verify: str | bool = True,
         name: str = "endpoint",
         endpoint_host_ok: Callable[[str], bool] | None = None,
+        keep_server_errors: bool = False,
     ) -> None:
         self.transport = transport
+        # Entra's token answers: MSAL raises "HTTP Error: 503" for a 5xx and drops the body, which holds
+        # the AADSTS code and the trace IDs; ``last_server_error`` keeps it for the engine.
+        self.keep_server_errors = keep_server_errors
         self.policy = policy
         self.clock = clock
         self.verify = verify
@@ -376,7 +380,7 @@ class HttpClient:
                 last_exc: TransportError | None = exc
             else:
                 if response.status_code not in policy.statuses:
-                    return response
+                    return self._answered(response)
                 status = response.status_code
                 retry_after = parse_retry_after(response.headers)
                 failure = f"HTTP {status}"
@@ -393,9 +397,17 @@ class HttpClient:
                     raise last_exc
                 if retry_after is not None:  # for whoever turns this answer into an error (see _engine)
                     last_retry_after.set(retry_after)
-                return response
+                return self._answered(response)
             log.info("%s: %s; retry %d in %.1f s", self.name, failure, attempt, wait)
             self.clock.sleep(wait)
+
+    def _answered(self, response: Response) -> Response:
+        if self.keep_server_errors:
+            failed = response.status_code >= 500
+            last_server_error.set(
+                (response.status_code, response.text[:SERVER_ERROR_KEPT]) if failed else None
+            )
+        return response
 
     def close(self) -> None:
         self.transport.close()
@@ -452,6 +464,11 @@ _transports: weakref.WeakSet[RequestsTransport] = weakref.WeakSet()
 # The Retry-After of the last answer given up on in this context. MSAL hands back only the body, so
 # this is how the engine learns how long Entra asked it to wait (and the chain waits at least that).
 last_retry_after: ContextVar[float | None] = ContextVar("certless_last_retry_after", default=None)
+
+# The status and body of the last answer a ``keep_server_errors`` client handed to MSAL in this
+# context, if it was a 5xx (an Entra error body is well under the cap; a proxy's page is never shown).
+last_server_error: ContextVar[tuple[int, str] | None] = ContextVar("certless_last_server_error", default=None)
+SERVER_ERROR_KEPT = 64 * 1024
 
 
 def _after_fork_in_child() -> None:

@@ -32,7 +32,7 @@ class EntraAnswers:
 
     def __init__(
         self,
-        body: dict[str, object],
+        body: dict[str, object] | str,
         status: int = 400,
         retry_after: str | None = None,
         client_id: str | None = None,
@@ -56,10 +56,12 @@ class EntraAnswers:
             and self.client_id in (None, data.get("client_id"))
         ):
             self.presented.append(str(data.get("client_assertion") or data.get("client_secret")))
-            headers = {"Content-Type": "application/json"}
+            raw = isinstance(self.body, str)  # a gateway's page, not Entra's JSON
+            headers = {"Content-Type": "text/html" if raw else "application/json"}
             if self.retry_after is not None:
                 headers["Retry-After"] = self.retry_after
-            return Response(self.status, json.dumps(self.body), headers)
+            text = self.body if isinstance(self.body, str) else json.dumps(self.body)
+            return Response(self.status, text, headers)
         return self.real.request(method, url, **kwargs)
 
     def close(self) -> None:
@@ -324,13 +326,110 @@ def test_a_throttled_answer_keeps_its_ids_and_carries_entras_retry_after(
     assert caught.aadsts == 50196 and caught.trace_id == TRACE and caught.correlation_id == CORRELATION
 
 
-def test_a_5xx_from_entra_is_transient_with_its_retry_after(
-    emulator: Emulator, host: HostFn, clock: FakeClock
+SERVER_FAULT_FIX = "This is usually transient; certless retried already. Try again later."
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_5xx_from_entra_keeps_its_aadsts_code_and_ids_and_is_transient(
+    emulator: Emulator, host: HostFn, clock: FakeClock, status: int
 ) -> None:
-    transport = EntraAnswers(entra_error("temporarily_unavailable", 50196, "Busy."), 503, "120")
+    transport = EntraAnswers(entra_error("temporarily_unavailable", 50196, "Busy."), status, "120")
     caught, _ = refused(host, clock, transport)
-    assert caught.summary == "Microsoft Entra's token endpoint failed: MsalServiceError: HTTP Error: 503"
-    assert caught.fix == "This is usually transient; certless retried already. Try again later."
+    assert caught.summary == (
+        f"Microsoft Entra's token endpoint answered HTTP {status} (AADSTS50196, temporarily_unavailable): "
+        f"AADSTS50196: Busy. [trace ID {TRACE}, correlation ID {CORRELATION}]"
+    )
+    assert caught.fix == SERVER_FAULT_FIX
+    assert caught.aadsts == 50196 and caught.oauth_error == "temporarily_unavailable"
+    assert caught.trace_id == TRACE and caught.correlation_id == CORRELATION
     assert caught.transient is True and caught.retry_after == 120.0
     assert len(transport.presented) == 1, "a Retry-After beyond the retry budget: no retry here"
     assert isinstance(caught, CertlessError)
+    _nothing_secret_shown(caught, transport)
+
+
+def test_a_5xx_is_transient_whatever_error_its_body_names(
+    emulator: Emulator, host: HostFn, clock: FakeClock
+) -> None:
+    body = entra_error("invalid_client", 700027, "Client assertion failed signature validation.")
+    transport = EntraAnswers(body, 500, "120")
+    caught, _ = refused(host, clock, transport)
+    assert caught.transient is True and caught.aadsts == 700027 and caught.fix == SERVER_FAULT_FIX
+    assert len(transport.presented) == 1, "a server fault is no assertion rejection: no fresh-assertion retry"
+
+
+def test_a_5xx_without_an_aadsts_code_names_its_oauth_error(
+    emulator: Emulator, host: HostFn, clock: FakeClock
+) -> None:
+    caught, _ = refused(host, clock, EntraAnswers(entra_error("server_error", None, "Oops."), 500, "120"))
+    assert caught.summary == (
+        f"Microsoft Entra's token endpoint answered HTTP 500 (server_error): Oops. [trace ID {TRACE}, "
+        f"correlation ID {CORRELATION}]"
+    )
+    assert caught.aadsts is None and caught.oauth_error == "server_error"
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<html><body><h1>502 Bad Gateway</h1>upstream-secret-header: abc</body></html>",
+        "",
+        "[]",
+        '{"error": 17, "error_description": "not a string error"}',
+        '{"message": "no OAuth error member"}',
+        '{"error": "temporarily_unavailable"' + " " * 70_000 + "}",  # past the kept length: not parsed
+    ],
+    ids=["html", "empty", "json-array", "error-not-a-string", "no-error", "oversized"],
+)
+def test_a_5xx_without_entras_error_body_says_so_and_shows_none_of_the_page(
+    emulator: Emulator, host: HostFn, clock: FakeClock, page: str
+) -> None:
+    transport = EntraAnswers(page, 502, "120")
+    caught, _ = refused(host, clock, transport)
+    assert caught.summary == "Microsoft Entra's token endpoint answered HTTP 502 without an OAuth error body."
+    assert caught.fix == SERVER_FAULT_FIX
+    assert caught.transient is True and caught.retry_after == 120.0
+    assert caught.aadsts is None and caught.oauth_error is None and caught.trace_id is None
+    assert "upstream-secret-header" not in str(caught)
+
+
+def test_a_5xx_msal_replays_from_its_cache_is_still_a_clear_transient_error() -> None:
+    from msal.exceptions import MsalServiceError
+
+    from certless._engine import server_error
+
+    # What the engine has when MSAL answers from its throttle cache: the exception, no answer of ours.
+    exc = MsalServiceError("HTTP Error: 503", error=None, error_description=None)
+    caught = server_error(exc, None, 4.0)
+    assert caught.summary == "Microsoft Entra's token endpoint failed: MsalServiceError: HTTP Error: 503"
+    assert caught.fix == SERVER_FAULT_FIX
+    assert caught.transient is True and caught.retry_after == 4.0
+
+
+@pytest.mark.parametrize("status", [400, 503])
+@pytest.mark.parametrize(
+    ("kept", "bracket"),
+    [
+        (("trace_id",), f" [trace ID {TRACE}]"),
+        (("correlation_id",), f" [correlation ID {CORRELATION}]"),
+        ((), ""),
+    ],
+    ids=["trace-only", "correlation-only", "neither"],
+)
+def test_the_id_bracket_shows_only_the_ids_entra_sent(
+    emulator: Emulator,
+    host: HostFn,
+    clock: FakeClock,
+    status: int,
+    kept: tuple[str, ...],
+    bracket: str,
+) -> None:
+    body = entra_error("invalid_request", 900144, "The request body must contain grant_type.")
+    for key in ("trace_id", "correlation_id"):
+        if key not in kept:
+            del body[key]
+    caught, _ = refused(host, clock, EntraAnswers(body, status, "120"))
+    assert caught.summary.endswith(f"The request body must contain grant_type.{bracket}")
+    assert "None" not in caught.summary
+    assert caught.trace_id == (TRACE if "trace_id" in kept else None)
+    assert caught.correlation_id == (CORRELATION if "correlation_id" in kept else None)

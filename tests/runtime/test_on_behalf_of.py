@@ -136,14 +136,16 @@ def test_an_app_only_token_cannot_be_exchanged(emulator: Emulator, host: HostFn)
 
 
 class EntraRefusesTheExchange:
-    """The real transport, except that Entra answers the on-behalf-of request with ``body`` (HTTP 400),
-    as it does for a user under Conditional Access or without consent."""
+    """The real transport, except that Entra answers the on-behalf-of request with ``body`` (HTTP 400,
+    as it does for a user under Conditional Access or without consent, or ``status``)."""
 
-    def __init__(self, body: dict[str, object]) -> None:
+    def __init__(self, body: dict[str, object], status: int = 400, retry_after: str | None = None) -> None:
         from certless._http import RequestsTransport
 
         self.real = RequestsTransport()
         self.body = body
+        self.status = status
+        self.retry_after = retry_after
         self.refused = 0
 
     def request(self, method: str, url: str, **kwargs: Any) -> Any:
@@ -152,7 +154,10 @@ class EntraRefusesTheExchange:
         data = kwargs.get("data")
         if isinstance(data, dict) and data.get("requested_token_use") == "on_behalf_of":
             self.refused += 1
-            return Response(400, json.dumps(self.body), {"Content-Type": "application/json"})
+            headers = {"Content-Type": "application/json"}
+            if self.retry_after is not None:
+                headers["Retry-After"] = self.retry_after
+            return Response(self.status, json.dumps(self.body), headers)
         return self.real.request(method, url, **kwargs)
 
     def close(self) -> None:
@@ -211,6 +216,25 @@ def test_an_exchange_entra_refuses_for_the_user_says_what_the_api_must_do(
     assert error.aadsts == body["error_codes"][0]  # type: ignore[index]
     assert (error.fix or "").startswith(fix)
     assert error.trace_id == body["trace_id"] and error.correlation_id == body["correlation_id"]
+    assert user_token not in str(error)
+
+
+def test_an_exchange_entra_fails_with_a_5xx_keeps_its_code_and_ids_and_is_transient(
+    emulator: Emulator, host: HostFn
+) -> None:
+    host("appservice", "web")
+    user_token = emulator.user_token("alice", CLIENT, API_SCOPE)
+    body = _entra_error("temporarily_unavailable", 50196, "The server is busy.")
+    transport = EntraRefusesTheExchange(body, status=503, retry_after="120")
+    with pytest.raises(TokenRequestError) as caught:
+        OnBehalfOfCredential(user_token, transport=transport).get_token(DOWNSTREAM)
+    error = caught.value
+    assert error.summary.startswith(
+        "Microsoft Entra's token endpoint answered HTTP 503 (AADSTS50196, temporarily_unavailable): "
+    )
+    assert error.aadsts == 50196 and error.oauth_error == "temporarily_unavailable"
+    assert error.trace_id == body["trace_id"] and error.correlation_id == body["correlation_id"]
+    assert error.transient is True and error.retry_after == 120.0
     assert user_token not in str(error)
 
 
